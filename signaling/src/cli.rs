@@ -1,0 +1,129 @@
+//! The command line: `menkai serve`, `menkai admin …`, `menkai backup`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, Settings};
+use crate::staff::Role;
+use crate::storage::Db;
+
+#[derive(Debug, Parser)]
+#[command(name = "menkai", version, about = "Video visits for care homes")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ConfigArgs),
+    /// Administration from the shell.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Take a consistent copy of the database while the server runs.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token (shown once; stored hashed).
+    Create {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// What the token is for, e.g. "booking import".
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Print a one-time link with which a person creates their staff account.
+    Add {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The person's name as others will see it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "staff", value_parser = ["admin", "staff"])]
+        role: String,
+    },
+}
+
+/// Where settings come from; each flag also reads a `MENKAI_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// A TOML file with `listen`, `data`, `public_url`.
+    #[arg(long, env = "MENKAI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The data directory (database).
+    #[arg(long, env = "MENKAI_DATA")]
+    pub data: Option<PathBuf>,
+    /// The address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long, env = "MENKAI_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The address families use, e.g. https://visits.example.jp.
+    #[arg(long, env = "MENKAI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        config::load(
+            self.config.as_deref(),
+            Settings { listen: self.listen, data: self.data.clone(), public_url: self.public_url.clone() },
+        )
+    }
+}
+
+/// The public address for links printed by shell commands, which do not listen.
+fn public_url(config: &Config) -> String {
+    config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen))
+}
+
+/// Runs the commands other than `serve`.
+pub async fn run_admin(command: Command) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    match command {
+        Command::Serve(_) => anyhow::bail!("serve is run by main"),
+        Command::Admin(AdminCommand::Token(TokenCommand::Create { config, name })) => {
+            let config = config.load()?;
+            let db = Db::open(&config.data_dir)?;
+            let token = db.create_api_token(name, now).await?;
+            println!("{token}");
+            eprintln!("Keep this token secret. It is shown only now; use it as `Authorization: Bearer <token>`.");
+        }
+        Command::Admin(AdminCommand::Staff(StaffCommand::Add { config, name, role })) => {
+            let config = config.load()?;
+            let db = Db::open(&config.data_dir)?;
+            let role = Role::parse(&role).unwrap_or(Role::Staff);
+            let token = db.create_staff_invite(name.clone(), role, "admin (command line)".into(), now).await?;
+            println!("{}/setup/{token}", public_url(&config));
+            eprintln!("Give this one-time link to {name}. It works once, for 24 hours.");
+        }
+        Command::Backup { config, out } => {
+            let config = config.load()?;
+            crate::storage::backup(&config.data_dir, &out)?;
+            eprintln!("Backup written to {}.", out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Devices: the entrance kiosk and the ward tablets.
+//!
+//! Staff add a device and get a short one-time pairing code; the device trades the
+//! code for a long-lived device token (stored hashed) that staff can revoke.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldErrors;
+
+/// How long a pairing code works after staff create it.
+pub const PAIRING_VALID_FOR: Duration = Duration::hours(1);
+const MAX_NAME_CHARS: usize = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The kiosk at the facility entrance.
+    Entrance,
+    /// A tablet on the ward, beside the resident.
+    Ward,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Entrance => "entrance",
+            DeviceKind::Ward => "ward",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        match s {
+            "entrance" => Some(DeviceKind::Entrance),
+            "ward" => Some(DeviceKind::Ward),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub name: String,
+    pub kind: DeviceKind,
+    pub pairing_expires_at: Option<DateTime<Utc>>,
+    pub paired_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// Where a device stands, for the devices page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Added; waiting for someone to type the pairing code on it.
+    AwaitingPairing,
+    /// The pairing code ran out before it was used.
+    PairingExpired,
+    Paired,
+    Revoked,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::AwaitingPairing => "awaiting_pairing",
+            DeviceStatus::PairingExpired => "pairing_expired",
+            DeviceStatus::Paired => "paired",
+            DeviceStatus::Revoked => "revoked",
+        }
+    }
+}
+
+impl Device {
+    pub fn status(&self, now: DateTime<Utc>) -> DeviceStatus {
+        if self.revoked_at.is_some() {
+            DeviceStatus::Revoked
+        } else if self.paired_at.is_some() {
+            DeviceStatus::Paired
+        } else if self.pairing_expires_at.is_some_and(|t| t > now) {
+            DeviceStatus::AwaitingPairing
+        } else {
+            DeviceStatus::PairingExpired
+        }
+    }
+
+    /// Whether visits may still be booked on it.
+    pub fn bookable(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceInput {
+    pub name: String,
+    pub kind: String,
+}
+
+impl DeviceInput {
+    pub fn parse(&self) -> Result<(String, DeviceKind), FieldErrors> {
+        let name = self.name.trim();
+        let mut errors = FieldErrors::default();
+        if name.is_empty() {
+            errors.add("name", "required");
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.add("name", "too_long");
+        }
+        let kind = DeviceKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.add("kind", "invalid_choice");
+        }
+        match kind {
+            Some(kind) if errors.is_empty() => Ok((name.to_owned(), kind)),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_moves_from_pairing_to_paired_to_revoked() {
+        let now = Utc::now();
+        let mut d = Device {
+            id: "d".into(),
+            name: "Tablet".into(),
+            kind: DeviceKind::Ward,
+            pairing_expires_at: Some(now + PAIRING_VALID_FOR),
+            paired_at: None,
+            revoked_at: None,
+            last_seen_at: None,
+        };
+        assert_eq!(d.status(now), DeviceStatus::AwaitingPairing);
+        assert_eq!(d.status(now + Duration::hours(2)), DeviceStatus::PairingExpired);
+        d.paired_at = Some(now);
+        assert_eq!(d.status(now + Duration::hours(2)), DeviceStatus::Paired);
+        d.revoked_at = Some(now);
+        assert_eq!(d.status(now), DeviceStatus::Revoked);
+        assert!(!d.bookable());
+    }
+
+    #[test]
+    fn bad_device_input_is_refused() {
+        let err = DeviceInput { name: "".into(), kind: "toaster".into() }.parse().unwrap_err();
+        assert_eq!(err.code_for("name"), Some("required"));
+        assert_eq!(err.code_for("kind"), Some("invalid_choice"));
+    }
+}

@@ -1,0 +1,233 @@
+//! The care home itself: its name, time zone, language, visiting hours, slot length
+//! and the cleaning buffer between visits on a shared device.
+//!
+//! Times are stored in UTC everywhere else; this module is where "09:00 on Monday in
+//! Tokyo" becomes an instant and back.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldErrors;
+use crate::i18n::Lang;
+
+/// Facility settings as the API and the settings page show them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facility {
+    pub name: String,
+    pub time_zone: String,
+    pub language: Lang,
+    pub slot_minutes: u32,
+    pub buffer_minutes: u32,
+    pub visiting_hours: Vec<VisitingHours>,
+}
+
+/// One opening on one weekday. `weekday` 1 = Monday … 7 = Sunday; `to` may be
+/// `24:00` (midnight at the end of the day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitingHours {
+    pub weekday: u8,
+    pub from: String,
+    pub to: String,
+}
+
+pub const MIN_SLOT_MINUTES: u32 = 5;
+pub const MAX_SLOT_MINUTES: u32 = 240;
+pub const MAX_BUFFER_MINUTES: u32 = 120;
+const MAX_NAME_CHARS: usize = 100;
+const MAX_OPENINGS: usize = 7 * 4;
+
+impl Default for Facility {
+    fn default() -> Self {
+        Self {
+            name: "Menkai".to_owned(),
+            time_zone: "Asia/Tokyo".to_owned(),
+            language: Lang::Ja,
+            slot_minutes: 20,
+            buffer_minutes: 10,
+            visiting_hours: (1..=7)
+                .map(|weekday| VisitingHours {
+                    weekday,
+                    from: "09:00".to_owned(),
+                    to: "17:00".to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Minutes since midnight, parsed from `HH:MM` (`24:00` allowed).
+fn parse_minutes(hhmm: &str) -> Option<u32> {
+    let (h, m) = hhmm.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) => Some(24 * 60),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+impl Facility {
+    /// Checks every field; the caller stores nothing unless this passes.
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = self.name.trim();
+        if name.is_empty() {
+            errors.add("name", "required");
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.add("name", "too_long");
+        }
+        if self.time_zone.parse::<Tz>().is_err() {
+            errors.add("time_zone", "unknown_time_zone");
+        }
+        if !(MIN_SLOT_MINUTES..=MAX_SLOT_MINUTES).contains(&self.slot_minutes) {
+            errors.add("slot_minutes", "out_of_range");
+        }
+        if self.buffer_minutes > MAX_BUFFER_MINUTES {
+            errors.add("buffer_minutes", "out_of_range");
+        }
+        if self.visiting_hours.len() > MAX_OPENINGS {
+            errors.add("visiting_hours", "too_many");
+        }
+        for hours in &self.visiting_hours {
+            let from = parse_minutes(&hours.from);
+            let to = parse_minutes(&hours.to);
+            let valid = (1..=7).contains(&hours.weekday)
+                && matches!((from, to), (Some(f), Some(t)) if f < t);
+            if !valid {
+                errors.add("visiting_hours", "invalid_hours");
+                break;
+            }
+        }
+        errors.into_result()
+    }
+
+    /// The facility's time zone. Validated on save, so a stored facility always has one;
+    /// Tokyo is the fallback for a hand-edited database.
+    pub fn tz(&self) -> Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo)
+    }
+
+    /// Today's date where the facility is.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.tz()).date_naive()
+    }
+
+    /// The instant a local date and time happen in the facility's time zone. A time that
+    /// a daylight-saving jump skips moves forward to the first one that exists.
+    pub fn instant(&self, date: NaiveDate, minutes: u32) -> Option<DateTime<Utc>> {
+        let midnight = date.and_time(NaiveTime::MIN);
+        let local = midnight + Duration::minutes(i64::from(minutes));
+        let tz = self.tz();
+        (0..=120)
+            .step_by(30)
+            .find_map(|skip| {
+                tz.from_local_datetime(&(local + Duration::minutes(skip)))
+                    .earliest()
+            })
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The visiting-hours windows of one local date, as UTC instants.
+    pub fn openings_on(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let weekday = date.weekday().number_from_monday() as u8;
+        let mut openings: Vec<_> = self
+            .visiting_hours
+            .iter()
+            .filter(|h| h.weekday == weekday)
+            .filter_map(|h| {
+                let from = self.instant(date, parse_minutes(&h.from)?)?;
+                let to = self.instant(date, parse_minutes(&h.to)?)?;
+                Some((from, to))
+            })
+            .collect();
+        openings.sort();
+        openings
+    }
+
+    /// Whether a visit from `start` to `end` lies wholly inside one opening.
+    pub fn within_visiting_hours(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        let date = self.local_date(start);
+        self.openings_on(date)
+            .iter()
+            .any(|(from, to)| *from <= start && end <= *to)
+    }
+
+    /// The opening of each weekday, for the settings form (first opening only; the API
+    /// can set several a day).
+    pub fn hours_for(&self, weekday: Weekday) -> Option<&VisitingHours> {
+        let n = weekday.number_from_monday() as u8;
+        self.visiting_hours.iter().find(|h| h.weekday == n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokyo() -> Facility {
+        Facility::default()
+    }
+
+    #[test]
+    fn the_default_facility_is_valid() {
+        assert!(tokyo().validate().is_ok());
+    }
+
+    #[test]
+    fn hours_parse_including_midnight() {
+        assert_eq!(parse_minutes("09:30"), Some(570));
+        assert_eq!(parse_minutes("24:00"), Some(1440));
+        assert_eq!(parse_minutes("24:01"), None);
+        assert_eq!(parse_minutes("9:30"), None);
+        assert_eq!(parse_minutes("ab:cd"), None);
+    }
+
+    #[test]
+    fn bad_settings_are_reported_per_field() {
+        let mut f = tokyo();
+        f.name = " ".into();
+        f.time_zone = "Mars/Olympus".into();
+        f.slot_minutes = 0;
+        f.visiting_hours = vec![VisitingHours {
+            weekday: 8,
+            from: "10:00".into(),
+            to: "09:00".into(),
+        }];
+        let errors = f.validate().unwrap_err();
+        let fields: Vec<_> = errors.0.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["name", "time_zone", "slot_minutes", "visiting_hours"]
+        );
+    }
+
+    #[test]
+    fn visiting_hours_are_in_the_facility_time_zone() {
+        let f = tokyo();
+        let date = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let openings = f.openings_on(date);
+        assert_eq!(openings.len(), 1);
+        // 09:00 in Tokyo is 00:00 UTC.
+        assert_eq!(openings[0].0.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        let start = openings[0].0;
+        assert!(f.within_visiting_hours(start, start + Duration::minutes(20)));
+        assert!(!f.within_visiting_hours(start - Duration::minutes(1), start + Duration::minutes(19)));
+        assert!(!f.within_visiting_hours(start + Duration::hours(8), start + Duration::hours(8) + Duration::minutes(20)));
+    }
+
+    #[test]
+    fn a_time_skipped_by_daylight_saving_moves_forward() {
+        let f = Facility {
+            time_zone: "Europe/Berlin".into(),
+            ..tokyo()
+        };
+        // 2026-03-29 02:30 does not exist in Berlin.
+        let date = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        let t = f.instant(date, 150).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-29T01:00:00+00:00");
+    }
+}

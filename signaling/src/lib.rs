@@ -1,0 +1,25 @@
+//! Menkai: video visits for care homes.
+//!
+//! Domain modules (`facility`, `residents`, `devices`, `staff`, `visits`,
+//! `invitations`, `tokens`) are plain types and pure functions; `storage` keeps them in
+//! SQLite; `web` is the HTTP surface, thin handlers over both. `error` is where errors
+//! become responses. See docs/ARCHITECTURE.md for the map.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod devices;
+pub mod error;
+pub mod facility;
+pub mod i18n;
+pub mod invitations;
+pub mod residents;
+pub mod staff;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod tokens;
+pub mod visits;
+pub mod web;

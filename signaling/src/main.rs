@@ -1,0 +1,22 @@
+//! `menkai`: parse the command line, build the server, serve, shut down gracefully.
+
+use clap::Parser;
+use menkai::cli::{Cli, Command, ConfigArgs};
+use menkai::startup::Application;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    menkai::telemetry::init();
+    let command = Cli::parse().command.unwrap_or(Command::Serve(ConfigArgs::default()));
+    let Command::Serve(args) = command else {
+        return menkai::cli::run_admin(command).await;
+    };
+    let app = Application::build(args.load()?).await?;
+    println!("Menkai is running. Staff pages: {}/staff", app.public_url());
+    if let Some(link) = app.first_admin_link().await? {
+        println!("First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}");
+    }
+    app.run_until_stopped(menkai::telemetry::shutdown_signal()).await?;
+    println!("Menkai stopped.");
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Building and running the server: bind, open storage, serve until told to stop.
+//! Tests use the same path with port 0 and a manual clock.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::staff::Role;
+use crate::state::AppState;
+use crate::storage::Db;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::open(&config.data_dir)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let facility = db.facility().await?;
+        let state = AppState::new(db, clock, public_url, facility);
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// While nobody has an account yet: a one-time link to create the first
+    /// administrator.
+    pub async fn first_admin_link(&self) -> anyhow::Result<Option<String>> {
+        let db = &self.state.db;
+        if db.staff_count().await? > 0 {
+            return Ok(None);
+        }
+        let token = db
+            .create_staff_invite("Administrator".into(), Role::Admin, "first start".into(), self.state.now())
+            .await?;
+        Ok(Some(format!("{}/setup/{token}", self.state.public_url)))
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = crate::web::router(self.state);
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

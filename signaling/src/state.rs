@@ -1,0 +1,55 @@
+//! What every request handler shares: cheap to clone, `Arc`s inside, no globals.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::facility::Facility;
+use crate::staff::LoginThrottle;
+use crate::storage::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    /// Where families reach this server; prefix of every visit link.
+    pub public_url: Arc<str>,
+    /// Whether cookies get `Secure` (the public address is https).
+    pub secure_cookies: bool,
+    /// The facility settings, cached: nearly every page needs them.
+    facility: Arc<RwLock<Facility>>,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Failed pairing attempts, per client address.
+    pub pairing_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, public_url: String, facility: Facility) -> Self {
+        Self {
+            db,
+            clock,
+            secure_cookies: public_url.starts_with("https://"),
+            public_url: public_url.into(),
+            facility: Arc::new(RwLock::new(facility)),
+            login_throttle: Arc::default(),
+            pairing_throttle: Arc::default(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn facility(&self) -> Facility {
+        self.facility.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Stores new settings and updates the cache.
+    pub async fn save_facility(&self, facility: Facility) -> Result<()> {
+        self.db.save_facility(facility.clone()).await?;
+        *self.facility.write().unwrap_or_else(|e| e.into_inner()) = facility;
+        Ok(())
+    }
+}

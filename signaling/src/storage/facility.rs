@@ -1,0 +1,59 @@
+use anyhow::Context as _;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Db;
+use crate::error::Result;
+use crate::facility::Facility;
+use crate::i18n::Lang;
+
+impl Db {
+    /// The facility's settings; defaults until an administrator saves them.
+    pub async fn facility(&self) -> Result<Facility> {
+        self.call(|c| load_facility(c)).await
+    }
+
+    pub async fn save_facility(&self, f: Facility) -> Result<()> {
+        self.call(move |c| {
+            let hours = serde_json::to_string(&f.visiting_hours).context("encoding hours")?;
+            c.execute(
+                "INSERT INTO facility (id, name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET name = ?1, time_zone = ?2, language = ?3,
+                   slot_minutes = ?4, buffer_minutes = ?5, visiting_hours = ?6",
+                params![f.name.trim(), f.time_zone, f.language.code(), f.slot_minutes, f.buffer_minutes, hours],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
+    let row = c
+        .query_row(
+            "SELECT name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours FROM facility WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((name, time_zone, language, slot_minutes, buffer_minutes, hours)) = row else {
+        return Ok(Facility::default());
+    };
+    Ok(Facility {
+        name,
+        time_zone,
+        language: Lang::parse(&language).unwrap_or_default(),
+        slot_minutes,
+        buffer_minutes,
+        visiting_hours: serde_json::from_str(&hours).context("reading visiting hours")?,
+    })
+}

@@ -1,0 +1,169 @@
+//! Durable state in one SQLite file (`<data>/menkai.sqlite3`): WAL journal, foreign
+//! keys on, `synchronous = FULL` so an acknowledged booking survives a power cut.
+//!
+//! SQL lives here and nowhere else, one file per concept. Connections come from a
+//! small pool; every call runs on tokio's blocking threads. Writes that must not race
+//! (booking) take SQLite's write lock up front with `BEGIN IMMEDIATE`.
+
+mod audit;
+mod devices;
+mod facility;
+mod residents;
+mod staff;
+mod visits;
+
+pub use audit::AuditEntry;
+pub use devices::PairingCode;
+pub use visits::{InvitationLink, NewVisit};
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, TimeZone, Utc};
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+pub const DB_FILE: &str = "menkai.sqlite3";
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran. Never
+/// edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up
+    /// to date.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Db> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let path = data_dir.join(DB_FILE);
+        let manager = SqliteConnectionManager::file(&path).with_init(configure);
+        let pool = Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        let db = Db { pool, path };
+        let mut conn = db.pool.get().context("getting a database connection")?;
+        migrate(&mut conn)?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with a connection on a blocking thread.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().context("getting a database connection")?;
+            f(&mut conn)
+        })
+        .await
+        .context("database task failed")?
+    }
+
+    /// The same, for callers that are not async (command line tools).
+    pub fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get().context("getting a database connection")?;
+        f(&mut conn)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = usize::try_from(applied).context("negative schema version")?;
+    anyhow::ensure!(
+        applied <= MIGRATIONS.len(),
+        "the database was written by a newer Menkai (schema {applied}, this build knows {})",
+        MIGRATIONS.len()
+    );
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).with_context(|| format!("applying migration {}", n + 1))?;
+        tx.pragma_update(None, "user_version", (n + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = n + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+/// Takes a consistent copy of a live database into `out` (SQLite's `VACUUM INTO`
+/// reads one snapshot, so writes going on meanwhile are either wholly in or out).
+pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!out.exists(), "{} already exists; choose a new file name", out.display());
+    let db = Db::open(data_dir)?;
+    let target = out.to_str().context("the backup path must be valid UTF-8")?.to_owned();
+    db.call_blocking(move |conn| {
+        conn.execute("VACUUM INTO ?1", [target]).context("writing the backup")?;
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+pub(crate) fn opt_from_ts(secs: Option<i64>) -> Option<DateTime<Utc>> {
+    secs.map(from_ts)
+}
+
+/// Database errors are internal: logged with context, never shown.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Db::open(dir.path()).unwrap();
+        // Opening again applies nothing new.
+        let db = Db::open(dir.path()).unwrap();
+        db.call_blocking(|c| {
+            c.pragma_update(None, "user_version", 99)?;
+            Ok(())
+        })
+        .unwrap();
+        let err = Db::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("newer Menkai"), "{err}");
+    }
+}

@@ -1,0 +1,399 @@
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::devices::device_from_row;
+use super::{Db, audit, from_ts, opt_from_ts, ts};
+use crate::devices::DeviceKind;
+use crate::error::{Error, FieldErrors, Result};
+use crate::facility::Facility;
+use crate::staff::Actor;
+use crate::tokens;
+use crate::visits::booking::{Booked, BookingRequest, find_conflict};
+use crate::visits::{Guest, Mode, Visit};
+
+/// A guest's link, returned once when it is made.
+#[derive(Debug, Clone)]
+pub struct InvitationLink {
+    pub guest_id: String,
+    pub guest: String,
+    pub token: String,
+}
+
+/// A visit just booked, with the links of its guests.
+#[derive(Debug, Clone)]
+pub struct NewVisit {
+    pub visit: Visit,
+    pub invitations: Vec<InvitationLink>,
+}
+
+const VISIT_COLUMNS: &str = "v.id, v.resident_id, r.name, r.room, v.starts_at, v.ends_at, v.mode,
+    v.ward_device_id, v.entrance_device_id, v.cancelled_at, v.ended_at";
+
+fn visit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
+    let mode: String = r.get(6)?;
+    Ok(Visit {
+        id: r.get(0)?,
+        resident_id: r.get(1)?,
+        resident_name: r.get(2)?,
+        resident_room: r.get(3)?,
+        starts_at: from_ts(r.get(4)?),
+        ends_at: from_ts(r.get(5)?),
+        mode: Mode::parse(&mode).unwrap_or(Mode::Remote),
+        ward_device_id: r.get(7)?,
+        entrance_device_id: r.get(8)?,
+        cancelled_at: opt_from_ts(r.get(9)?),
+        ended_at: opt_from_ts(r.get(10)?),
+        guests: vec![],
+    })
+}
+
+fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT g.id, g.name,
+           EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id),
+           NOT EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL)
+         FROM guests g WHERE g.visit_id = ?1 ORDER BY g.position",
+    )?;
+    let rows = stmt.query_map([&visit.id], |r| {
+        Ok(Guest { id: r.get(0)?, name: r.get(1)?, has_link: r.get(2)?, link_revoked: r.get(3)? })
+    })?;
+    visit.guests = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
+fn load_visit(c: &Connection, id: &str) -> Result<Visit> {
+    let mut visit = c
+        .query_row(
+            &format!("SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id WHERE v.id = ?1"),
+            [id],
+            visit_from_row,
+        )
+        .optional()?
+        .ok_or(Error::NotFound)?;
+    load_guests(c, &mut visit)?;
+    Ok(visit)
+}
+
+/// Visits that still hold their time (not cancelled) and come within `buffer` of the
+/// range. A visit ended early frees its time from the moment it ended.
+fn booked_near(c: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, buffer: Duration) -> Result<Vec<Booked>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, resident_id, ward_device_id, entrance_device_id, starts_at, MIN(ends_at, COALESCE(ended_at, ends_at))
+         FROM visits
+         WHERE cancelled_at IS NULL AND starts_at < ?2 AND ends_at > ?1",
+    )?;
+    let rows = stmt.query_map(params![ts(from - buffer), ts(to + buffer)], |r| {
+        Ok(Booked {
+            visit_id: r.get(0)?,
+            resident_id: r.get(1)?,
+            ward_device_id: r.get(2)?,
+            entrance_device_id: r.get(3)?,
+            starts_at: from_ts(r.get(4)?),
+            ends_at: from_ts(r.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Fails with 409 if `candidate` collides with a visit already booked.
+fn ensure_free(tx: &Transaction<'_>, candidate: &Booked, buffer: Duration) -> Result<()> {
+    let near = booked_near(tx, candidate.starts_at, candidate.ends_at, buffer)?;
+    match find_conflict(&near, candidate, buffer) {
+        Some(conflict) => Err(Error::Conflict(conflict.code())),
+        None => Ok(()),
+    }
+}
+
+/// Checks that the resident and devices exist and fit the request.
+fn check_references(tx: &Transaction<'_>, req: &BookingRequest) -> Result<()> {
+    let mut errors = FieldErrors::default();
+    let resident_ok: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM residents WHERE id = ?1 AND archived_at IS NULL)",
+        [&req.resident_id],
+        |r| r.get(0),
+    )?;
+    if !resident_ok {
+        errors.add("resident_id", "unknown_resident");
+    }
+    let mut check_device = |field: &'static str, id: &str, kind: DeviceKind| -> Result<()> {
+        let device = tx
+            .query_row(
+                "SELECT id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at FROM devices WHERE id = ?1",
+                [id],
+                device_from_row,
+            )
+            .optional()?;
+        match device {
+            Some(d) if !d.bookable() => errors.add(field, "device_revoked"),
+            Some(d) if d.kind != kind => errors.add(field, "wrong_device_kind"),
+            Some(_) => {}
+            None => errors.add(field, "unknown_device"),
+        }
+        Ok(())
+    };
+    check_device("ward_device_id", &req.ward_device_id, DeviceKind::Ward)?;
+    if let (Mode::Entrance, Some(kiosk)) = (req.mode, &req.entrance_device_id) {
+        check_device("entrance_device_id", kiosk, DeviceKind::Entrance)?;
+    }
+    Ok(errors.into_result()?)
+}
+
+fn insert_invitation(tx: &Transaction<'_>, guest_id: &str, now: DateTime<Utc>) -> Result<String> {
+    let token = tokens::generate();
+    tx.execute(
+        "INSERT INTO invitations (id, guest_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![tokens::new_id(), guest_id, token.hash, ts(now)],
+    )?;
+    Ok(token.plain)
+}
+
+fn buffer_of(facility: &Facility) -> Duration {
+    Duration::minutes(i64::from(facility.buffer_minutes))
+}
+
+/// A short description for the audit list.
+fn describe(visit: &Visit, facility: &Facility) -> String {
+    let local = visit.starts_at.with_timezone(&facility.tz());
+    format!("{} {}", visit.resident_name, local.format("%Y-%m-%d %H:%M"))
+}
+
+impl Db {
+    /// Books a visit. The whole check-and-insert runs in one `BEGIN IMMEDIATE`
+    /// transaction: SQLite lets one writer in at a time, so of two requests racing for
+    /// one slot the second sees the first's visit and gets a conflict.
+    pub async fn book_visit(&self, req: BookingRequest, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<NewVisit> {
+        req.validate(&facility, now)?;
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            check_references(&tx, &req)?;
+            let id = tokens::new_id();
+            ensure_free(&tx, &req.as_booked(&id), buffer_of(&facility))?;
+            let booked = req.as_booked(&id);
+            tx.execute(
+                "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id, req.resident_id, ts(req.starts_at), ts(req.ends_at()), req.mode.as_str(),
+                        req.ward_device_id, booked.entrance_device_id, ts(now)],
+            )?;
+            let mut invitations = vec![];
+            for (position, name) in req.guest_names().into_iter().enumerate() {
+                let guest_id = tokens::new_id();
+                tx.execute(
+                    "INSERT INTO guests (id, visit_id, position, name) VALUES (?1, ?2, ?3, ?4)",
+                    params![guest_id, id, position as i64, name],
+                )?;
+                // Entrance visitors sit at the kiosk: they need no link.
+                if req.mode == Mode::Remote {
+                    let token = insert_invitation(&tx, &guest_id, now)?;
+                    invitations.push(InvitationLink { guest_id, guest: name, token });
+                }
+            }
+            let visit = load_visit(&tx, &id)?;
+            audit::record(&tx, now, &actor, "visit_booked", &describe(&visit, &facility))?;
+            tx.commit()?;
+            Ok(NewVisit { visit, invitations })
+        })
+        .await
+    }
+
+    pub async fn visit(&self, id: String) -> Result<Visit> {
+        self.call(move |c| load_visit(c, &id)).await
+    }
+
+    /// Moves a visit that has not started yet. Its links stay the same.
+    pub async fn reschedule_visit(
+        &self,
+        id: String,
+        starts_at: DateTime<Utc>,
+        duration_minutes: u32,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Visit> {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &id)?;
+            ensure_not_over(&visit, now)?;
+            if now >= visit.starts_at {
+                return Err(Error::Conflict("visit_started"));
+            }
+            let req = BookingRequest {
+                resident_id: visit.resident_id.clone(),
+                starts_at,
+                duration_minutes,
+                mode: visit.mode,
+                ward_device_id: visit.ward_device_id.clone(),
+                entrance_device_id: visit.entrance_device_id.clone(),
+                guests: visit.guests.iter().map(|g| g.name.clone()).collect(),
+            };
+            req.validate(&facility, now)?;
+            ensure_free(&tx, &req.as_booked(&id), buffer_of(&facility))?;
+            tx.execute(
+                "UPDATE visits SET starts_at = ?2, ends_at = ?3 WHERE id = ?1",
+                params![id, ts(req.starts_at), ts(req.ends_at())],
+            )?;
+            let moved = load_visit(&tx, &id)?;
+            audit::record(&tx, now, &actor, "visit_rescheduled", &format!("{} → {}", describe(&visit, &facility), describe(&moved, &facility)))?;
+            tx.commit()?;
+            Ok(moved)
+        })
+        .await
+    }
+
+    /// Cancels a visit and revokes all its links.
+    pub async fn cancel_visit(&self, id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &id)?;
+            ensure_not_over(&visit, now)?;
+            tx.execute("UPDATE visits SET cancelled_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
+            tx.execute(
+                "UPDATE invitations SET revoked_at = ?2
+                 WHERE revoked_at IS NULL AND guest_id IN (SELECT id FROM guests WHERE visit_id = ?1)",
+                params![id, ts(now)],
+            )?;
+            audit::record(&tx, now, &actor, "visit_cancelled", &describe(&visit, &facility))?;
+            let cancelled = load_visit(&tx, &id)?;
+            tx.commit()?;
+            Ok(cancelled)
+        })
+        .await
+    }
+
+    /// Makes a running or upcoming visit longer, if nothing else needs that time.
+    pub async fn extend_visit(&self, id: String, minutes: u32, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+        if !(1..=120).contains(&minutes) {
+            return Err(FieldErrors::single("minutes", "out_of_range").into());
+        }
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &id)?;
+            ensure_not_over(&visit, now)?;
+            let ends_at = visit.ends_at + Duration::minutes(i64::from(minutes));
+            let candidate = Booked {
+                visit_id: visit.id.clone(),
+                resident_id: visit.resident_id.clone(),
+                ward_device_id: visit.ward_device_id.clone(),
+                entrance_device_id: visit.entrance_device_id.clone(),
+                starts_at: visit.starts_at,
+                ends_at,
+            };
+            ensure_free(&tx, &candidate, buffer_of(&facility))?;
+            tx.execute("UPDATE visits SET ends_at = ?2 WHERE id = ?1", params![id, ts(ends_at)])?;
+            audit::record(&tx, now, &actor, "visit_extended", &format!("{} +{minutes}", describe(&visit, &facility)))?;
+            let extended = load_visit(&tx, &id)?;
+            tx.commit()?;
+            Ok(extended)
+        })
+        .await
+    }
+
+    /// Ends a visit that has started, now.
+    pub async fn end_visit(&self, id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &id)?;
+            ensure_not_over(&visit, now)?;
+            if now < visit.starts_at {
+                return Err(Error::Conflict("visit_not_started"));
+            }
+            tx.execute("UPDATE visits SET ended_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
+            audit::record(&tx, now, &actor, "visit_ended", &describe(&visit, &facility))?;
+            let ended = load_visit(&tx, &id)?;
+            tx.commit()?;
+            Ok(ended)
+        })
+        .await
+    }
+
+    /// Replaces a guest's link (lost, or sent to the wrong person): the old one stops
+    /// working and says so; the new one is returned once.
+    pub async fn reissue_invitation(&self, visit_id: String, guest_id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<InvitationLink> {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &visit_id)?;
+            ensure_not_over(&visit, now)?;
+            let guest = visit
+                .guests
+                .iter()
+                .find(|g| g.id == guest_id && g.has_link)
+                .ok_or(Error::NotFound)?
+                .clone();
+            tx.execute(
+                "UPDATE invitations SET revoked_at = ?2 WHERE guest_id = ?1 AND revoked_at IS NULL",
+                params![guest.id, ts(now)],
+            )?;
+            let token = insert_invitation(&tx, &guest.id, now)?;
+            audit::record(&tx, now, &actor, "link_reissued", &format!("{} ({})", describe(&visit, &facility), guest.name))?;
+            tx.commit()?;
+            Ok(InvitationLink { guest_id: guest.id, guest: guest.name, token })
+        })
+        .await
+    }
+
+    /// The visit behind a link, the guest's name, and whether this link was revoked.
+    pub async fn visit_by_invitation(&self, token: String) -> Result<Option<(Visit, String, bool)>> {
+        if !tokens::looks_valid(&token) {
+            return Ok(None);
+        }
+        self.call(move |c| {
+            let found = c
+                .query_row(
+                    "SELECT g.visit_id, g.name, i.revoked_at IS NOT NULL FROM invitations i
+                     JOIN guests g ON g.id = i.guest_id WHERE i.token_hash = ?1",
+                    [tokens::hash(&token)],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)),
+                )
+                .optional()?;
+            let Some((visit_id, guest, revoked)) = found else {
+                return Ok(None);
+            };
+            Ok(Some((load_visit(c, &visit_id)?, guest, revoked)))
+        })
+        .await
+    }
+
+    /// Every visit that starts on a local date of the facility, cancelled ones included.
+    pub async fn visits_on(&self, facility: &Facility, date: NaiveDate) -> Result<Vec<Visit>> {
+        let from = facility.instant(date, 0).unwrap_or_default();
+        let to = date.succ_opt().and_then(|d| facility.instant(d, 0)).unwrap_or(from);
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id
+                 WHERE v.starts_at >= ?1 AND v.starts_at < ?2 ORDER BY v.starts_at, r.room"
+            ))?;
+            let mut visits: Vec<Visit> = stmt
+                .query_map(params![ts(from), ts(to)], visit_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            for visit in &mut visits {
+                load_guests(c, visit)?;
+            }
+            Ok(visits)
+        })
+        .await
+    }
+
+    /// What is booked around a local date, for offering free slots.
+    pub async fn booked_on(&self, facility: &Facility, date: NaiveDate) -> Result<Vec<Booked>> {
+        let from = facility.instant(date, 0).unwrap_or_default();
+        let to = date.succ_opt().and_then(|d| facility.instant(d, 0)).unwrap_or(from);
+        let buffer = buffer_of(facility);
+        self.call(move |c| booked_near(c, from, to, buffer)).await
+    }
+}
+
+/// A cancelled or finished visit cannot be changed any more.
+fn ensure_not_over(visit: &Visit, now: DateTime<Utc>) -> Result<()> {
+    use crate::visits::VisitState;
+    match visit.state(now, false) {
+        VisitState::Cancelled => Err(Error::Conflict("visit_cancelled")),
+        VisitState::Ended => Err(Error::Conflict("visit_ended")),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,294 @@
+//! The booking rules, as pure functions: what makes a request valid, when two visits
+//! collide, and which slots a day still has free.
+//!
+//! A resident and a device are never double-booked, and shared devices get the
+//! facility's cleaning buffer between visits. Storage calls [`find_conflict`] inside a
+//! write transaction, so two requests racing for one slot cannot both win.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::Mode;
+use crate::error::FieldErrors;
+use crate::facility::{Facility, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES};
+
+/// The resident side plus up to three family homes.
+pub const MAX_GUESTS: usize = 3;
+const MAX_GUEST_NAME_CHARS: usize = 80;
+/// A visit may start up to this long ago: "a visit that starts now".
+pub const START_GRACE: Duration = Duration::minutes(5);
+/// How far ahead a visit may be booked.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
+/// A booking request, already parsed from JSON or a form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingRequest {
+    pub resident_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: u32,
+    pub mode: Mode,
+    pub ward_device_id: String,
+    pub entrance_device_id: Option<String>,
+    pub guests: Vec<String>,
+}
+
+/// The time and the things a visit holds: what conflict checks compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booked {
+    pub visit_id: String,
+    pub resident_id: String,
+    pub ward_device_id: String,
+    pub entrance_device_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl BookingRequest {
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.starts_at + Duration::minutes(i64::from(self.duration_minutes))
+    }
+
+    /// The guests' names, trimmed, blanks dropped.
+    pub fn guest_names(&self) -> Vec<String> {
+        self.guests
+            .iter()
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
+
+    pub fn as_booked(&self, visit_id: &str) -> Booked {
+        Booked {
+            visit_id: visit_id.to_owned(),
+            resident_id: self.resident_id.clone(),
+            ward_device_id: self.ward_device_id.clone(),
+            entrance_device_id: match self.mode {
+                Mode::Entrance => self.entrance_device_id.clone(),
+                Mode::Remote => None,
+            },
+            starts_at: self.starts_at,
+            ends_at: self.ends_at(),
+        }
+    }
+
+    /// Everything that can be checked without looking at other visits.
+    pub fn validate(&self, facility: &Facility, now: DateTime<Utc>) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if self.resident_id.trim().is_empty() {
+            errors.add("resident_id", "required");
+        }
+        if self.ward_device_id.trim().is_empty() {
+            errors.add("ward_device_id", "required");
+        }
+        if self.mode == Mode::Entrance
+            && self.entrance_device_id.as_deref().is_none_or(|d| d.trim().is_empty())
+        {
+            errors.add("entrance_device_id", "required");
+        }
+        if !(MIN_SLOT_MINUTES..=MAX_SLOT_MINUTES).contains(&self.duration_minutes) {
+            errors.add("duration_minutes", "out_of_range");
+        }
+        if self.starts_at < now - START_GRACE {
+            errors.add("starts_at", "in_the_past");
+        } else if self.starts_at > now + Duration::days(MAX_DAYS_AHEAD) {
+            errors.add("starts_at", "too_far_ahead");
+        } else if errors.code_for("duration_minutes").is_none()
+            && !facility.within_visiting_hours(self.starts_at, self.ends_at())
+        {
+            errors.add("starts_at", "outside_visiting_hours");
+        }
+        let names = self.guest_names();
+        if self.mode == Mode::Remote && names.is_empty() {
+            errors.add("guests", "guests_required");
+        } else if names.len() > MAX_GUESTS || self.guests.len() > MAX_GUESTS * 4 {
+            errors.add("guests", "too_many_guests");
+        } else if names.iter().any(|n| n.chars().count() > MAX_GUEST_NAME_CHARS) {
+            errors.add("guests", "too_long");
+        }
+        errors.into_result()
+    }
+}
+
+/// Which of the visit's holdings is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Resident,
+    Device,
+}
+
+impl Conflict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::Resident => "resident_busy",
+            Conflict::Device => "device_busy",
+        }
+    }
+}
+
+/// Whether two time ranges come closer than `buffer` to each other.
+fn too_close(a: &Booked, b: &Booked, buffer: Duration) -> bool {
+    a.starts_at < b.ends_at + buffer && b.starts_at < a.ends_at + buffer
+}
+
+fn devices(b: &Booked) -> impl Iterator<Item = &str> {
+    std::iter::once(b.ward_device_id.as_str()).chain(b.entrance_device_id.as_deref())
+}
+
+/// The first collision between `candidate` and the visits already booked (itself
+/// excluded, for a reschedule). The buffer holds for the resident and every device.
+pub fn find_conflict(existing: &[Booked], candidate: &Booked, buffer: Duration) -> Option<Conflict> {
+    let near: Vec<&Booked> = existing
+        .iter()
+        .filter(|b| b.visit_id != candidate.visit_id && too_close(b, candidate, buffer))
+        .collect();
+    if near.iter().any(|b| b.resident_id == candidate.resident_id) {
+        return Some(Conflict::Resident);
+    }
+    let shares_device = |b: &&&Booked| devices(b).any(|d| devices(candidate).any(|c| c == d));
+    near.iter().find(shares_device).map(|_| Conflict::Device)
+}
+
+/// The start times the booking page offers on one local date: a grid of slot length
+/// plus buffer from the start of each opening, skipping times already past and those
+/// that collide with `existing` for the chosen resident and devices.
+pub fn free_slots(
+    facility: &Facility,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    existing: &[Booked],
+    wanted: &Booked,
+) -> Vec<DateTime<Utc>> {
+    let length = Duration::minutes(i64::from(facility.slot_minutes));
+    let buffer = Duration::minutes(i64::from(facility.buffer_minutes));
+    let step = length + buffer;
+    let mut slots = vec![];
+    for (from, to) in facility.openings_on(date) {
+        let mut start = from;
+        while start + length <= to {
+            let candidate = Booked {
+                starts_at: start,
+                ends_at: start + length,
+                ..wanted.clone()
+            };
+            if start >= now && find_conflict(existing, &candidate, buffer).is_none() {
+                slots.push(start);
+            }
+            start += step;
+        }
+    }
+    slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        // 2026-12-01 is a Tuesday; Tokyo is UTC+9, so 09:00 local is 00:00 UTC.
+        Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap()
+    }
+
+    fn booked(id: &str, resident: &str, ward: &str, start: DateTime<Utc>) -> Booked {
+        Booked {
+            visit_id: id.into(),
+            resident_id: resident.into(),
+            ward_device_id: ward.into(),
+            entrance_device_id: None,
+            starts_at: start,
+            ends_at: start + Duration::minutes(20),
+        }
+    }
+
+    fn request(start: DateTime<Utc>) -> BookingRequest {
+        BookingRequest {
+            resident_id: "r1".into(),
+            starts_at: start,
+            duration_minutes: 20,
+            mode: Mode::Remote,
+            ward_device_id: "w1".into(),
+            entrance_device_id: None,
+            guests: vec!["Taro".into()],
+        }
+    }
+
+    const BUFFER: Duration = Duration::minutes(10);
+
+    #[test]
+    fn the_same_resident_cannot_be_booked_twice() {
+        let existing = [booked("a", "r1", "w1", at(1, 0))];
+        let c = booked("b", "r1", "w2", at(1, 10));
+        assert_eq!(find_conflict(&existing, &c, BUFFER), Some(Conflict::Resident));
+    }
+
+    #[test]
+    fn a_shared_device_needs_its_cleaning_buffer() {
+        let existing = [booked("a", "r1", "w1", at(1, 0))];
+        // Ends 01:20; the next on w1 may start at 01:30, not 01:25.
+        assert_eq!(
+            find_conflict(&existing, &booked("b", "r2", "w1", at(1, 25)), BUFFER),
+            Some(Conflict::Device)
+        );
+        assert_eq!(find_conflict(&existing, &booked("b", "r2", "w1", at(1, 30)), BUFFER), None);
+        // Another device at the same time is fine.
+        assert_eq!(find_conflict(&existing, &booked("b", "r2", "w2", at(1, 0)), BUFFER), None);
+    }
+
+    #[test]
+    fn the_entrance_kiosk_counts_as_a_shared_device() {
+        let mut a = booked("a", "r1", "w1", at(1, 0));
+        a.entrance_device_id = Some("k".into());
+        let mut b = booked("b", "r2", "w2", at(1, 0));
+        b.entrance_device_id = Some("k".into());
+        assert_eq!(find_conflict(&[a], &b, BUFFER), Some(Conflict::Device));
+    }
+
+    #[test]
+    fn a_reschedule_does_not_collide_with_itself() {
+        let existing = [booked("a", "r1", "w1", at(1, 0))];
+        assert_eq!(find_conflict(&existing, &booked("a", "r1", "w1", at(1, 5)), BUFFER), None);
+    }
+
+    #[test]
+    fn requests_outside_hours_or_in_the_past_are_invalid() {
+        let f = Facility::default();
+        let now = at(0, 0) - Duration::days(1);
+        assert!(request(at(1, 0)).validate(&f, now).is_ok());
+        let late = request(at(7, 50)); // 16:50 local, ends 17:10
+        assert_eq!(late.validate(&f, now).unwrap_err().code_for("starts_at"), Some("outside_visiting_hours"));
+        let past = request(at(1, 0));
+        assert_eq!(past.validate(&f, at(1, 6)).unwrap_err().code_for("starts_at"), Some("in_the_past"));
+        // Starting a few minutes ago is "now", not the past.
+        assert!(past.validate(&f, at(1, 4)).is_ok());
+    }
+
+    #[test]
+    fn guests_are_required_for_remote_visits_and_capped() {
+        let f = Facility::default();
+        let now = at(0, 0) - Duration::days(1);
+        let mut r = request(at(1, 0));
+        r.guests = vec![" ".into()];
+        assert_eq!(r.validate(&f, now).unwrap_err().code_for("guests"), Some("guests_required"));
+        r.guests = vec!["a".into(), "b".into(), "c".into(), "d".into()];
+        assert_eq!(r.validate(&f, now).unwrap_err().code_for("guests"), Some("too_many_guests"));
+        r.mode = Mode::Entrance;
+        r.guests = vec![];
+        assert_eq!(r.validate(&f, now).unwrap_err().code_for("entrance_device_id"), Some("required"));
+    }
+
+    #[test]
+    fn free_slots_follow_the_grid_and_skip_taken_and_past_times() {
+        let f = Facility::default();
+        let date = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let wanted = booked("new", "r2", "w1", at(0, 0));
+        let all = free_slots(&f, date, at(0, 0) - Duration::days(1), &[], &wanted);
+        // 09:00–17:00 with 20-minute slots every 30 minutes: 16 slots.
+        assert_eq!(all.len(), 16);
+        assert_eq!(all[1], at(0, 30));
+        let existing = [booked("a", "r1", "w1", at(0, 30))];
+        let free = free_slots(&f, date, at(0, 10), &existing, &wanted);
+        assert!(!free.contains(&at(0, 0)), "past");
+        assert!(!free.contains(&at(0, 30)), "device taken");
+        assert!(free.contains(&at(1, 0)));
+        assert_eq!(free.len(), 14);
+    }
+}

@@ -1,0 +1,138 @@
+//! The JSON API under `/api/v1` (docs/API.md). Authenticated by
+//! `Authorization: Bearer <api token>` or a staff session; errors are
+//! `{"error":{"code","message"}}` with a fitting status.
+
+mod visits;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::devices::{Device, DeviceInput};
+use crate::error::{ApiError, Error};
+use crate::facility::Facility;
+use crate::residents::{Resident, ResidentInput};
+use crate::state::AppState;
+use crate::web::extract::{ApiActor, ApiJson};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/facility", get(get_facility).put(put_facility))
+        .route("/residents", get(list_residents).post(add_resident))
+        .route("/devices", get(list_devices).post(add_device))
+        .route("/devices/pair", post(pair_device))
+        .merge(visits::router())
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+async fn get_facility(State(state): State<AppState>, _: ApiActor) -> Json<Facility> {
+    Json(state.facility())
+}
+
+async fn put_facility(State(state): State<AppState>, actor: ApiActor, ApiJson(facility): ApiJson<Facility>) -> ApiResult<Json<Facility>> {
+    actor.require_admin()?;
+    facility.validate()?;
+    state.save_facility(facility.clone()).await?;
+    state.db.audit(state.now(), actor.0.label, "facility_changed", String::new()).await?;
+    Ok(Json(facility))
+}
+
+async fn list_residents(State(state): State<AppState>, _: ApiActor) -> ApiResult<Json<Vec<Resident>>> {
+    Ok(Json(state.db.residents(true).await?))
+}
+
+async fn add_resident(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<ResidentInput>) -> ApiResult<impl IntoResponse> {
+    let input = input.parse()?;
+    let id = state.db.add_resident(input, &actor.0, state.now()).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+#[derive(Serialize)]
+struct DeviceJson {
+    id: String,
+    name: String,
+    kind: crate::devices::DeviceKind,
+    status: &'static str,
+    last_seen_at: Option<String>,
+}
+
+async fn list_devices(State(state): State<AppState>, _: ApiActor) -> ApiResult<Json<Vec<DeviceJson>>> {
+    let now = state.now();
+    let devices = state.db.devices().await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|d: Device| DeviceJson {
+                status: d.status(now).as_str(),
+                last_seen_at: d.last_seen_at.map(|t| t.to_rfc3339()),
+                id: d.id,
+                name: d.name,
+                kind: d.kind,
+            })
+            .collect(),
+    ))
+}
+
+async fn add_device(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<DeviceInput>) -> ApiResult<impl IntoResponse> {
+    actor.require_admin()?;
+    let (name, kind) = input.parse()?;
+    let code = state.db.add_device(name, kind, &actor.0, state.now()).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "id": code.device_id, "pairing_code": code.code, "expires_at": code.expires_at.to_rfc3339() })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PairRequest {
+    code: String,
+}
+
+/// Pairing needs no login (the code is the secret), so wrong codes are throttled per
+/// client address.
+async fn pair_device(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<PairRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let key = peer.ip().to_string();
+    if let Some(secs) = state.pairing_throttle.wait(&key, now) {
+        return Err(Error::RateLimited { retry_after_secs: secs }.into());
+    }
+    match state.db.pair_device(req.code, now).await {
+        Ok((device, token)) => {
+            state.pairing_throttle.succeeded(&key);
+            Ok(Json(json!({ "device_token": token, "device": { "id": device.id, "name": device.name, "kind": device.kind } })))
+        }
+        Err(e) => {
+            state.pairing_throttle.failed(&key, now);
+            Err(e.into())
+        }
+    }
+}
+
+/// Prometheus text: a few numbers about what the server holds.
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let facility = state.facility();
+    let now = state.now();
+    let today = state.db.visits_on(&facility, facility.local_date(now)).await?;
+    let devices = state.db.devices().await?;
+    let mut out = String::from("# HELP menkai_visits_today Visits starting today, by state.\n# TYPE menkai_visits_today gauge\n");
+    for s in ["scheduled", "open", "live", "ended", "cancelled"] {
+        let n = today.iter().filter(|v| v.state(now, false).as_str() == s).count();
+        out.push_str(&format!("menkai_visits_today{{state=\"{s}\"}} {n}\n"));
+    }
+    out.push_str("# HELP menkai_devices Devices, by status.\n# TYPE menkai_devices gauge\n");
+    for s in ["awaiting_pairing", "pairing_expired", "paired", "revoked"] {
+        let n = devices.iter().filter(|d| d.status(now).as_str() == s).count();
+        out.push_str(&format!("menkai_devices{{status=\"{s}\"}} {n}\n"));
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}

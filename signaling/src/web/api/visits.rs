@@ -1,0 +1,187 @@
+//! `/api/v1/visits`: book, list by day, cancel, extend, end.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ApiResult;
+use crate::error::{Error, FieldErrors};
+use crate::invitations::visit_url;
+use crate::state::AppState;
+use crate::visits::booking::BookingRequest;
+use crate::visits::{Mode, Visit};
+use crate::web::extract::{ApiActor, ApiJson};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/visits", get(list).post(book))
+        .route("/visits/{id}", get(show))
+        .route("/visits/{id}/cancel", post(cancel))
+        .route("/visits/{id}/extend", post(extend))
+        .route("/visits/{id}/end", post(end))
+}
+
+#[derive(Serialize)]
+struct GuestJson {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct InvitationJson {
+    guest: String,
+    url: String,
+    token: String,
+}
+
+#[derive(Serialize)]
+struct VisitJson {
+    id: String,
+    resident_id: String,
+    resident: String,
+    room: String,
+    starts_at: String,
+    ends_at: String,
+    duration_minutes: i64,
+    mode: Mode,
+    state: &'static str,
+    ward_device_id: String,
+    entrance_device_id: Option<String>,
+    guests: Vec<GuestJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitations: Option<Vec<InvitationJson>>,
+}
+
+fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
+    VisitJson {
+        id: v.id.clone(),
+        resident_id: v.resident_id.clone(),
+        resident: v.resident_name.clone(),
+        room: v.resident_room.clone(),
+        starts_at: v.starts_at.to_rfc3339(),
+        ends_at: v.ends_at.to_rfc3339(),
+        duration_minutes: v.duration_minutes(),
+        mode: v.mode,
+        state: v.state(now, false).as_str(),
+        ward_device_id: v.ward_device_id.clone(),
+        entrance_device_id: v.entrance_device_id.clone(),
+        guests: v.guests.iter().map(|g| GuestJson { id: g.id.clone(), name: g.name.clone() }).collect(),
+        invitations: None,
+    }
+}
+
+#[derive(Deserialize)]
+struct GuestInput {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct BookInput {
+    resident_id: String,
+    starts_at: String,
+    duration_minutes: Option<u32>,
+    mode: String,
+    ward_device_id: String,
+    entrance_device_id: Option<String>,
+    #[serde(default)]
+    guests: Vec<GuestInput>,
+}
+
+impl BookInput {
+    /// Turns JSON into a booking request, collecting every field error.
+    fn parse(self, default_minutes: u32) -> Result<BookingRequest, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let starts_at = DateTime::parse_from_rfc3339(&self.starts_at).map(|t| t.with_timezone(&Utc));
+        if starts_at.is_err() {
+            errors.add("starts_at", "invalid_time");
+        }
+        let mode = Mode::parse(&self.mode);
+        if mode.is_none() {
+            errors.add("mode", "invalid_choice");
+        }
+        match (starts_at, mode) {
+            (Ok(starts_at), Some(mode)) if errors.is_empty() => Ok(BookingRequest {
+                resident_id: self.resident_id,
+                starts_at,
+                duration_minutes: self.duration_minutes.unwrap_or(default_minutes),
+                mode,
+                ward_device_id: self.ward_device_id,
+                entrance_device_id: self.entrance_device_id,
+                guests: self.guests.into_iter().map(|g| g.name).collect(),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+async fn book(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<BookInput>) -> ApiResult<impl IntoResponse> {
+    let facility = state.facility();
+    let request = input.parse(facility.slot_minutes)?;
+    let now = state.now();
+    let booked = state.db.book_visit(request, facility, &actor.0, now).await?;
+    let mut json = visit_json(&booked.visit, now);
+    json.invitations = Some(
+        booked
+            .invitations
+            .into_iter()
+            .map(|i| InvitationJson { url: visit_url(&state.public_url, &i.token), guest: i.guest, token: i.token })
+            .collect(),
+    );
+    Ok((StatusCode::CREATED, Json(json)))
+}
+
+#[derive(Deserialize)]
+struct DateQuery {
+    date: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, _: ApiActor, Query(q): Query<DateQuery>) -> ApiResult<Json<Vec<VisitJson>>> {
+    let facility = state.facility();
+    let now = state.now();
+    let date = match q.date {
+        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| Error::Invalid(FieldErrors::single("date", "invalid_date")))?,
+        None => facility.local_date(now),
+    };
+    let visits = state.db.visits_on(&facility, date).await?;
+    Ok(Json(visits.iter().map(|v| visit_json(v, now)).collect()))
+}
+
+async fn show(State(state): State<AppState>, _: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+    let visit = state.db.visit(id).await?;
+    Ok(Json(visit_json(&visit, state.now())))
+}
+
+async fn cancel(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+    let now = state.now();
+    let visit = state.db.cancel_visit(id, state.facility(), &actor.0, now).await?;
+    Ok(Json(visit_json(&visit, now)))
+}
+
+#[derive(Deserialize)]
+struct ExtendInput {
+    minutes: Option<u32>,
+}
+
+/// Body optional: `{"minutes": 10}`; without it, one slot's length.
+async fn extend(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<VisitJson>> {
+    let now = state.now();
+    let facility = state.facility();
+    let input: ExtendInput = if body.iter().all(u8::is_ascii_whitespace) {
+        ExtendInput { minutes: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|_| Error::BadRequest("bad_json"))?
+    };
+    let minutes = input.minutes.unwrap_or(facility.slot_minutes.min(120));
+    let visit = state.db.extend_visit(id, minutes, facility, &actor.0, now).await?;
+    Ok(Json(visit_json(&visit, now)))
+}
+
+async fn end(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+    let now = state.now();
+    let visit = state.db.end_visit(id, state.facility(), &actor.0, now).await?;
+    Ok(Json(visit_json(&visit, now)))
+}

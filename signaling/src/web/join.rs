@@ -1,0 +1,178 @@
+//! What a family opens: the visit link `/v/{token}` (a page for each state of the
+//! link), its QR code, its calendar file and the printable card.
+//!
+//! Tokens arrive in the path; they are never logged (the request log records only
+//! the route pattern) and `Referrer-Policy: no-referrer` keeps them from leaking.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::pages::Chrome;
+use crate::error::{Error, PageError};
+
+use crate::invitations::{self, ics, qr, visit_url};
+use crate::state::AppState;
+use crate::visits::{LinkStatus, Visit};
+use crate::web::extract::Ctx;
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v/{token}", get(join_page))
+        .route("/v/{token}/qr.svg", get(qr_svg))
+        .route("/v/{token}/invite.ics", get(calendar))
+        .route("/v/{token}/card", get(card))
+}
+
+#[derive(askama::Template)]
+#[template(path = "join.html")]
+struct JoinPage {
+    c: Chrome,
+    /// too_early, waiting, open, ended, cancelled, replaced, unknown
+    status: &'static str,
+    resident: String,
+    guest: String,
+    date: String,
+    start: String,
+    end: String,
+    opens: String,
+    /// RFC 3339 instant the countdown counts to (the start), for the script.
+    countdown_to: String,
+    /// RFC 3339 instant at which the page should look again (the link opening).
+    refresh_at: String,
+}
+
+impl JoinPage {
+    fn empty(c: Chrome, status: &'static str) -> Self {
+        Self {
+            c,
+            status,
+            resident: String::new(),
+            guest: String::new(),
+            date: String::new(),
+            start: String::new(),
+            end: String::new(),
+            opens: String::new(),
+            countdown_to: String::new(),
+            refresh_at: String::new(),
+        }
+    }
+}
+
+async fn find(state: &AppState, token: &str) -> Result<Option<(Visit, String, bool)>, Error> {
+    state.db.visit_by_invitation(token.to_owned()).await
+}
+
+async fn join_page(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+    let facility = state.facility();
+    let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility.name);
+    let Some((visit, guest, revoked)) = find(&state, &token).await? else {
+        return Ok((StatusCode::NOT_FOUND, render(&JoinPage::empty(c, "unknown"))?).into_response());
+    };
+    let now = state.now();
+    let link = visit.link_status(revoked, now);
+    let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
+    let refresh_at = match link {
+        LinkStatus::TooEarly { opens_at } => opens_at.to_rfc3339(),
+        LinkStatus::Waiting => visit.starts_at.to_rfc3339(),
+        _ => String::new(),
+    };
+    let opens = match link {
+        LinkStatus::TooEarly { opens_at } => super::pages::local_hm(&facility, opens_at),
+        _ => String::new(),
+    };
+    let page = JoinPage {
+        c,
+        status: link.as_str(),
+        resident: visit.resident_name.clone(),
+        guest,
+        date: times.date,
+        start: times.start,
+        end: times.end,
+        opens,
+        countdown_to: visit.starts_at.to_rfc3339(),
+        refresh_at,
+    };
+    let status = match link {
+        LinkStatus::Cancelled | LinkStatus::Ended | LinkStatus::Replaced => StatusCode::GONE,
+        _ => StatusCode::OK,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// A link that still leads somewhere (not cancelled, not replaced), with its visit.
+async fn live_link(state: &AppState, token: &str) -> Result<(Visit, String), Error> {
+    match find(state, token).await? {
+        Some((visit, guest, false)) if visit.cancelled_at.is_none() => Ok((visit, guest)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+    live_link(&state, &token).await?;
+    let svg = qr::svg(&visit_url(&state.public_url, &token))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], svg).into_response())
+}
+
+async fn calendar(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+    let (visit, _guest) = live_link(&state, &token).await?;
+    let facility = state.facility();
+    let lang = ctx.tr.lang;
+    let url = visit_url(&state.public_url, &token);
+    let summary = invitations::title(lang, &visit.resident_name);
+    let description = ctx.tr.t1("ics-description", "url", &url);
+    let uid = format!("{}@menkai", visit.id);
+    let event = ics::Event {
+        uid: &uid,
+        summary: &summary,
+        description: &description,
+        url: &url,
+        location: &facility.name,
+        starts_at: visit.starts_at,
+        ends_at: visit.ends_at,
+        cancelled: false,
+        alarm_text: &summary,
+        stamp: state.now(),
+    };
+    let body = ics::calendar(&event, facility.tz());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"menkai-visit.ics\""),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "card.html")]
+struct CardPage {
+    c: Chrome,
+    qr: String,
+    title: String,
+    date: String,
+    start: String,
+    end: String,
+    url: String,
+}
+
+async fn card(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+    let (visit, _guest) = live_link(&state, &token).await?;
+    let facility = state.facility();
+    let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
+    let page = CardPage {
+        c: Chrome::public(ctx.tr, ctx.csrf, &facility.name),
+        qr: format!("/v/{token}/qr.svg"),
+        title: invitations::title(ctx.tr.lang, &visit.resident_name),
+        date: times.date,
+        start: times.start,
+        end: times.end,
+        url: visit_url(&state.public_url, &token),
+    };
+    Ok(render(&page)?.into_response())
+}
+

@@ -1,0 +1,202 @@
+//! The HTTP surface: thin handlers that parse input, call the domain and storage, and
+//! render a template or JSON.
+//!
+//! - `api` — the JSON API under `/api/v1` (docs/API.md)
+//! - `pages` — staff pages under `/staff`, login and account set-up
+//! - `join` — what a family opens: `/v/{token}` and its QR code, calendar file and card
+//! - `assets` — the stylesheet and scripts, embedded in the binary
+//! - `extract` — who is asking (staff session, API token) and CSRF-checked forms
+//!
+//! Middleware here applies to every response: security headers, the language of the
+//! request, the CSRF cookie, error pages, and request logs that never contain a path.
+
+pub mod api;
+pub mod assets;
+pub mod extract;
+pub mod join;
+pub mod pages;
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{Error, ErrorPage, PageError};
+use crate::i18n::{self, Lang, Tr};
+use crate::state::AppState;
+use crate::tokens;
+
+/// Largest request body accepted anywhere. Forms and JSON here are small.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const LANG_COOKIE: &str = "menkai_lang";
+pub const CSRF_COOKIE: &str = "menkai_csrf";
+
+/// A page's Content-Security-Policy: only this server's own scripts, styles and
+/// images; no inline script; never framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; media-src 'self' blob:; font-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(api::metrics))
+        .merge(assets::router())
+        .merge(join::router())
+        .merge(pages::router())
+        .nest("/api/v1", api::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(middleware::from_fn(csrf_cookie))
+        .layer(middleware::from_fn_with_state(state.clone(), language))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(security_headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The route pattern, not the path: `/v/{token}` must never be logged
+                // with its token.
+                let route = req.extensions().get::<MatchedPath>().map_or("(unmatched)", |p| p.as_str());
+                tracing::info_span!("request", method = %req.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError(Error::NotFound).into_response()
+    } else {
+        let _ = method;
+        PageError(Error::NotFound).into_response()
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, HeaderName::from_static("permissions-policy"), "camera=(self), microphone=(self), geolocation=()");
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    // Pages carry secrets (tokens in links, CSRF values): never stored by caches.
+    set(h, header::CACHE_CONTROL, "no-store");
+    res
+}
+
+/// Picks the language of the request (see `i18n::negotiate`) and puts it into the
+/// request's extensions. `?lang=en` is the explicit switch; it sticks in a cookie.
+async fn language(State(state): State<AppState>, jar: CookieJar, mut req: Request, next: Next) -> Response {
+    let switch = req
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded_get(q, "lang"))
+        .and_then(|v| Lang::parse(&v));
+    let remembered = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = i18n::negotiate(switch.or(remembered), accept, state.facility().language);
+    req.extensions_mut().insert(lang);
+    let res = next.run(req).await;
+    match switch {
+        Some(lang) if remembered != Some(lang) => {
+            let cookie = Cookie::build((LANG_COOKIE, lang.code()))
+                .path("/")
+                .max_age(time_1y())
+                .same_site(SameSite::Lax)
+                .http_only(true)
+                .secure(state.secure_cookies)
+                .build();
+            (jar.add(cookie), res).into_response()
+        }
+        _ => res,
+    }
+}
+
+fn time_1y() -> time::Duration {
+    time::Duration::days(365)
+}
+
+fn form_urlencoded_get(query: &str, key: &str) -> Option<String> {
+    serde_html_form::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// The value forms must echo back (double-submit cookie; the cookie is HttpOnly and
+/// SameSite=Strict, so another site can neither read nor send it).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+async fn csrf_cookie(jar: CookieJar, mut req: Request, next: Next) -> Response {
+    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| tokens::looks_valid(v)) {
+        req.extensions_mut().insert(CsrfToken(existing));
+        return next.run(req).await;
+    }
+    let fresh = tokens::generate().plain;
+    req.extensions_mut().insert(CsrfToken(fresh.clone()));
+    let res = next.run(req).await;
+    (jar.add(csrf_cookie_for(fresh)), res).into_response()
+}
+
+pub fn csrf_cookie_for(value: String) -> Cookie<'static> {
+    Cookie::build((CSRF_COOKIE, value)).path("/").http_only(true).same_site(SameSite::Strict).build()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    c: pages::Chrome,
+    message: String,
+    status: u16,
+}
+
+/// Turns a response marked by `PageError` into the error page, in the visitor's
+/// language.
+async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = req.extensions().get::<Lang>().copied().unwrap_or_default();
+    let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+    let res = next.run(req).await;
+    let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
+        return res;
+    };
+    let status = res.status();
+    let template = ErrorTemplate {
+        c: pages::Chrome::public(Tr::new(lang), csrf, &state.facility().name),
+        message: page.message(lang),
+        status: status.as_u16(),
+    };
+    let body = template.render().unwrap_or_else(|_| page.message(lang));
+    let mut out = (status, Html(body)).into_response();
+    for (name, value) in res.headers() {
+        if name == header::RETRY_AFTER {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Renders a template, turning a render failure into a logged 500.
+pub fn render(template: &impl Template) -> Result<Html<String>, PageError> {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| PageError(Error::Internal(anyhow::anyhow!("rendering page: {e}"))))
+}
+
+/// How long a WebSocket or slow client may take; also used by tests.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,0 +1,152 @@
+//! Logging in and out, and creating an account from a one-time link.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+
+use super::{Chrome, field_message};
+use crate::error::{Error, FieldErrors, PageError};
+use crate::staff::{self, AccountInput};
+use crate::state::AppState;
+use crate::tokens;
+use crate::web::extract::{NoFields, CsrfForm, Ctx, SESSION_COOKIE};
+use crate::web::{csrf_cookie_for, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/login", get(login_page).post(login))
+        .route("/staff/logout", post(logout))
+        .route("/setup/{token}", get(setup_page).post(setup))
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    login: String,
+    error: Option<String>,
+}
+
+async fn login_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, PageError> {
+    let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
+    Ok(render(&LoginPage { c, login: String::new(), error: None })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+}
+
+async fn login(ctx: Ctx, State(state): State<AppState>, jar: CookieJar, CsrfForm(form): CsrfForm<LoginForm>) -> Result<Response, PageError> {
+    let now = state.now();
+    if let Some(secs) = state.login_throttle.wait(&form.login, now) {
+        return Err(Error::RateLimited { retry_after_secs: secs }.into());
+    }
+    let found = state.db.staff_for_login(form.login.clone()).await?;
+    let (member, hash) = match found {
+        Some((m, h)) if !m.disabled => (Some(m), h),
+        _ => (None, staff::dummy_hash().to_owned()),
+    };
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || staff::verify_password(&password, &hash))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(member) = member.filter(|_| ok) else {
+        state.login_throttle.failed(&form.login, now);
+        tracing::info!("failed staff login");
+        let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
+        let page = LoginPage { error: Some(ctx.tr.t("login-failed")), login: form.login, c };
+        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+    };
+    state.login_throttle.succeeded(&form.login);
+    let session = state.db.create_session(member.id.clone(), now).await?;
+    Ok((start_session(jar, &state, session), Redirect::to("/staff")).into_response())
+}
+
+/// Sets the session cookie and a fresh CSRF value (so a value planted before login is
+/// worthless after it).
+fn start_session(jar: CookieJar, state: &AppState, session: String) -> CookieJar {
+    let cookie = Cookie::build((SESSION_COOKIE, session))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.secure_cookies)
+        .build();
+    jar.add(cookie).add(csrf_cookie_for(tokens::generate().plain))
+}
+
+async fn logout(State(state): State<AppState>, jar: CookieJar, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    if let Some(session) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
+        state.db.end_session(session).await?;
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    Ok((jar, Redirect::to("/staff/login")).into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    c: Chrome,
+    token: String,
+    login: String,
+    display_name: String,
+    role: String,
+    errors: FieldErrors,
+    min_password: usize,
+}
+
+impl SetupPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+async fn setup_page(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+    let invite = state.db.staff_invite(token.clone(), state.now()).await?;
+    let page = SetupPage {
+        role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
+        c: Chrome::public(ctx.tr, ctx.csrf, &state.facility().name),
+        token,
+        login: String::new(),
+        display_name: invite.display_name,
+        errors: FieldErrors::default(),
+        min_password: staff::MIN_PASSWORD_CHARS,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn setup(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<AccountInput>,
+) -> Result<Response, PageError> {
+    let now = state.now();
+    match state.db.accept_staff_invite(token.clone(), form.clone(), now).await {
+        Ok(member) => {
+            let session = state.db.create_session(member.id, now).await?;
+            Ok((start_session(jar, &state, session), Redirect::to("/staff")).into_response())
+        }
+        Err(Error::Invalid(errors)) => {
+            let invite = state.db.staff_invite(token.clone(), now).await?;
+            let page = SetupPage {
+                role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
+                c: Chrome::public(ctx.tr, ctx.csrf, &state.facility().name),
+                token,
+                login: form.login,
+                display_name: form.display_name,
+                errors,
+                min_password: staff::MIN_PASSWORD_CHARS,
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

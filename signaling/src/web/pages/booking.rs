@@ -1,0 +1,230 @@
+//! Booking a visit: pick resident, mode and devices, see only the free slots of the
+//! day, name the guests, book, and get the links.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use super::visits::InvitationsPage;
+use super::{Chrome, chosen_date, field_message, local_hm};
+use crate::devices::{Device, DeviceKind};
+use crate::error::{Error, FieldErrors, PageError};
+use crate::i18n;
+use crate::residents::Resident;
+use crate::staff::{Actor, StaffMember};
+use crate::state::AppState;
+use crate::visits::Mode;
+use crate::visits::booking::{Booked, BookingRequest, MAX_GUESTS, free_slots};
+use crate::web::extract::{CsrfForm, Ctx, StaffUser};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/staff/book", get(booking_page).post(book))
+}
+
+/// What is chosen so far; comes from the query (choices) or the form (booking).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Choice {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    resident_id: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    ward_device_id: String,
+    #[serde(default)]
+    entrance_device_id: String,
+}
+
+/// The booking form: the choice again (hidden fields), the slot and the guests. Not
+/// `#[serde(flatten)]`: repeated `guest` fields need the plain form shape.
+#[derive(Debug, Deserialize)]
+struct BookForm {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    resident_id: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    ward_device_id: String,
+    #[serde(default)]
+    entrance_device_id: String,
+    #[serde(default)]
+    slot: String,
+    #[serde(default)]
+    guest: Vec<String>,
+}
+
+pub struct Slot {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+pub struct SelectOption {
+    pub id: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "booking.html")]
+struct BookingPage {
+    c: Chrome,
+    date: String,
+    date_label: String,
+    min_date: String,
+    remote: bool,
+    residents: Vec<SelectOption>,
+    wards: Vec<SelectOption>,
+    kiosks: Vec<SelectOption>,
+    choice: Choice,
+    /// None until resident and devices are chosen.
+    slots: Option<Vec<Slot>>,
+    guests: Vec<String>,
+    errors: FieldErrors,
+    conflict: Option<String>,
+    slot_minutes: u32,
+}
+
+impl BookingPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+fn options<T>(items: &[T], selected: &str, id: impl Fn(&T) -> &str, label: impl Fn(&T) -> String) -> Vec<SelectOption> {
+    items
+        .iter()
+        .map(|item| SelectOption { id: id(item).to_owned(), label: label(item), selected: id(item) == selected })
+        .collect()
+}
+
+/// Builds the page for the current choice; `picked` is the slot to keep checked.
+async fn page(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    mut choice: Choice,
+    picked: Option<DateTime<Utc>>,
+    guests: Vec<String>,
+    errors: FieldErrors,
+    conflict: Option<String>,
+) -> Result<BookingPage, PageError> {
+    let facility = state.facility();
+    let now = state.now();
+    let date = chosen_date(choice.date.as_deref(), &facility, now);
+    let residents: Vec<Resident> = state.db.residents(false).await?;
+    let devices: Vec<Device> = state.db.devices().await?.into_iter().filter(Device::bookable).collect();
+    let wards: Vec<&Device> = devices.iter().filter(|d| d.kind == DeviceKind::Ward).collect();
+    let kiosks: Vec<&Device> = devices.iter().filter(|d| d.kind == DeviceKind::Entrance).collect();
+    // With one tablet or one kiosk there is nothing to choose.
+    if choice.ward_device_id.is_empty() && wards.len() == 1 {
+        choice.ward_device_id = wards[0].id.clone();
+    }
+    if choice.entrance_device_id.is_empty() && kiosks.len() == 1 {
+        choice.entrance_device_id = kiosks[0].id.clone();
+    }
+    let mode = Mode::parse(&choice.mode).unwrap_or(Mode::Remote);
+    choice.mode = mode.as_str().to_owned();
+    let ready = !choice.resident_id.is_empty()
+        && !choice.ward_device_id.is_empty()
+        && (mode == Mode::Remote || !choice.entrance_device_id.is_empty());
+    let slots = if ready {
+        let wanted = Booked {
+            visit_id: String::new(),
+            resident_id: choice.resident_id.clone(),
+            ward_device_id: choice.ward_device_id.clone(),
+            entrance_device_id: (mode == Mode::Entrance).then(|| choice.entrance_device_id.clone()),
+            starts_at: now,
+            ends_at: now,
+        };
+        let booked = state.db.booked_on(&facility, date).await?;
+        let length = Duration::minutes(i64::from(facility.slot_minutes));
+        Some(
+            free_slots(&facility, date, now, &booked, &wanted)
+                .into_iter()
+                .map(|start| Slot {
+                    value: start.to_rfc3339(),
+                    label: format!("{}–{}", local_hm(&facility, start), local_hm(&facility, start + length)),
+                    checked: picked == Some(start),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let mut guests = guests;
+    guests.resize(MAX_GUESTS, String::new());
+    let room = |r: &Resident| if r.room.is_empty() { r.name.clone() } else { format!("{}（{}）", r.name, r.room) };
+    Ok(BookingPage {
+        c: Chrome::staff(ctx, state, me, "book"),
+        date: date.to_string(),
+        date_label: i18n::long_date(ctx.tr.lang, date),
+        min_date: facility.local_date(now).to_string(),
+        remote: mode == Mode::Remote,
+        residents: options(&residents, &choice.resident_id, |r| &r.id, room),
+        wards: options(&wards, &choice.ward_device_id, |d| &d.id, |d| d.name.clone()),
+        kiosks: options(&kiosks, &choice.entrance_device_id, |d| &d.id, |d| d.name.clone()),
+        choice,
+        slots,
+        guests,
+        errors,
+        conflict,
+        slot_minutes: facility.slot_minutes,
+    })
+}
+
+async fn booking_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Query(choice): Query<Choice>) -> Result<Response, PageError> {
+    let page = page(&ctx, &state, &me, choice, None, vec![], FieldErrors::default(), None).await?;
+    Ok(render(&page)?.into_response())
+}
+
+async fn book(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, CsrfForm(form): CsrfForm<BookForm>) -> Result<Response, PageError> {
+    let facility = state.facility();
+    let now = state.now();
+    let slot = DateTime::parse_from_rfc3339(&form.slot).ok().map(|t| t.with_timezone(&Utc));
+    let choice = Choice {
+        date: form.date.clone(),
+        resident_id: form.resident_id.clone(),
+        mode: form.mode.clone(),
+        ward_device_id: form.ward_device_id.clone(),
+        entrance_device_id: form.entrance_device_id.clone(),
+    };
+    let request = BookingRequest {
+        resident_id: choice.resident_id.clone(),
+        starts_at: slot.unwrap_or(now - Duration::days(1)),
+        duration_minutes: facility.slot_minutes,
+        mode: Mode::parse(&choice.mode).unwrap_or(Mode::Remote),
+        ward_device_id: choice.ward_device_id.clone(),
+        entrance_device_id: Some(choice.entrance_device_id.clone()).filter(|d| !d.is_empty()),
+        guests: form.guest.clone(),
+    };
+    let result = if slot.is_none() {
+        Err(Error::Invalid(FieldErrors::single("slot", "choose_slot")))
+    } else {
+        state.db.book_visit(request, facility.clone(), &Actor::from(&me), now).await
+    };
+    match result {
+        Ok(booked) => {
+            let page = InvitationsPage::new(&ctx, &state, &me, &booked.visit, &booked.invitations);
+            Ok(render(&page)?.into_response())
+        }
+        Err(Error::Invalid(errors)) => {
+            let page = page(&ctx, &state, &me, choice, slot, form.guest, errors, None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(Error::Conflict(code)) => {
+            let message = ctx.tr.t(&format!("error-{code}"));
+            let page = page(&ctx, &state, &me, choice, None, form.guest, FieldErrors::default(), Some(message)).await?;
+            Ok((StatusCode::CONFLICT, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

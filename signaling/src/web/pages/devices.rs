@@ -1,0 +1,123 @@
+//! Devices (administrators): add a kiosk or tablet and see its pairing code, give it a
+//! new code, revoke it.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::{Chrome, field_message, local_hm};
+use crate::devices::{Device, DeviceInput};
+use crate::error::{FieldErrors, PageError};
+use crate::i18n;
+use crate::staff::{Actor, StaffMember};
+use crate::state::AppState;
+use crate::storage::PairingCode;
+use crate::web::extract::{NoFields, AdminUser, CsrfForm, Ctx};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/devices", get(list).post(add))
+        .route("/staff/devices/{id}/code", post(renew))
+        .route("/staff/devices/{id}/revoke", post(revoke))
+}
+
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub last_seen: String,
+}
+
+/// A pairing code just made, shown once.
+pub struct CodeView {
+    pub device: String,
+    pub code: String,
+    pub expires: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    c: Chrome,
+    devices: Vec<DeviceRow>,
+    code: Option<CodeView>,
+    name: String,
+    errors: FieldErrors,
+    pair_url: String,
+}
+
+impl DevicesPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+async fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, code: Option<PairingCode>, name: String, errors: FieldErrors) -> Result<DevicesPage, PageError> {
+    let facility = state.facility();
+    let now = state.now();
+    let devices: Vec<Device> = state.db.devices().await?;
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        format!("{} {}", i18n::long_date(ctx.tr.lang, facility.local_date(t)), local_hm(&facility, t))
+    };
+    let code = code.map(|c| CodeView {
+        device: devices.iter().find(|d| d.id == c.device_id).map(|d| d.name.clone()).unwrap_or_default(),
+        code: c.code,
+        expires: local_hm(&facility, c.expires_at),
+    });
+    let rows = devices
+        .iter()
+        .map(|d| {
+            let status = d.status(now).as_str();
+            DeviceRow {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind: ctx.tr.t(&format!("kind-{}", d.kind.as_str())),
+                status,
+                status_label: ctx.tr.t(&format!("device-{status}")),
+                last_seen: d.last_seen_at.map(when).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(DevicesPage {
+        c: Chrome::staff(ctx, state, me, "devices"),
+        devices: rows,
+        code,
+        name,
+        errors,
+        pair_url: format!("{}/pair", state.public_url),
+    })
+}
+
+async fn list(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
+    Ok(render(&page(&ctx, &state, &me, None, String::new(), FieldErrors::default()).await?)?.into_response())
+}
+
+async fn add(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, CsrfForm(form): CsrfForm<DeviceInput>) -> Result<Response, PageError> {
+    match form.parse() {
+        Ok((name, kind)) => {
+            let code = state.db.add_device(name, kind, &Actor::from(&me), state.now()).await?;
+            let page = page(&ctx, &state, &me, Some(code), String::new(), FieldErrors::default()).await?;
+            Ok(render(&DevicesPage { c: page.c.clone().without_lang_switch(), ..page })?.into_response())
+        }
+        Err(errors) => {
+            let page = page(&ctx, &state, &me, None, form.name, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+    }
+}
+
+async fn renew(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    let code = state.db.renew_pairing_code(id, &Actor::from(&me), state.now()).await?;
+    let page = page(&ctx, &state, &me, Some(code), String::new(), FieldErrors::default()).await?;
+    Ok(render(&DevicesPage { c: page.c.clone().without_lang_switch(), ..page })?.into_response())
+}
+
+async fn revoke(State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    state.db.revoke_device(id, &Actor::from(&me), state.now()).await?;
+    Ok(Redirect::to("/staff/devices").into_response())
+}

@@ -1,0 +1,106 @@
+//! Facility settings (administrators): name, time zone, language, visiting hours per
+//! weekday, slot length and cleaning buffer.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::{Chrome, field_message};
+use crate::error::{FieldErrors, PageError};
+use crate::facility::{Facility, VisitingHours};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::staff::StaffMember;
+use crate::web::extract::{AdminUser, CsrfForm, Ctx};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/staff/facility", get(show).post(save))
+}
+
+pub struct DayRow {
+    pub weekday: u8,
+    pub label: String,
+    pub open: bool,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "facility.html")]
+struct FacilityPage {
+    c: Chrome,
+    f: Facility,
+    days: Vec<DayRow>,
+    zones: Vec<&'static str>,
+    languages: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+}
+
+impl FacilityPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, f: Facility, errors: FieldErrors) -> FacilityPage {
+    let days = (1..=7u8)
+        .map(|weekday| {
+            let hours = f.visiting_hours.iter().find(|h| h.weekday == weekday);
+            DayRow {
+                weekday,
+                label: ctx.tr.t(&format!("weekday-long-{weekday}")),
+                open: hours.is_some(),
+                from: hours.map_or("09:00".into(), |h| h.from.clone()),
+                to: hours.map_or("17:00".into(), |h| h.to.clone()),
+            }
+        })
+        .collect();
+    FacilityPage {
+        c: Chrome::staff(ctx, state, me, "facility"),
+        f,
+        days,
+        zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
+        languages: Lang::ALL.iter().map(|l| (l.code(), l.native_name())).collect(),
+        errors,
+    }
+}
+
+async fn show(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
+    Ok(render(&page(&ctx, &state, &me, state.facility(), FieldErrors::default()))?.into_response())
+}
+
+/// Reads the settings form: `open_N`, `from_N`, `to_N` per weekday N. Unparsable
+/// numbers become 0, which validation then reports on the field.
+fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let number = |k: &str| get(k).parse::<u32>().unwrap_or(0);
+    let visiting_hours = (1..=7u8)
+        .filter(|d| form.contains_key(&format!("open_{d}")))
+        .map(|weekday| VisitingHours { weekday, from: get(&format!("from_{weekday}")), to: get(&format!("to_{weekday}")) })
+        .collect();
+    Facility {
+        name: get("name"),
+        time_zone: get("time_zone"),
+        language: Lang::parse(&get("language")).unwrap_or(current.language),
+        slot_minutes: number("slot_minutes"),
+        buffer_minutes: number("buffer_minutes"),
+        visiting_hours,
+    }
+}
+
+async fn save(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> Result<Response, PageError> {
+    let facility = parse_form(&form, &state.facility());
+    match facility.validate() {
+        Ok(()) => {
+            state.save_facility(facility).await?;
+            state.db.audit(state.now(), me.display_name.clone(), "facility_changed", String::new()).await?;
+            Ok(Redirect::to("/staff/facility").into_response())
+        }
+        Err(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page(&ctx, &state, &me, facility, errors))?).into_response()),
+    }
+}

@@ -1,0 +1,119 @@
+//! Residents: add, edit, archive, restore.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::{Chrome, field_message};
+use crate::error::{Error, FieldErrors, PageError};
+use crate::residents::{Resident, ResidentInput};
+use crate::staff::{Actor, StaffMember};
+use crate::state::AppState;
+use crate::web::extract::{NoFields, CsrfForm, Ctx, StaffUser};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/residents", get(list).post(add))
+        .route("/staff/residents/{id}", get(edit_page).post(edit))
+        .route("/staff/residents/{id}/archive", post(archive))
+        .route("/staff/residents/{id}/restore", post(restore))
+}
+
+#[derive(askama::Template)]
+#[template(path = "residents.html")]
+struct ResidentsPage {
+    c: Chrome,
+    residents: Vec<Resident>,
+    input: ResidentInput,
+    errors: FieldErrors,
+}
+
+impl ResidentsPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+async fn list_page(ctx: &Ctx, state: &AppState, me: &StaffMember, input: ResidentInput, errors: FieldErrors) -> Result<ResidentsPage, PageError> {
+    Ok(ResidentsPage {
+        c: Chrome::staff(ctx, state, me, "residents"),
+        residents: state.db.residents(true).await?,
+        input,
+        errors,
+    })
+}
+
+async fn list(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser) -> Result<Response, PageError> {
+    Ok(render(&list_page(&ctx, &state, &me, ResidentInput::default(), FieldErrors::default()).await?)?.into_response())
+}
+
+async fn add(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, CsrfForm(form): CsrfForm<ResidentInput>) -> Result<Response, PageError> {
+    match form.clone().parse() {
+        Ok(input) => {
+            state.db.add_resident(input, &Actor::from(&me), state.now()).await?;
+            Ok(Redirect::to("/staff/residents").into_response())
+        }
+        Err(errors) => {
+            let page = list_page(&ctx, &state, &me, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "resident_edit.html")]
+struct EditPage {
+    c: Chrome,
+    id: String,
+    input: ResidentInput,
+    archived: bool,
+    errors: FieldErrors,
+}
+
+impl EditPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+async fn edit_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    let r = state.db.resident(id).await?;
+    let page = EditPage {
+        c: Chrome::staff(&ctx, &state, &me, "residents"),
+        id: r.id,
+        input: ResidentInput { name: r.name, room: r.room },
+        archived: r.archived,
+        errors: FieldErrors::default(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn edit(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(form): CsrfForm<ResidentInput>) -> Result<Response, PageError> {
+    match form.clone().parse() {
+        Ok(input) => {
+            state.db.update_resident(id, input, &Actor::from(&me), state.now()).await?;
+            Ok(Redirect::to("/staff/residents").into_response())
+        }
+        Err(errors) => {
+            let r = state.db.resident(id).await?;
+            let page = EditPage { c: Chrome::staff(&ctx, &state, &me, "residents"), id: r.id, input: form, archived: r.archived, errors };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+    }
+}
+
+async fn set_archived(state: &AppState, me: &StaffMember, id: String, archived: bool) -> Result<Response, Error> {
+    state.db.set_resident_archived(id, archived, &Actor::from(me), state.now()).await?;
+    Ok(Redirect::to("/staff/residents").into_response())
+}
+
+async fn archive(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    Ok(set_archived(&state, &me, id, true).await?)
+}
+
+async fn restore(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    Ok(set_archived(&state, &me, id, false).await?)
+}

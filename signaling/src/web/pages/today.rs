@@ -1,0 +1,86 @@
+//! The staff home page: the day's visits at a glance.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{Html, Redirect};
+use axum::routing::get;
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::{Chrome, chosen_date, local_hm};
+use crate::error::PageError;
+use crate::facility::Facility;
+use crate::i18n::{self, Tr};
+use crate::state::AppState;
+use crate::visits::Visit;
+use crate::web::extract::{Ctx, StaffUser};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/staff") }))
+        .route("/staff", get(today))
+}
+
+/// One visit as a line of a list.
+#[derive(Debug, Clone)]
+pub struct VisitRow {
+    pub id: String,
+    pub time: String,
+    pub resident: String,
+    pub room: String,
+    pub mode: String,
+    pub guests: String,
+    pub state: &'static str,
+    pub state_label: String,
+}
+
+impl VisitRow {
+    pub fn new(tr: &Tr, facility: &Facility, visit: &Visit, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let state = visit.state(now, false).as_str();
+        Self {
+            id: visit.id.clone(),
+            time: format!("{}–{}", local_hm(facility, visit.starts_at), local_hm(facility, visit.ends_at)),
+            resident: visit.resident_name.clone(),
+            room: visit.resident_room.clone(),
+            mode: tr.t(&format!("mode-{}", visit.mode.as_str())),
+            guests: visit.guests.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("、"),
+            state,
+            state_label: tr.t(&format!("state-{state}")),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "today.html")]
+struct TodayPage {
+    c: Chrome,
+    date_label: String,
+    date: String,
+    prev: String,
+    next: String,
+    is_today: bool,
+    rows: Vec<VisitRow>,
+}
+
+#[derive(Deserialize)]
+struct DateQuery {
+    date: Option<String>,
+}
+
+async fn today(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Query(q): Query<DateQuery>) -> Result<Html<String>, PageError> {
+    let facility = state.facility();
+    let now = state.now();
+    let date = chosen_date(q.date.as_deref(), &facility, now);
+    let visits = state.db.visits_on(&facility, date).await?;
+    let rows = visits.iter().map(|v| VisitRow::new(&ctx.tr, &facility, v, now)).collect();
+    render(&TodayPage {
+        c: Chrome::staff(&ctx, &state, &me, "today"),
+        date_label: i18n::long_date(ctx.tr.lang, date),
+        date: date.to_string(),
+        prev: (date - Duration::days(1)).to_string(),
+        next: (date + Duration::days(1)).to_string(),
+        is_today: date == facility.local_date(now),
+        rows,
+    })
+}

@@ -1,0 +1,204 @@
+//! One visit: its details and links, reschedule, cancel, and replacing a lost link.
+//! Also the invitations page shown right after booking.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{NaiveDate, NaiveTime, Timelike};
+use serde::Deserialize;
+
+use super::today::VisitRow;
+use super::{Chrome, field_message};
+use crate::error::{Error, FieldErrors, PageError};
+use crate::invitations::{self, visit_url};
+use crate::i18n::Lang;
+use crate::staff::{Actor, StaffMember};
+use crate::state::AppState;
+use crate::storage::InvitationLink;
+use crate::visits::{Mode, Visit, VisitState};
+use crate::web::extract::{NoFields, CsrfForm, Ctx, StaffUser};
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/visits/{id}", get(visit_page))
+        .route("/staff/visits/{id}/cancel", post(cancel))
+        .route("/staff/visits/{id}/reschedule", post(reschedule))
+        .route("/staff/visits/{id}/guests/{guest}/link", post(new_link))
+}
+
+/// One guest's link with everything staff hand over.
+pub struct LinkView {
+    pub guest: String,
+    pub url: String,
+    pub qr: String,
+    pub ics: String,
+    pub card: String,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "invitations.html")]
+pub struct InvitationsPage {
+    c: Chrome,
+    visit_id: String,
+    resident: String,
+    when: String,
+    links: Vec<LinkView>,
+}
+
+impl InvitationsPage {
+    pub fn new(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit, links: &[InvitationLink]) -> Self {
+        let facility = state.facility();
+        let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
+        let links = links
+            .iter()
+            .map(|link| {
+                let url = visit_url(&state.public_url, &link.token);
+                let message = |lang| {
+                    invitations::message(&facility, lang, &visit.resident_name, &link.guest, visit.starts_at, visit.ends_at, &url)
+                };
+                LinkView {
+                    guest: link.guest.clone(),
+                    qr: format!("/v/{}/qr.svg", link.token),
+                    ics: format!("/v/{}/invite.ics", link.token),
+                    card: format!("/v/{}/card?lang={}", link.token, ctx.tr.lang),
+                    message_ja: message(Lang::Ja),
+                    message_en: message(Lang::En),
+                    url,
+                }
+            })
+            .collect();
+        Self {
+            c: Chrome::staff(ctx, state, me, "book").without_lang_switch(),
+            visit_id: visit.id.clone(),
+            resident: visit.resident_name.clone(),
+            when: format!("{} {}–{}", times.date, times.start, times.end),
+            links,
+        }
+    }
+}
+
+pub struct GuestView {
+    pub id: String,
+    pub name: String,
+    pub has_link: bool,
+    pub link_state: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "visit.html")]
+struct VisitPage {
+    c: Chrome,
+    row: VisitRow,
+    guests: Vec<GuestView>,
+    any_link: bool,
+    changeable: bool,
+    not_started: bool,
+    date: String,
+    time: String,
+    duration: i64,
+    errors: FieldErrors,
+    conflict: Option<String>,
+}
+
+impl VisitPage {
+    fn error(&self, field: &str) -> Option<String> {
+        field_message(&self.c.tr, &self.errors, field)
+    }
+}
+
+async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit) -> VisitPage {
+    let facility = state.facility();
+    let now = state.now();
+    let visit_state = visit.state(now, false);
+    let local = visit.starts_at.with_timezone(&facility.tz());
+    VisitPage {
+        c: Chrome::staff(ctx, state, me, "today"),
+        row: VisitRow::new(&ctx.tr, &facility, visit, now),
+        guests: visit
+            .guests
+            .iter()
+            .map(|g| GuestView {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                has_link: g.has_link,
+                link_state: ctx.tr.t(match (g.has_link, g.link_revoked) {
+                    (false, _) => "link-none",
+                    (true, true) => "link-revoked",
+                    (true, false) => "link-active",
+                }),
+            })
+            .collect(),
+        any_link: visit.guests.iter().any(|g| g.has_link),
+        changeable: matches!(visit_state, VisitState::Scheduled | VisitState::Open | VisitState::Live),
+        not_started: visit_state == VisitState::Scheduled,
+        date: local.date_naive().to_string(),
+        time: format!("{:02}:{:02}", local.hour(), local.minute()),
+        duration: visit.duration_minutes(),
+        errors: FieldErrors::default(),
+        conflict: None,
+    }
+}
+
+async fn visit_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    let visit = state.db.visit(id).await?;
+    Ok(render(&visit_view(&ctx, &state, &me, &visit).await)?.into_response())
+}
+
+async fn cancel(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+    state.db.cancel_visit(id.clone(), state.facility(), &Actor::from(&me), state.now()).await?;
+    Ok(Redirect::to(&format!("/staff/visits/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct RescheduleForm {
+    date: String,
+    time: String,
+    duration: u32,
+}
+
+async fn reschedule(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<RescheduleForm>,
+) -> Result<Response, PageError> {
+    let facility = state.facility();
+    let start = NaiveDate::parse_from_str(&form.date, "%Y-%m-%d")
+        .ok()
+        .zip(NaiveTime::parse_from_str(&form.time, "%H:%M").ok())
+        .and_then(|(d, t)| facility.instant(d, t.hour() * 60 + t.minute()));
+    let result = match start {
+        Some(start) => state.db.reschedule_visit(id.clone(), start, form.duration, facility, &Actor::from(&me), state.now()).await,
+        None => Err(Error::Invalid(FieldErrors::single("starts_at", "invalid_time"))),
+    };
+    let (status, errors, conflict) = match result {
+        Ok(_) => return Ok(Redirect::to(&format!("/staff/visits/{id}")).into_response()),
+        Err(Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        Err(Error::Conflict(code)) => (StatusCode::CONFLICT, FieldErrors::default(), Some(ctx.tr.t(&format!("error-{code}")))),
+        Err(e) => return Err(e.into()),
+    };
+    let visit = state.db.visit(id).await?;
+    let mut page = visit_view(&ctx, &state, &me, &visit).await;
+    page.errors = errors;
+    page.conflict = conflict;
+    (page.date, page.time) = (form.date, form.time);
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn new_link(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path((id, guest)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let link = state.db.reissue_invitation(id.clone(), guest, state.facility(), &Actor::from(&me), state.now()).await?;
+    let visit = state.db.visit(id).await?;
+    Ok(render(&InvitationsPage::new(&ctx, &state, &me, &visit, &[link]))?.into_response())
+}

@@ -1,0 +1,323 @@
+# Menkai — English
+# Every string a person reads. Keep the same message ids as ja.ftl (a test checks).
+
+## Frame
+skip-to-content = Skip to content
+nav-label = Staff menu
+nav-today = Today
+nav-book = Book a visit
+nav-residents = Residents
+nav-devices = Devices
+nav-accounts = Staff accounts
+nav-facility = Settings
+nav-audit = History
+nav-logout = Log out
+language-switch = Language
+save = Save
+
+## Dates
+date-long = { $weekday } { $day } { $month } { $year }
+weekday-1 = Monday
+weekday-2 = Tuesday
+weekday-3 = Wednesday
+weekday-4 = Thursday
+weekday-5 = Friday
+weekday-6 = Saturday
+weekday-7 = Sunday
+weekday-long-1 = Monday
+weekday-long-2 = Tuesday
+weekday-long-3 = Wednesday
+weekday-long-4 = Thursday
+weekday-long-5 = Friday
+weekday-long-6 = Saturday
+weekday-long-7 = Sunday
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+
+## Errors
+error-title = Something went wrong
+error-status = (error { $status })
+error-home = Back to the start
+error-not_found = This page does not exist. Check the address, or go back to the start.
+error-unauthorized = Please log in first.
+error-forbidden = Only an administrator can do this.
+error-csrf_failed = This form has expired. Go back, reload the page and try again.
+error-invalid_input = Some entries need correcting.
+error-rate_limited = Too many attempts. Please wait { $seconds } seconds and try again.
+error-internal = Something went wrong on our side. Please try again in a moment.
+error-bad_form = The form could not be read. Reload the page and try again.
+error-bad_json = The request body is not valid JSON.
+error-bad_json_fields = The JSON has missing fields or fields of the wrong type.
+error-json_content_type_required = Send the body as JSON (Content-Type: application/json).
+error-invalid_pairing_code = This pairing code is wrong or has expired. Ask staff for a new one.
+error-resident_busy = The resident already has a visit at this time (including the cleaning break).
+error-device_busy = The device is already booked at this time (including the cleaning break).
+error-last_admin = This is the last active administrator; the account cannot be disabled.
+error-visit_cancelled = This visit has been cancelled.
+error-visit_ended = This visit has already ended.
+error-visit_not_started = This visit has not started yet.
+error-visit_started = This visit has already started; it can no longer be moved.
+error-required = Please fill this in.
+error-too_long = This is too long.
+error-too_many = There are too many entries.
+error-invalid_choice = Please choose one of the options.
+error-invalid_date = Please enter a date like 2026-12-01.
+error-invalid_time = Please enter a valid date and time.
+error-invalid_hours = Each day's opening must start before it ends (times like 09:00).
+error-invalid_login = Use letters, digits and . _ - @ only.
+error-login_taken = This login name is already in use.
+error-out_of_range = This number is outside the allowed range.
+error-outside_visiting_hours = This time is outside visiting hours.
+error-in_the_past = This time has already passed.
+error-too_far_ahead = Visits can be booked up to one year ahead.
+error-choose_slot = Please choose a time.
+error-guests_required = Please enter the name of at least one family member.
+error-too_many_guests = At most three family members (homes) can join one visit.
+error-unknown_resident = This resident does not exist or has been archived.
+error-unknown_device = This device does not exist.
+error-device_revoked = This device has been revoked.
+error-wrong_device_kind = This device is of the wrong kind (tablet or entrance kiosk).
+error-unknown_time_zone = Unknown time zone.
+error-password_too_short = The password is too short.
+error-passwords_differ = The two passwords are not the same.
+
+## Login and accounts
+login-title = Staff login
+login-name = Login name
+login-password = Password
+login-submit = Log in
+login-failed = The login name or password is wrong.
+login-help = Forgotten your password? Ask an administrator for a new account link.
+setup-title = Create your account
+setup-intro = You have been invited as { $role }. Choose a login name and a password.
+setup-display-name = Name shown to colleagues
+setup-password-hint = At least { $count } characters. A short sentence is easy to remember.
+setup-password-again = Password again
+setup-submit = Create account
+role-admin = administrator
+role-staff = staff
+accounts-title = Staff accounts
+accounts-add = Invite a colleague
+accounts-add-submit = Make account link
+accounts-role = Role
+accounts-link = Account link
+accounts-link-for = Account link for { $name }
+accounts-link-hint = Give this link to the person. It works once, for 24 hours.
+accounts-disabled = disabled
+accounts-disable = Disable
+accounts-enable = Enable
+
+## Today
+today-title = Today's visits
+day-title = Visits on
+today-book = Book a visit
+today-empty = No visits on this day.
+today-caption = Visits of the day
+day-nav = Choose a day
+day-prev = Previous day
+day-next = Next day
+day-today = Today
+col-time = Time
+col-resident = Resident
+col-mode = How
+col-guests = Family
+col-state = Status
+col-actions = Actions
+mode-remote = From home
+mode-remote-hint = The family joins with a link on their phone or computer.
+mode-entrance = At the entrance
+mode-entrance-hint = The family sits at the entrance kiosk with staff nearby.
+state-scheduled = Booked
+state-open = Open now
+state-live = In progress
+state-ended = Ended
+state-cancelled = Cancelled
+
+## Booking
+book-title = Book a visit
+book-step-who = Who and how
+book-step-time = Choose a time on { $date }
+book-step-guests = Family members who will join
+book-step-guests-entrance = Family members coming to the entrance (optional)
+book-resident = Resident
+book-date = Date
+book-mode = How will the family join?
+book-ward-device = Tablet on the ward
+book-kiosk = Entrance kiosk
+book-choose = — choose —
+book-show-slots = Show free times
+book-choose-first = Choose the resident and the tablet to see the free times.
+book-no-residents = No residents yet: add one first.
+book-no-devices = No tablets yet: an administrator adds them under Devices.
+book-no-slots = No free time on this day. Try another day.
+book-slot-length = Each visit is { $minutes } minutes.
+book-guests-hint = One name per home; each gets their own link. Up to three.
+book-guests-hint-entrance = Names help reception greet them. No link is needed.
+book-guest-n = Family member { $n }
+book-submit = Book this visit
+book-fix-errors = Please correct the marked entries.
+
+## Invitations
+inv-title = Visit booked
+inv-to-visit = Visit details
+inv-booked = Booked: { $resident }, { $when }.
+inv-entrance = This is an entrance visit: the family comes to the entrance kiosk. No link is needed.
+inv-once = Send or print the links now. For safety they are shown only once; if one is lost, make a new link from the visit details.
+inv-for = Link for { $guest }
+inv-qr-alt = QR code of the visit link for { $guest }
+inv-link = Visit link
+inv-copy = Copy link
+inv-copied = Copied ✓
+inv-print = Print card
+inv-calendar = Calendar file
+inv-message = Message to send (LINE, e-mail, SMS)
+inv-copy-ja = Copy Japanese message
+inv-copy-en = Copy English message
+invite-title = Video visit with { $resident }
+invite-message =
+    Dear { $guest },
+    Your video visit with { $resident } at { $facility } is booked for { $date }, { $start }–{ $end }.
+    At that time, open this link on your phone or computer. Nothing needs to be installed:
+    { $url }
+    The link works from 15 minutes before the start. Please keep it to yourself.
+ics-description = Open this link at the time of the visit: { $url }
+
+## Visit details
+visit-title = Visit details
+visit-when = When
+visit-time = Start time
+visit-duration = Minutes
+visit-new-link = New link
+visit-new-link-hint = "New link" makes a fresh link for that person; the old one stops working.
+visit-reschedule = Move this visit
+visit-reschedule-hint = The family's links stay the same.
+visit-reschedule-submit = Move visit
+visit-cancel = Cancel this visit
+visit-cancel-hint = All links of this visit stop working and show that the visit was cancelled.
+visit-cancel-submit = Cancel visit
+link-active = link active
+link-revoked = link no longer valid
+link-none = no link (entrance)
+
+## Residents
+residents-title = Residents
+residents-add = Add a resident
+residents-add-submit = Add
+residents-name = Name
+residents-room = Room or unit
+residents-privacy = Only a name and a room. Never enter medical information.
+residents-empty = No residents yet.
+residents-archived = archived
+residents-edit = Edit
+residents-book = Book
+residents-edit-title = Edit resident
+residents-archive = Archive
+residents-archive-hint = Archived residents are kept for history and can no longer be booked.
+residents-restore = Restore
+
+## Devices
+devices-title = Devices
+devices-add = Add a device
+devices-add-submit = Add and show pairing code
+devices-name = Name
+devices-name-example = e.g. Tablet, 2nd floor east
+devices-kind = Kind
+kind-ward = Ward tablet
+kind-entrance = Entrance kiosk
+devices-empty = No devices yet.
+devices-last-seen = Last seen
+devices-new-code = New pairing code
+devices-revoke = Revoke
+devices-code-for = Pairing code for { $device }
+devices-code-how = On the device, open { $url } and type this code. It works once, until { $time }.
+device-awaiting_pairing = Waiting for pairing
+device-pairing_expired = Code expired
+device-paired = Paired
+device-revoked = Revoked
+
+## Settings
+facility-title = Settings
+facility-name = Facility name
+facility-time-zone = Time zone
+facility-language = Default language
+facility-slot = Visit length (minutes)
+facility-buffer = Cleaning break (minutes)
+facility-buffer-hint = Time kept free between two visits on the same device or with the same resident.
+facility-hours = Visiting hours
+facility-day = Day
+facility-open = Open
+facility-from = From
+facility-to = Until
+facility-open-on = Open on { $day }
+facility-from-on = { $day } from
+facility-to-on = { $day } until
+
+## History
+audit-title = History
+audit-empty = Nothing has happened yet.
+audit-when = When
+audit-who = Who
+audit-what = What
+audit-detail = Details
+audit-visit_booked = Visit booked
+audit-visit_rescheduled = Visit moved
+audit-visit_cancelled = Visit cancelled
+audit-visit_extended = Visit extended
+audit-visit_ended = Visit ended
+audit-link_reissued = New link made
+audit-resident_added = Resident added
+audit-resident_changed = Resident changed
+audit-resident_archived = Resident archived
+audit-resident_restored = Resident restored
+audit-device_added = Device added
+audit-device_code_renewed = New pairing code
+audit-device_paired = Device paired
+audit-device_revoked = Device revoked
+audit-staff_invited = Colleague invited
+audit-staff_account_created = Account created
+audit-staff_disabled = Account disabled
+audit-staff_enabled = Account enabled
+audit-api_token_created = API token created
+audit-facility_changed = Settings changed
+
+## The family's visit link
+join-page-title = Video visit
+join-hello = Hello, { $guest }
+join-with = Video visit with { $resident }
+join-too-early = It is not time yet. This page opens at { $time } on the day of the visit.
+join-keep-link = Keep this link. Open it again shortly before the visit.
+join-waiting = The visit starts soon. Please stay on this page.
+join-waiting-help = When it is time, the call starts by itself. Allow the camera and microphone if you are asked.
+join-open = The visit has started.
+join-open-help = The call screen opens here. If it does not appear, reload this page.
+join-unknown-title = This link does not work
+join-unknown-body = The address may be incomplete. Please open the link exactly as you received it.
+join-cancelled-title = This visit was cancelled
+join-cancelled-body = The visit with { $resident } on { $date } has been cancelled.
+join-ended-title = This visit has ended
+join-ended-body = Thank you for visiting { $resident }.
+join-replaced-title = This link has been replaced
+join-replaced-body = The care home has sent you a newer link for this visit. Please use that one.
+join-contact = If you have questions, please contact the care home that sent you this link.
+join-contact-next = To book another visit, please contact the care home.
+countdown-days = days
+countdown-hours = h
+countdown-minutes = min
+countdown-soon = Starting any moment
+
+## Print card
+card-print = Print this card
+card-qr-alt = QR code for the video visit
+card-step-1 = Point your phone's camera at the QR code.
+card-step-2 = Tap the link that appears, at the time above.
+card-step-3 = Allow camera and microphone. You will see each other.
