@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::storage::InvitationLink;
-use crate::visits::{Mode, Visit, VisitState};
+use crate::visits::{Visit, VisitState};
 use crate::web::extract::{NoFields, CsrfForm, Ctx, StaffUser};
 use crate::web::render;
 

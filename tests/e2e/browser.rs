@@ -1,0 +1,1 @@
+//! Browser checks (see tests/e2e/browser/): placeholder replaced below.

@@ -1,0 +1,182 @@
+//! The real `menkai` binary as a child process: restarts, backups and its log.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const MENKAI: &str = env!("CARGO_BIN_EXE_menkai");
+
+/// A running `menkai serve`.
+struct Server {
+    child: Child,
+    base: String,
+    stdout_head: String,
+}
+
+impl Server {
+    async fn start(data: &Path) -> Server {
+        let mut child = Command::new(MENKAI)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("menkai starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(StdDuration::from_secs(30), lines.next_line())
+            .await
+            .expect("menkai prints its address")
+            .expect("read")
+            .expect("a line");
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .and_then(|u| u.strip_suffix("/staff"))
+            .expect("address in the first line")
+            .to_owned();
+        // Keep reading stdout so the child never blocks on a full pipe.
+        let head = tokio::spawn(async move {
+            let mut rest = String::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                rest.push_str(&line);
+                rest.push('\n');
+            }
+            rest
+        });
+        let _ = head; // its text is checked only through `stop`
+        Server { child, base, stdout_head: first }
+    }
+
+    /// SIGTERM, then wait for a graceful exit; returns everything it logged.
+    async fn stop(mut self) -> String {
+        let pid = self.child.id().expect("running").to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(StdDuration::from_secs(20), self.child.wait()).await.expect("stops in time").expect("exit");
+        assert!(exit.success(), "graceful shutdown exits 0: {exit}");
+        let mut log = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            err.read_to_string(&mut log).await.expect("stderr");
+        }
+        log
+    }
+}
+
+async fn admin(args: &[&str], data: &Path) -> String {
+    let out = Command::new(MENKAI).args(args).arg("--data").arg(data).output().await.expect("runs");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
+    (res.status(), res.json().await.unwrap_or(Value::Null))
+}
+
+/// Opens visiting hours all day (the real clock is in charge here), adds a resident and
+/// a tablet, and books a visit an hour from now. Returns the visit.
+async fn book_one(server: &Server, token: &str) -> Value {
+    let client = reqwest::Client::new();
+    let api = |p: &str| format!("{}/api/v1{p}", server.base);
+    let all_day: Vec<Value> = (1..=7).map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"})).collect();
+    let facility = json!({"name": "Test Home", "time_zone": "UTC", "language": "en", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": all_day});
+    assert_eq!(call(&client, reqwest::Method::PUT, api("/facility"), token, Some(facility)).await.0, StatusCode::OK);
+    let (_, r) = call(&client, reqwest::Method::POST, api("/residents"), token, Some(json!({"name": "Hanako"}))).await;
+    let (_, w) = call(&client, reqwest::Method::POST, api("/devices"), token, Some(json!({"name": "Tablet", "kind": "ward"}))).await;
+    // Whole minutes, and not across midnight UTC, so "today" lists it.
+    let now = Utc::now();
+    let start = (now + Duration::minutes(5)).min(now.date_naive().and_hms_opt(23, 30, 0).expect("time").and_utc());
+    let start = start - Duration::seconds(i64::from(chrono::Timelike::second(&start)));
+    let (status, visit) = call(
+        &client,
+        reqwest::Method::POST,
+        api("/visits"),
+        token,
+        Some(json!({"resident_id": r["id"], "starts_at": start.to_rfc3339(), "mode": "remote", "ward_device_id": w["id"], "guests": [{"name": "Taro"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    visit
+}
+
+async fn visits_today(base: &str, token: &str) -> Value {
+    let date = Utc::now().date_naive();
+    call(&reqwest::Client::new(), reqwest::Method::GET, format!("{base}/api/v1/visits?date={date}"), token, None).await.1
+}
+
+#[tokio::test]
+async fn bookings_survive_a_restart_of_the_server() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(&["admin", "token", "create", "--name", "restart test"], data.path()).await;
+    let server = Server::start(data.path()).await;
+    let visit = book_one(&server, &token).await;
+    let before = visits_today(&server.base, &token).await;
+    server.stop().await;
+    let server = Server::start(data.path()).await;
+    let after = visits_today(&server.base, &token).await;
+    assert_eq!(before, after);
+    assert_eq!(after[0]["id"], visit["id"]);
+    // The family's link still works.
+    let link = visit["invitations"][0]["url"].as_str().expect("url");
+    let path = crate::helpers::path_of(link);
+    let res = reqwest::get(format!("{}{path}", server.base)).await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_the_server_runs_restores_to_the_same_visits() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(&["admin", "token", "create", "--name", "backup test"], data.path()).await;
+    let server = Server::start(data.path()).await;
+    book_one(&server, &token).await;
+    let expected = visits_today(&server.base, &token).await;
+    let backup_file = data.path().join("backup.sqlite3");
+    admin(&["backup", "--out", backup_file.to_str().expect("path")], data.path()).await;
+    server.stop().await;
+
+    // Restore as the README says: a fresh data directory with the backup as its database.
+    let restored = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&backup_file, restored.path().join(menkai::storage::DB_FILE)).expect("copy");
+    let server = Server::start(restored.path()).await;
+    assert_eq!(visits_today(&server.base, &token).await, expected);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_server_log_never_contains_a_token() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let api_token = admin(&["admin", "token", "create", "--name", "log test"], data.path()).await;
+    let server = Server::start(data.path()).await;
+    let visit = book_one(&server, &api_token).await;
+    let link = visit["invitations"][0]["url"].as_str().expect("url").to_owned();
+    let visit_token = visit["invitations"][0]["token"].as_str().expect("token").to_owned();
+    let client = reqwest::Client::new();
+    for suffix in ["", "/qr.svg", "/invite.ics", "/card"] {
+        let res = client.get(format!("{link}{suffix}")).send().await.expect("request");
+        assert!(res.status().is_success(), "{suffix}");
+    }
+    let res = client.get(format!("{}/v/not-a-real-token-but-secret-looking", server.base)).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let printed = server.stdout_head.clone();
+    let log = server.stop().await;
+    assert!(log.contains("request"), "the log does record requests (by route): {log}");
+    assert!(log.contains("/v/{token}"), "the route pattern is logged instead of the path");
+    for secret in [&visit_token, &api_token, &"not-a-real-token-but-secret-looking".to_owned()] {
+        assert!(!log.contains(secret.as_str()), "a token leaked into the log");
+        assert!(!printed.contains(secret.as_str()));
+    }
+}

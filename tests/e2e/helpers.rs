@@ -1,0 +1,192 @@
+//! One way to start the app for a test, and typed helpers so tests read like stories.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use menkai::clock::ManualClock;
+use menkai::config::Config;
+use menkai::startup::Application;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// 2030-01-07 is a Monday; 00:00 UTC is 09:00 in Tokyo, when visiting hours begin.
+pub fn monday_9am_tokyo() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).single().expect("valid date")
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub app_state: menkai::state::AppState,
+    setup_link: Option<String>,
+    _data: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// Starts the app on a free port with an empty data directory and a clock that stands
+/// still at [`monday_9am_tokyo`] until a test moves it.
+pub async fn spawn_app() -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        menkai::telemetry::init();
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data.path().to_owned(),
+        public_url: None,
+    };
+    let clock = ManualClock::new(monday_9am_tokyo());
+    let app = Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
+    let base = app.public_url().to_owned();
+    let setup_link = app.first_admin_link().await.expect("setup link");
+    let app_state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp { base, client: browser_client(), clock, app_state, setup_link, _data: data, stop: Some(stop) }
+}
+
+/// The value of the first `name="csrf"` field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).expect("page has a CSRF field");
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.text().await.expect("body"))
+    }
+
+    /// Posts a form the way a browser would: with the CSRF value from `page`.
+    pub async fn post_form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (_, html) = self.get_text(page).await;
+        let csrf = csrf_of(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.client.post(self.url(action)).form(&form).send().await.expect("request")
+    }
+
+    /// Creates the first administrator through the one-time set-up link and logs in.
+    pub async fn login_as_admin(&self) {
+        let link = self.setup_link.as_deref().expect("fresh app has a setup link");
+        let path = link.strip_prefix(&self.base).expect("link on this server");
+        let res = self
+            .post_form(
+                path,
+                path,
+                &[
+                    ("display_name", "Sato Admin"),
+                    ("login", "admin"),
+                    ("password", "a long enough password"),
+                    ("password_again", "a long enough password"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "account created and logged in");
+    }
+
+    /// An API token, made the way `menkai admin token create` makes one.
+    pub async fn api_token(&self) -> String {
+        self.app_state.db.create_api_token("tests".into(), Utc::now()).await.expect("token")
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn api_post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.api(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    /// A resident, a ward tablet and an entrance kiosk, ready for booking.
+    pub async fn seed(&self, token: &str) -> Seed {
+        let (_, r) = self.api_post("/residents", token, json!({"name": "山田 花子", "room": "201"})).await;
+        let (_, w) = self.api_post("/devices", token, json!({"name": "2F tablet", "kind": "ward"})).await;
+        let (_, k) = self.api_post("/devices", token, json!({"name": "Entrance", "kind": "entrance"})).await;
+        Seed {
+            resident: r["id"].as_str().expect("resident id").to_owned(),
+            ward: w["id"].as_str().expect("ward id").to_owned(),
+            kiosk: k["id"].as_str().expect("kiosk id").to_owned(),
+        }
+    }
+
+    /// Books a remote visit through the API; returns the whole response.
+    pub async fn book(&self, token: &str, seed: &Seed, starts_at: DateTime<Utc>, guests: &[&str]) -> (StatusCode, Value) {
+        let guests: Vec<Value> = guests.iter().map(|g| json!({"name": g})).collect();
+        self.api_post(
+            "/visits",
+            token,
+            json!({
+                "resident_id": seed.resident,
+                "starts_at": starts_at.to_rfc3339(),
+                "duration_minutes": 20,
+                "mode": "remote",
+                "ward_device_id": seed.ward,
+                "guests": guests,
+            }),
+        )
+        .await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub resident: String,
+    pub ward: String,
+    pub kiosk: String,
+}
+
+/// The path part of a visit URL.
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.find('/').map_or(String::from("/"), |i| after_scheme[i..].to_owned())
+}
+
+impl TestApp {
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use menkai::clock::Clock;
+        self.clock.now()
+    }
+}

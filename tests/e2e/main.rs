@@ -1,0 +1,12 @@
+//! End-to-end tests: each starts the real server (in this process on port 0, or the
+//! real binary as a child process) with a fresh data directory, and talks to it the
+//! way people and programs do.
+
+mod helpers;
+
+mod api;
+mod auth;
+mod booking;
+mod browser;
+mod durability;
+mod invitations;
