@@ -89,14 +89,21 @@ impl ConfigArgs {
     pub fn load(&self) -> anyhow::Result<Config> {
         config::load(
             self.config.as_deref(),
-            Settings { listen: self.listen, data: self.data.clone(), public_url: self.public_url.clone() },
+            Settings {
+                listen: self.listen,
+                data: self.data.clone(),
+                public_url: self.public_url.clone(),
+            },
         )
     }
 }
 
 /// The public address for links printed by shell commands, which do not listen.
 fn public_url(config: &Config) -> String {
-    config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen))
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
 }
 
 /// Runs the commands other than `serve`.
@@ -109,13 +116,17 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
             let db = Db::open(&config.data_dir)?;
             let token = db.create_api_token(name, now).await?;
             println!("{token}");
-            eprintln!("Keep this token secret. It is shown only now; use it as `Authorization: Bearer <token>`.");
+            eprintln!(
+                "Keep this token secret. It is shown only now; use it as `Authorization: Bearer <token>`."
+            );
         }
         Command::Admin(AdminCommand::Staff(StaffCommand::Add { config, name, role })) => {
             let config = config.load()?;
             let db = Db::open(&config.data_dir)?;
             let role = Role::parse(&role).unwrap_or(Role::Staff);
-            let token = db.create_staff_invite(name.clone(), role, "admin (command line)".into(), now).await?;
+            let token = db
+                .create_staff_invite(name.clone(), role, "admin (command line)".into(), now)
+                .await?;
             println!("{}/setup/{token}", public_url(&config));
             eprintln!("Give this one-time link to {name}. It works once, for 24 hours.");
         }

@@ -52,7 +52,9 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         None => Settings::default(),
     };
     let merged = flags_and_env.over(from_file);
-    let public_url = merged.public_url.map(|u| u.trim_end_matches('/').to_owned());
+    let public_url = merged
+        .public_url
+        .map(|u| u.trim_end_matches('/').to_owned());
     if let Some(url) = &public_url {
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),
@@ -64,7 +66,9 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         },
-        data_dir: merged.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        data_dir: merged
+            .data
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         public_url,
     })
 }
@@ -86,7 +90,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("menkai.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata = \"/srv/menkai\"\npublic_url = \"https://x.example/\"\n").unwrap();
-        let flags = Settings { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Settings::default() };
+        let flags = Settings {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Settings::default()
+        };
         let c = load(Some(&path), flags).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(c.data_dir, PathBuf::from("/srv/menkai"));
@@ -99,7 +106,10 @@ mod tests {
         let path = dir.path().join("menkai.toml");
         std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
         assert!(load(Some(&path), Settings::default()).is_err());
-        let flags = Settings { public_url: Some("ftp://x".into()), ..Settings::default() };
+        let flags = Settings {
+            public_url: Some("ftp://x".into()),
+            ..Settings::default()
+        };
         assert!(load(None, flags).is_err());
     }
 }

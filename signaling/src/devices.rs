@@ -133,7 +133,10 @@ mod tests {
             last_seen_at: None,
         };
         assert_eq!(d.status(now), DeviceStatus::AwaitingPairing);
-        assert_eq!(d.status(now + Duration::hours(2)), DeviceStatus::PairingExpired);
+        assert_eq!(
+            d.status(now + Duration::hours(2)),
+            DeviceStatus::PairingExpired
+        );
         d.paired_at = Some(now);
         assert_eq!(d.status(now + Duration::hours(2)), DeviceStatus::Paired);
         d.revoked_at = Some(now);
@@ -143,7 +146,12 @@ mod tests {
 
     #[test]
     fn bad_device_input_is_refused() {
-        let err = DeviceInput { name: "".into(), kind: "toaster".into() }.parse().unwrap_err();
+        let err = DeviceInput {
+            name: "".into(),
+            kind: "toaster".into(),
+        }
+        .parse()
+        .unwrap_err();
         assert_eq!(err.code_for("name"), Some("required"));
         assert_eq!(err.code_for("kind"), Some("invalid_choice"));
     }

@@ -140,7 +140,10 @@ pub fn field_messages(errors: &FieldErrors, lang: Lang) -> Map<String, Value> {
         .iter()
         .map(|e| {
             let message = i18n::text(lang, &format!("error-{}", e.code), &[]);
-            (e.field.to_owned(), json!({"code": e.code, "message": message}))
+            (
+                e.field.to_owned(),
+                json!({"code": e.code, "message": message}),
+            )
         })
         .collect()
 }
@@ -225,7 +228,10 @@ impl ErrorPage {
     /// Rebuilds the message in the visitor's language.
     pub fn message(&self, lang: Lang) -> String {
         match self.retry_after_secs {
-            Some(secs) => Error::RateLimited { retry_after_secs: secs }.message(lang),
+            Some(secs) => Error::RateLimited {
+                retry_after_secs: secs,
+            }
+            .message(lang),
             None => i18n::text(lang, &format!("error-{}", self.code), &[]),
         }
     }

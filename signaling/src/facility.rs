@@ -215,8 +215,13 @@ mod tests {
         assert_eq!(openings[0].0.to_rfc3339(), "2026-12-01T00:00:00+00:00");
         let start = openings[0].0;
         assert!(f.within_visiting_hours(start, start + Duration::minutes(20)));
-        assert!(!f.within_visiting_hours(start - Duration::minutes(1), start + Duration::minutes(19)));
-        assert!(!f.within_visiting_hours(start + Duration::hours(8), start + Duration::hours(8) + Duration::minutes(20)));
+        assert!(
+            !f.within_visiting_hours(start - Duration::minutes(1), start + Duration::minutes(19))
+        );
+        assert!(!f.within_visiting_hours(
+            start + Duration::hours(8),
+            start + Duration::hours(8) + Duration::minutes(20)
+        ));
     }
 
     #[test]

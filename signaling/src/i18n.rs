@@ -92,15 +92,24 @@ impl Catalogs {
 /// parses both, so a syntax error cannot reach a running server; if one ever did, the
 /// parsable messages are still used and the rest show their ids.
 fn bundle(lang: Lang, source: &str) -> FluentBundle<FluentResource> {
-    let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(partial, errors)| {
-        tracing::error!(?errors, lang = lang.code(), "translation catalog has errors");
-        partial
-    });
+    let resource =
+        FluentResource::try_new(source.to_owned()).unwrap_or_else(|(partial, errors)| {
+            tracing::error!(
+                ?errors,
+                lang = lang.code(),
+                "translation catalog has errors"
+            );
+            partial
+        });
     let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
     // Isolation marks are for plain text; in HTML they show up as stray characters.
     bundle.set_use_isolating(false);
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(?errors, lang = lang.code(), "translation catalog has duplicate ids");
+        tracing::error!(
+            ?errors,
+            lang = lang.code(),
+            "translation catalog has duplicate ids"
+        );
     }
     bundle
 }
@@ -125,7 +134,11 @@ pub fn text(lang: Lang, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
 /// A date written out as people read it: `12月1日（火）`, `Tuesday 1 December`.
 pub fn long_date(lang: Lang, date: chrono::NaiveDate) -> String {
     use chrono::Datelike;
-    let weekday = text(lang, &format!("weekday-{}", date.weekday().number_from_monday()), &[]);
+    let weekday = text(
+        lang,
+        &format!("weekday-{}", date.weekday().number_from_monday()),
+        &[],
+    );
     let month = text(lang, &format!("month-{}", date.month()), &[]);
     text(
         lang,
@@ -156,7 +169,11 @@ impl Tr {
 
     /// One named argument.
     pub fn t1(&self, id: &str, name: &str, value: impl ToString) -> String {
-        text(self.lang, id, &[(name, FluentValue::from(value.to_string()))])
+        text(
+            self.lang,
+            id,
+            &[(name, FluentValue::from(value.to_string()))],
+        )
     }
 
     /// Two named arguments.
@@ -164,7 +181,10 @@ impl Tr {
         text(
             self.lang,
             id,
-            &[(n1, FluentValue::from(v1.to_string())), (n2, FluentValue::from(v2.to_string()))],
+            &[
+                (n1, FluentValue::from(v1.to_string())),
+                (n2, FluentValue::from(v2.to_string())),
+            ],
         )
     }
 
@@ -183,8 +203,10 @@ pub fn negotiate(explicit: Option<Lang>, accept_language: Option<&str>, default:
         return default;
     };
     let requested = fluent_langneg::parse_accepted_languages(header);
-    let available: Vec<fluent_langneg::LanguageIdentifier> =
-        Lang::ALL.iter().filter_map(|l| l.code().parse().ok()).collect();
+    let available: Vec<fluent_langneg::LanguageIdentifier> = Lang::ALL
+        .iter()
+        .filter_map(|l| l.code().parse().ok())
+        .collect();
     let chosen = fluent_langneg::negotiate_languages(
         &requested,
         &available,
@@ -220,7 +242,10 @@ mod tests {
         let en = ids(EN_FTL);
         let only_ja: Vec<_> = ja.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&ja).collect();
-        assert!(only_ja.is_empty() && only_en.is_empty(), "only in ja: {only_ja:?}; only in en: {only_en:?}");
+        assert!(
+            only_ja.is_empty() && only_en.is_empty(),
+            "only in ja: {only_ja:?}; only in en: {only_en:?}"
+        );
     }
 
     #[test]
@@ -238,7 +263,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "messages used but not in the catalogs: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "messages used but not in the catalogs: {missing:?}"
+        );
     }
 
     /// Finds the message ids passed to `t`, `t1` and `t2` in a tree of files.
@@ -261,7 +289,11 @@ mod tests {
                     let rest = &source[at + marker.len()..];
                     if let Some(end) = rest.find('"') {
                         let id = &rest[..end];
-                        if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                        if !id.is_empty()
+                            && id
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        {
                             found.push(id.to_owned());
                         }
                     }

@@ -7,16 +7,21 @@ use menkai::startup::Application;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     menkai::telemetry::init();
-    let command = Cli::parse().command.unwrap_or(Command::Serve(ConfigArgs::default()));
+    let command = Cli::parse()
+        .command
+        .unwrap_or(Command::Serve(ConfigArgs::default()));
     let Command::Serve(args) = command else {
         return menkai::cli::run_admin(command).await;
     };
     let app = Application::build(args.load()?).await?;
     println!("Menkai is running. Staff pages: {}/staff", app.public_url());
     if let Some(link) = app.first_admin_link().await? {
-        println!("First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}");
+        println!(
+            "First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}"
+        );
     }
-    app.run_until_stopped(menkai::telemetry::shutdown_signal()).await?;
+    app.run_until_stopped(menkai::telemetry::shutdown_signal())
+        .await?;
     println!("Menkai stopped.");
     Ok(())
 }

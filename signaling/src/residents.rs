@@ -48,9 +48,19 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_required() {
-        let ok = ResidentInput { name: "  山田 花子 ".into(), room: " 201 ".into() }.parse().unwrap();
+        let ok = ResidentInput {
+            name: "  山田 花子 ".into(),
+            room: " 201 ".into(),
+        }
+        .parse()
+        .unwrap();
         assert_eq!((ok.name.as_str(), ok.room.as_str()), ("山田 花子", "201"));
-        let err = ResidentInput { name: " ".into(), room: "x".repeat(41) }.parse().unwrap_err();
+        let err = ResidentInput {
+            name: " ".into(),
+            room: "x".repeat(41),
+        }
+        .parse()
+        .unwrap_err();
         assert_eq!(err.code_for("name"), Some("required"));
         assert_eq!(err.code_for("room"), Some("too_long"));
     }

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +90,9 @@ pub fn dummy_hash() -> &'static str {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     password.len() <= MAX_PASSWORD_BYTES
-        && Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+        && Argon2::default()
+            .verify_password(password.as_bytes(), phc)
+            .is_ok()
 }
 
 /// A new account's details, from the one-time set-up page.
@@ -109,7 +111,9 @@ impl AccountInput {
         if login.is_empty() {
             errors.add("login", "required");
         } else if login.chars().count() > MAX_LOGIN_CHARS
-            || !login.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
+            || !login
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-@".contains(c))
         {
             errors.add("login", "invalid_login");
         }
@@ -169,7 +173,11 @@ impl LoginThrottle {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let f = failures.get(&Self::key(login))?;
         let until = f.last + delay_after(f.count);
-        (until > now).then(|| ((until - now).num_milliseconds() + 999).div_euclid(1000).max(1) as u64)
+        (until > now).then(|| {
+            ((until - now).num_milliseconds() + 999)
+                .div_euclid(1000)
+                .max(1) as u64
+        })
     }
 
     pub fn failed(&self, login: &str, now: DateTime<Utc>) {
@@ -181,7 +189,10 @@ impl LoginThrottle {
         if failures.len() >= MAX_TRACKED && !failures.contains_key(&key) {
             return;
         }
-        let entry = failures.entry(key).or_insert(Failures { count: 0, last: now });
+        let entry = failures.entry(key).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
         entry.count = entry.count.saturating_add(1);
         entry.last = now;
     }

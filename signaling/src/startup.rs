@@ -30,14 +30,19 @@ impl Application {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let facility = db.facility().await?;
         let state = AppState::new(db, clock, public_url, facility);
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn public_url(&self) -> &str {
@@ -56,16 +61,27 @@ impl Application {
             return Ok(None);
         }
         let token = db
-            .create_staff_invite("Administrator".into(), Role::Admin, "first start".into(), self.state.now())
+            .create_staff_invite(
+                "Administrator".into(),
+                Role::Admin,
+                "first start".into(),
+                self.state.now(),
+            )
             .await?;
         Ok(Some(format!("{}/setup/{token}", self.state.public_url)))
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = crate::web::router(self.state);
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }

@@ -43,7 +43,10 @@ impl AppState {
     }
 
     pub fn facility(&self) -> Facility {
-        self.facility.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.facility
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stores new settings and updates the cache.

@@ -15,14 +15,21 @@ async fn a_visit_booked_through_the_api_returns_one_link_per_guest() {
     let (status, visit) = app.book(&token, &seed, start, &["Taro", "Jiro"]).await;
     assert_eq!(status, StatusCode::CREATED, "{visit}");
     assert_eq!(visit["starts_at"], start.to_rfc3339());
-    assert_eq!(visit["ends_at"], (start + Duration::minutes(20)).to_rfc3339());
+    assert_eq!(
+        visit["ends_at"],
+        (start + Duration::minutes(20)).to_rfc3339()
+    );
     assert_eq!(visit["state"], "scheduled");
     let invitations = visit["invitations"].as_array().expect("invitations");
     assert_eq!(invitations.len(), 2);
     for inv in invitations {
         let url = inv["url"].as_str().expect("url");
         let token = inv["token"].as_str().expect("token");
-        assert_eq!(url, format!("{}/v/{token}", app.base), "link starts with the public URL");
+        assert_eq!(
+            url,
+            format!("{}/v/{token}", app.base),
+            "link starts with the public URL"
+        );
         assert!(token.len() >= 22, "at least 128 bits of randomness");
     }
     assert_ne!(invitations[0]["token"], invitations[1]["token"]);
@@ -33,12 +40,23 @@ async fn the_same_resident_cannot_be_booked_twice_at_once() {
     let app = spawn_app().await;
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
-    let (_, other_tablet) = app.api_post("/devices", &token, json!({"name": "3F tablet", "kind": "ward"})).await;
+    let (_, other_tablet) = app
+        .api_post(
+            "/devices",
+            &token,
+            json!({"name": "3F tablet", "kind": "ward"}),
+        )
+        .await;
     let start = monday_9am_tokyo() + Duration::hours(1);
-    assert_eq!(app.book(&token, &seed, start, &["Taro"]).await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.book(&token, &seed, start, &["Taro"]).await.0,
+        StatusCode::CREATED
+    );
     let mut elsewhere = seed.clone();
     elsewhere.ward = other_tablet["id"].as_str().expect("id").to_owned();
-    let (status, body) = app.book(&token, &elsewhere, start + Duration::minutes(10), &["Jiro"]).await;
+    let (status, body) = app
+        .book(&token, &elsewhere, start + Duration::minutes(10), &["Jiro"])
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["code"], "resident_busy");
 }
@@ -48,17 +66,34 @@ async fn a_shared_tablet_keeps_its_cleaning_buffer() {
     let app = spawn_app().await;
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
-    let (_, other) = app.api_post("/residents", &token, json!({"name": "鈴木 一郎", "room": "305"})).await;
+    let (_, other) = app
+        .api_post(
+            "/residents",
+            &token,
+            json!({"name": "鈴木 一郎", "room": "305"}),
+        )
+        .await;
     let start = monday_9am_tokyo() + Duration::hours(1);
-    assert_eq!(app.book(&token, &seed, start, &["Taro"]).await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.book(&token, &seed, start, &["Taro"]).await.0,
+        StatusCode::CREATED
+    );
     let mut second = seed.clone();
     second.resident = other["id"].as_str().expect("id").to_owned();
     // The first visit ends at +20 min; the default buffer is 10 minutes.
-    let (status, body) = app.book(&token, &second, start + Duration::minutes(25), &["Ken"]).await;
+    let (status, body) = app
+        .book(&token, &second, start + Duration::minutes(25), &["Ken"])
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "device_busy");
-    let (status, _) = app.book(&token, &second, start + Duration::minutes(30), &["Ken"]).await;
-    assert_eq!(status, StatusCode::CREATED, "after the buffer the tablet is free");
+    let (status, _) = app
+        .book(&token, &second, start + Duration::minutes(30), &["Ken"])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "after the buffer the tablet is free"
+    );
 }
 
 #[tokio::test]
@@ -67,14 +102,38 @@ async fn visits_outside_visiting_hours_or_in_the_past_are_refused_per_field() {
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
     // 17:00 Tokyo: visiting hours end then.
-    let (status, body) = app.book(&token, &seed, monday_9am_tokyo() + Duration::hours(8), &["Taro"]).await;
+    let (status, body) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(8),
+            &["Taro"],
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["code"], "invalid_input");
-    assert_eq!(body["error"]["fields"]["starts_at"]["code"], "outside_visiting_hours");
-    let (status, body) = app.book(&token, &seed, monday_9am_tokyo() - Duration::minutes(6), &["Taro"]).await;
+    assert_eq!(
+        body["error"]["fields"]["starts_at"]["code"],
+        "outside_visiting_hours"
+    );
+    let (status, body) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() - Duration::minutes(6),
+            &["Taro"],
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["fields"]["starts_at"]["code"], "in_the_past");
-    let (_, visits) = app.api(reqwest::Method::GET, "/visits?date=2030-01-07", &token, None).await;
+    let (_, visits) = app
+        .api(
+            reqwest::Method::GET,
+            "/visits?date=2030-01-07",
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(visits, json!([]), "nothing was stored");
 }
 
@@ -146,7 +205,15 @@ async fn fifty_requests_racing_for_one_slot_give_exactly_one_visit() {
             "resident_id": seed.resident, "starts_at": start.to_rfc3339(), "mode": "remote",
             "ward_device_id": seed.ward, "guests": [{"name": format!("Guest {n}")}],
         });
-        racers.spawn(async move { client.post(url).bearer_auth(token).json(&body).send().await.map(|r| r.status()) });
+        racers.spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status())
+        });
     }
     let mut created = 0;
     let mut conflicts = 0;
@@ -158,7 +225,14 @@ async fn fifty_requests_racing_for_one_slot_give_exactly_one_visit() {
         }
     }
     assert_eq!((created, conflicts), (1, 49));
-    let (_, visits) = app.api(reqwest::Method::GET, "/visits?date=2030-01-07", &token, None).await;
+    let (_, visits) = app
+        .api(
+            reqwest::Method::GET,
+            "/visits?date=2030-01-07",
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(visits.as_array().map(Vec::len), Some(1));
 }
 
@@ -167,19 +241,44 @@ async fn extending_into_the_next_visit_is_refused_and_ending_frees_the_tablet() 
     let app = spawn_app().await;
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
-    let (_, other) = app.api_post("/residents", &token, json!({"name": "鈴木 一郎"})).await;
+    let (_, other) = app
+        .api_post("/residents", &token, json!({"name": "鈴木 一郎"}))
+        .await;
     let start = monday_9am_tokyo() + Duration::hours(1);
     let (_, first) = app.book(&token, &seed, start, &["Taro"]).await;
     let mut second_seed = seed.clone();
     second_seed.resident = other["id"].as_str().expect("id").to_owned();
-    let (status, _) = app.book(&token, &second_seed, start + Duration::minutes(30), &["Ken"]).await;
+    let (status, _) = app
+        .book(
+            &token,
+            &second_seed,
+            start + Duration::minutes(30),
+            &["Ken"],
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let id = first["id"].as_str().expect("id");
-    let (status, body) = app.api_post(&format!("/visits/{id}/extend"), &token, json!({"minutes": 5})).await;
+    let (status, body) = app
+        .api_post(
+            &format!("/visits/{id}/extend"),
+            &token,
+            json!({"minutes": 5}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = app.api_post(&format!("/visits/{id}/end"), &token, json!({})).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("visit_not_started")));
+    let (status, body) = app
+        .api_post(&format!("/visits/{id}/end"), &token, json!({}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("visit_not_started"))
+    );
     app.advance(Duration::hours(1) + Duration::minutes(5));
-    let (status, body) = app.api_post(&format!("/visits/{id}/end"), &token, json!({})).await;
-    assert_eq!((status, body["state"].clone()), (StatusCode::OK, json!("ended")));
+    let (status, body) = app
+        .api_post(&format!("/visits/{id}/end"), &token, json!({}))
+        .await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (StatusCode::OK, json!("ended"))
+    );
 }

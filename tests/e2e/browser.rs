@@ -1,1 +1,435 @@
-//! Browser checks (see tests/e2e/browser/): placeholder replaced below.
+//! Pages as people see them: headless Chromium (through chromedriver) books a visit the
+//! way staff do, opens the family's link in every state, takes screenshots in Japanese
+//! and English, and runs axe-core on each page. Screenshots land in
+//! `target/screenshots/` for a person to look at.
+//!
+//! Needs `/usr/bin/chromium`, `/usr/bin/chromedriver` and axe-core, which
+//! `scripts/test` installs. Missing any of them fails the test loudly.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app};
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A chromedriver process and one headless Chromium session.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        for (what, path) in [("Chromium", &chromium), ("chromedriver", &chromedriver)] {
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{what} not found at {path}: run scripts/test, which installs Debian's chromium and chromium-driver"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+                    "--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1280,1400",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = None;
+        for _ in 0..50 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        _driver: driver,
+                        _profile: profile,
+                    };
+                }
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+        panic!("could not start a Chromium session: {last_error:?}");
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    pub async fn html(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
+    }
+
+    /// Saves a screenshot as `target/screenshots/{name}.png`.
+    pub async fn screenshot(&self, name: &str) {
+        // The top of the page, as a person arriving sees it.
+        self.client
+            .execute(
+                "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+                vec![],
+            )
+            .await
+            .expect("scroll to top");
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Runs axe-core on the current page; returns its serious and critical violations.
+    pub async fn axe(&self) -> Vec<String> {
+        let path = std::env::var("AXE_CORE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                workspace_root().join("target/npm/node_modules/axe-core/axe.min.js")
+            });
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core not found at {} ({e}): run scripts/test, which installs it",
+                path.display()
+            )
+        });
+        self.client
+            .execute(&source, vec![])
+            .await
+            .expect("axe-core loads");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>
+                   ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        result
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{} ({}): {} at {}",
+                    v["id"], v["impact"], v["help"], v["nodes"]
+                )
+            })
+            .collect()
+    }
+}
+
+/// Screenshot plus accessibility check of the page now shown.
+async fn check(browser: &Browser, name: &str, problems: &mut Vec<String>) {
+    browser.screenshot(name).await;
+    for violation in browser.axe().await {
+        problems.push(format!("{name}: {violation}"));
+    }
+}
+
+/// Books a visit as staff do; returns the family's link and the visit's start.
+async fn book_through_the_pages(
+    app: &TestApp,
+    browser: &Browser,
+    lang: &str,
+    resident: &str,
+    problems: &mut Vec<String>,
+) -> (String, DateTime<Utc>) {
+    browser
+        .goto(&app.url(&format!("/staff/book?lang={lang}")))
+        .await;
+    let select = browser
+        .client
+        .find(Locator::Id("resident_id"))
+        .await
+        .expect("resident field");
+    select
+        .select_by_value(resident)
+        .await
+        .expect("choose resident");
+    // The page reloads by itself with the free slots (staff.js).
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("input[name=slot]"))
+        .await
+        .expect("free slots appear");
+    browser
+        .client
+        .find(Locator::Css("input[name=guest]"))
+        .await
+        .expect("guest field")
+        .send_keys("山田 太郎")
+        .await
+        .expect("type");
+    check(browser, &format!("booking-{lang}"), problems).await;
+    let slots = browser
+        .client
+        .find_all(Locator::Css(".slot span"))
+        .await
+        .expect("slots");
+    slots[2].click().await.expect("choose a slot");
+    let inputs = browser
+        .client
+        .find_all(Locator::Css("input[name=slot]"))
+        .await
+        .expect("slot inputs");
+    let value = inputs[2]
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a slot value");
+    let start = DateTime::parse_from_rfc3339(&value)
+        .expect("RFC 3339 slot")
+        .with_timezone(&Utc);
+    browser
+        .client
+        .find(Locator::Css("form.book button[type=submit]"))
+        .await
+        .expect("book button")
+        .click()
+        .await
+        .expect("book");
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".invitation"))
+        .await
+        .expect("invitations page");
+    browser
+        .client
+        .execute("document.querySelector('details').open = true", vec![])
+        .await
+        .expect("open details");
+    check(browser, &format!("invitation-{lang}"), problems).await;
+    let url = browser
+        .client
+        .find(Locator::Id("url-1"))
+        .await
+        .expect("link field")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+    (path_of(&url), start)
+}
+
+#[tokio::test]
+async fn every_page_is_clear_and_accessible_in_both_languages() {
+    let app = spawn_app().await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (_, second) = app
+        .api_post(
+            "/residents",
+            &token,
+            json!({"name": "Ichiro Suzuki", "room": "305"}),
+        )
+        .await;
+    let second = second["id"].as_str().expect("id").to_owned();
+    let browser = Browser::start().await;
+    let mut problems = vec![];
+
+    browser.goto(&app.url("/staff/login?lang=ja")).await;
+    check(&browser, "login-ja", &mut problems).await;
+    browser.goto(&app.url("/staff/login?lang=en")).await;
+    check(&browser, "login-en", &mut problems).await;
+
+    // Staff: create the administrator account through the one-time link, then book.
+    browser.goto(&app.url(&app.setup_path())).await;
+    check(&browser, "setup-en", &mut problems).await;
+    for (field, value) in [
+        ("display_name", "Sato"),
+        ("login", "sato"),
+        ("password", "a long enough password"),
+        ("password_again", "a long enough password"),
+    ] {
+        let input = browser
+            .client
+            .find(Locator::Id(field))
+            .await
+            .expect("field");
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+    browser
+        .client
+        .find(Locator::Css("button[type=submit].primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("create");
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".page-head"))
+        .await
+        .expect("staff home");
+
+    let links: Vec<(String, (String, DateTime<Utc>))> = vec![
+        (
+            "ja".into(),
+            book_through_the_pages(&app, &browser, "ja", &seed.resident, &mut problems).await,
+        ),
+        (
+            "en".into(),
+            book_through_the_pages(&app, &browser, "en", &second, &mut problems).await,
+        ),
+    ];
+    for lang in ["ja", "en"] {
+        browser.goto(&app.url(&format!("/staff?lang={lang}"))).await;
+        check(&browser, &format!("today-{lang}"), &mut problems).await;
+        for page in ["residents", "devices", "accounts", "facility", "audit"] {
+            browser.goto(&app.url(&format!("/staff/{page}"))).await;
+            check(&browser, &format!("{page}-{lang}"), &mut problems).await;
+        }
+    }
+
+    // The printed card, at its real size.
+    for (lang, (link, _)) in &links {
+        browser.resize(600, 800).await;
+        browser
+            .goto(&app.url(&format!("{link}/card?lang={lang}")))
+            .await;
+        check(&browser, &format!("card-{lang}"), &mut problems).await;
+    }
+
+    // The family's link in each state, on a phone-sized screen.
+    browser.resize(412, 915).await;
+    let (_, cancelled) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(6),
+            &["Taro"],
+        )
+        .await;
+    let cancelled_link = path_of(cancelled["invitations"][0]["url"].as_str().expect("url"));
+    app.api_post(
+        &format!("/visits/{}/cancel", cancelled["id"].as_str().expect("id")),
+        &token,
+        json!({}),
+    )
+    .await;
+    let (_, replaced) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(7),
+            &["Taro"],
+        )
+        .await;
+    let replaced_link = path_of(replaced["invitations"][0]["url"].as_str().expect("url"));
+    let facility = app.app_state.facility();
+    let actor = menkai::staff::Actor {
+        label: "test".into(),
+        role: menkai::staff::Role::Admin,
+        staff_id: None,
+    };
+    app.app_state
+        .db
+        .reissue_invitation(
+            replaced["id"].as_str().expect("id").into(),
+            replaced["guests"][0]["id"].as_str().expect("guest").into(),
+            facility,
+            &actor,
+            app.clock_now(),
+        )
+        .await
+        .expect("reissue");
+    for (lang, (link, start)) in &links {
+        let start = *start;
+        let before = app.clock_now();
+        for (state, at) in [
+            ("too_early", monday_9am_tokyo()),
+            ("waiting", start - Duration::minutes(10)),
+            ("open", start + Duration::minutes(5)),
+            ("ended", start + Duration::minutes(25)),
+        ] {
+            app.clock.set(at);
+            browser.goto(&app.url(&format!("{link}?lang={lang}"))).await;
+            let html = browser.html().await;
+            assert!(
+                html.contains(&format!("state-{state}")),
+                "{state} page in {lang}"
+            );
+            check(&browser, &format!("join-{state}-{lang}"), &mut problems).await;
+        }
+        app.clock.set(before);
+        for (state, link) in [
+            ("cancelled", cancelled_link.as_str()),
+            ("replaced", replaced_link.as_str()),
+            ("unknown", "/v/AbsolutelyNotAToken"),
+        ] {
+            browser.goto(&app.url(&format!("{link}?lang={lang}"))).await;
+            assert!(
+                browser.html().await.contains(&format!("state-{state}")),
+                "{state} page in {lang}"
+            );
+            check(&browser, &format!("join-{state}-{lang}"), &mut problems).await;
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Guards the guard: axe-core, as run here, does report a page with a real problem.
+#[tokio::test]
+async fn the_accessibility_check_catches_an_unlabelled_form() {
+    let browser = Browser::start().await;
+    browser.goto("data:text/html,<html lang=en><title>t</title><main><input id=x><img src=x.png></main></html>").await;
+    let violations = browser.axe().await;
+    assert!(
+        violations.iter().any(|v| v.contains("image-alt")),
+        "{violations:?}"
+    );
+    assert!(
+        violations.iter().any(|v| v.contains("label")),
+        "{violations:?}"
+    );
+}

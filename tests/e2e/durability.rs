@@ -53,15 +53,26 @@ impl Server {
             rest
         });
         let _ = head; // its text is checked only through `stop`
-        Server { child, base, stdout_head: first }
+        Server {
+            child,
+            base,
+            stdout_head: first,
+        }
     }
 
     /// SIGTERM, then wait for a graceful exit; returns everything it logged.
     async fn stop(mut self) -> String {
         let pid = self.child.id().expect("running").to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill");
         assert!(status.success());
-        let exit = tokio::time::timeout(StdDuration::from_secs(20), self.child.wait()).await.expect("stops in time").expect("exit");
+        let exit = tokio::time::timeout(StdDuration::from_secs(20), self.child.wait())
+            .await
+            .expect("stops in time")
+            .expect("exit");
         assert!(exit.success(), "graceful shutdown exits 0: {exit}");
         let mut log = String::new();
         if let Some(mut err) = self.child.stderr.take() {
@@ -72,12 +83,31 @@ impl Server {
 }
 
 async fn admin(args: &[&str], data: &Path) -> String {
-    let out = Command::new(MENKAI).args(args).arg("--data").arg(data).output().await.expect("runs");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    let out = Command::new(MENKAI)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .await
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = client.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);
@@ -91,14 +121,46 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, to
 async fn book_one(server: &Server, token: &str) -> Value {
     let client = reqwest::Client::new();
     let api = |p: &str| format!("{}/api/v1{p}", server.base);
-    let all_day: Vec<Value> = (1..=7).map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"})).collect();
+    let all_day: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"}))
+        .collect();
     let facility = json!({"name": "Test Home", "time_zone": "UTC", "language": "en", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": all_day});
-    assert_eq!(call(&client, reqwest::Method::PUT, api("/facility"), token, Some(facility)).await.0, StatusCode::OK);
-    let (_, r) = call(&client, reqwest::Method::POST, api("/residents"), token, Some(json!({"name": "Hanako"}))).await;
-    let (_, w) = call(&client, reqwest::Method::POST, api("/devices"), token, Some(json!({"name": "Tablet", "kind": "ward"}))).await;
+    assert_eq!(
+        call(
+            &client,
+            reqwest::Method::PUT,
+            api("/facility"),
+            token,
+            Some(facility)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (_, r) = call(
+        &client,
+        reqwest::Method::POST,
+        api("/residents"),
+        token,
+        Some(json!({"name": "Hanako"})),
+    )
+    .await;
+    let (_, w) = call(
+        &client,
+        reqwest::Method::POST,
+        api("/devices"),
+        token,
+        Some(json!({"name": "Tablet", "kind": "ward"})),
+    )
+    .await;
     // Whole minutes, and not across midnight UTC, so "today" lists it.
     let now = Utc::now();
-    let start = (now + Duration::minutes(5)).min(now.date_naive().and_hms_opt(23, 30, 0).expect("time").and_utc());
+    let start = (now + Duration::minutes(5)).min(
+        now.date_naive()
+            .and_hms_opt(23, 30, 0)
+            .expect("time")
+            .and_utc(),
+    );
     let start = start - Duration::seconds(i64::from(chrono::Timelike::second(&start)));
     let (status, visit) = call(
         &client,
@@ -114,13 +176,25 @@ async fn book_one(server: &Server, token: &str) -> Value {
 
 async fn visits_today(base: &str, token: &str) -> Value {
     let date = Utc::now().date_naive();
-    call(&reqwest::Client::new(), reqwest::Method::GET, format!("{base}/api/v1/visits?date={date}"), token, None).await.1
+    call(
+        &reqwest::Client::new(),
+        reqwest::Method::GET,
+        format!("{base}/api/v1/visits?date={date}"),
+        token,
+        None,
+    )
+    .await
+    .1
 }
 
 #[tokio::test]
 async fn bookings_survive_a_restart_of_the_server() {
     let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(&["admin", "token", "create", "--name", "restart test"], data.path()).await;
+    let token = admin(
+        &["admin", "token", "create", "--name", "restart test"],
+        data.path(),
+    )
+    .await;
     let server = Server::start(data.path()).await;
     let visit = book_one(&server, &token).await;
     let before = visits_today(&server.base, &token).await;
@@ -132,7 +206,9 @@ async fn bookings_survive_a_restart_of_the_server() {
     // The family's link still works.
     let link = visit["invitations"][0]["url"].as_str().expect("url");
     let path = crate::helpers::path_of(link);
-    let res = reqwest::get(format!("{}{path}", server.base)).await.expect("request");
+    let res = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .expect("request");
     assert_eq!(res.status(), StatusCode::OK);
     server.stop().await;
 }
@@ -140,12 +216,20 @@ async fn bookings_survive_a_restart_of_the_server() {
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_restores_to_the_same_visits() {
     let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(&["admin", "token", "create", "--name", "backup test"], data.path()).await;
+    let token = admin(
+        &["admin", "token", "create", "--name", "backup test"],
+        data.path(),
+    )
+    .await;
     let server = Server::start(data.path()).await;
     book_one(&server, &token).await;
     let expected = visits_today(&server.base, &token).await;
     let backup_file = data.path().join("backup.sqlite3");
-    admin(&["backup", "--out", backup_file.to_str().expect("path")], data.path()).await;
+    admin(
+        &["backup", "--out", backup_file.to_str().expect("path")],
+        data.path(),
+    )
+    .await;
     server.stop().await;
 
     // Restore as the README says: a fresh data directory with the backup as its database.
@@ -159,24 +243,58 @@ async fn a_backup_taken_while_the_server_runs_restores_to_the_same_visits() {
 #[tokio::test]
 async fn the_server_log_never_contains_a_token() {
     let data = tempfile::tempdir().expect("temp dir");
-    let api_token = admin(&["admin", "token", "create", "--name", "log test"], data.path()).await;
+    let api_token = admin(
+        &["admin", "token", "create", "--name", "log test"],
+        data.path(),
+    )
+    .await;
     let server = Server::start(data.path()).await;
     let visit = book_one(&server, &api_token).await;
-    let link = visit["invitations"][0]["url"].as_str().expect("url").to_owned();
-    let visit_token = visit["invitations"][0]["token"].as_str().expect("token").to_owned();
+    let link = visit["invitations"][0]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let visit_token = visit["invitations"][0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let client = reqwest::Client::new();
     for suffix in ["", "/qr.svg", "/invite.ics", "/card"] {
-        let res = client.get(format!("{link}{suffix}")).send().await.expect("request");
+        let res = client
+            .get(format!("{link}{suffix}"))
+            .send()
+            .await
+            .expect("request");
         assert!(res.status().is_success(), "{suffix}");
     }
-    let res = client.get(format!("{}/v/not-a-real-token-but-secret-looking", server.base)).send().await.expect("request");
+    let res = client
+        .get(format!(
+            "{}/v/not-a-real-token-but-secret-looking",
+            server.base
+        ))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let printed = server.stdout_head.clone();
     let log = server.stop().await;
-    assert!(log.contains("request"), "the log does record requests (by route): {log}");
-    assert!(log.contains("/v/{token}"), "the route pattern is logged instead of the path");
-    for secret in [&visit_token, &api_token, &"not-a-real-token-but-secret-looking".to_owned()] {
-        assert!(!log.contains(secret.as_str()), "a token leaked into the log");
+    assert!(
+        log.contains("request"),
+        "the log does record requests (by route): {log}"
+    );
+    assert!(
+        log.contains("/v/{token}"),
+        "the route pattern is logged instead of the path"
+    );
+    for secret in [
+        &visit_token,
+        &api_token,
+        &"not-a-real-token-but-secret-looking".to_owned(),
+    ] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a token leaked into the log"
+        );
         assert!(!printed.contains(secret.as_str()));
     }
 }

@@ -12,7 +12,9 @@ use tokio::sync::oneshot;
 
 /// 2030-01-07 is a Monday; 00:00 UTC is 09:00 in Tokyo, when visiting hours begin.
 pub fn monday_9am_tokyo() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 pub struct TestApp {
@@ -55,7 +57,9 @@ pub async fn spawn_app() -> TestApp {
         public_url: None,
     };
     let clock = ManualClock::new(monday_9am_tokyo());
-    let app = Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
+    let app = Application::build_with_clock(config, Arc::new(clock.clone()))
+        .await
+        .expect("app builds");
     let base = app.public_url().to_owned();
     let setup_link = app.first_admin_link().await.expect("setup link");
     let app_state = app.state().clone();
@@ -63,14 +67,29 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    TestApp { base, client: browser_client(), clock, app_state, setup_link, _data: data, stop: Some(stop) }
+    TestApp {
+        base,
+        client: browser_client(),
+        clock,
+        app_state,
+        setup_link,
+        _data: data,
+        stop: Some(stop),
+    }
 }
 
 /// The value of the first `name="csrf"` field in a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).map(|i| i + marker.len()).expect("page has a CSRF field");
-    html[start..].split('"').next().unwrap_or_default().to_owned()
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has a CSRF field");
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl TestApp {
@@ -79,7 +98,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
@@ -89,17 +112,30 @@ impl TestApp {
     }
 
     /// Posts a form the way a browser would: with the CSRF value from `page`.
-    pub async fn post_form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         let (_, html) = self.get_text(page).await;
         let csrf = csrf_of(&html);
         let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         form.extend_from_slice(fields);
-        self.client.post(self.url(action)).form(&form).send().await.expect("request")
+        self.client
+            .post(self.url(action))
+            .form(&form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Creates the first administrator through the one-time set-up link and logs in.
     pub async fn login_as_admin(&self) {
-        let link = self.setup_link.as_deref().expect("fresh app has a setup link");
+        let link = self
+            .setup_link
+            .as_deref()
+            .expect("fresh app has a setup link");
         let path = link.strip_prefix(&self.base).expect("link on this server");
         let res = self
             .post_form(
@@ -113,34 +149,73 @@ impl TestApp {
                 ],
             )
             .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "account created and logged in");
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "account created and logged in"
+        );
     }
 
     /// An API token, made the way `menkai admin token create` makes one.
     pub async fn api_token(&self) -> String {
-        self.app_state.db.create_api_token("tests".into(), Utc::now()).await.expect("token")
+        self.app_state
+            .db
+            .create_api_token("tests".into(), Utc::now())
+            .await
+            .expect("token")
     }
 
-    pub async fn api(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(token);
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(token);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let res = req.send().await.expect("request");
         let status = res.status();
         let text = res.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn api_post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.api(reqwest::Method::POST, path, token, Some(body)).await
+        self.api(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     /// A resident, a ward tablet and an entrance kiosk, ready for booking.
     pub async fn seed(&self, token: &str) -> Seed {
-        let (_, r) = self.api_post("/residents", token, json!({"name": "山田 花子", "room": "201"})).await;
-        let (_, w) = self.api_post("/devices", token, json!({"name": "2F tablet", "kind": "ward"})).await;
-        let (_, k) = self.api_post("/devices", token, json!({"name": "Entrance", "kind": "entrance"})).await;
+        let (_, r) = self
+            .api_post(
+                "/residents",
+                token,
+                json!({"name": "山田 花子", "room": "201"}),
+            )
+            .await;
+        let (_, w) = self
+            .api_post(
+                "/devices",
+                token,
+                json!({"name": "2F tablet", "kind": "ward"}),
+            )
+            .await;
+        let (_, k) = self
+            .api_post(
+                "/devices",
+                token,
+                json!({"name": "Entrance", "kind": "entrance"}),
+            )
+            .await;
         Seed {
             resident: r["id"].as_str().expect("resident id").to_owned(),
             ward: w["id"].as_str().expect("ward id").to_owned(),
@@ -149,7 +224,13 @@ impl TestApp {
     }
 
     /// Books a remote visit through the API; returns the whole response.
-    pub async fn book(&self, token: &str, seed: &Seed, starts_at: DateTime<Utc>, guests: &[&str]) -> (StatusCode, Value) {
+    pub async fn book(
+        &self,
+        token: &str,
+        seed: &Seed,
+        starts_at: DateTime<Utc>,
+        guests: &[&str],
+    ) -> (StatusCode, Value) {
         let guests: Vec<Value> = guests.iter().map(|g| json!({"name": g})).collect();
         self.api_post(
             "/visits",
@@ -181,12 +262,27 @@ pub struct Seed {
 /// The path part of a visit URL.
 pub fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    after_scheme.find('/').map_or(String::from("/"), |i| after_scheme[i..].to_owned())
+    after_scheme
+        .find('/')
+        .map_or(String::from("/"), |i| after_scheme[i..].to_owned())
 }
 
 impl TestApp {
     pub fn clock_now(&self) -> DateTime<Utc> {
         use menkai::clock::Clock;
         self.clock.now()
+    }
+}
+
+impl TestApp {
+    /// The path of the first administrator's one-time set-up link.
+    pub fn setup_path(&self) -> String {
+        let link = self
+            .setup_link
+            .as_deref()
+            .expect("fresh app has a setup link");
+        link.strip_prefix(&self.base)
+            .expect("link on this server")
+            .to_owned()
     }
 }

@@ -10,7 +10,14 @@ use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app};
 async fn booked_visit(app: &TestApp) -> (String, Value, String) {
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
-    let (status, visit) = app.book(&token, &seed, monday_9am_tokyo() + Duration::hours(1), &["Taro"]).await;
+    let (status, visit) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(1),
+            &["Taro"],
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let link = path_of(visit["invitations"][0]["url"].as_str().expect("url"));
     (token, visit, link)
@@ -18,7 +25,10 @@ async fn booked_visit(app: &TestApp) -> (String, Value, String) {
 
 fn state_of(html: &str) -> &str {
     let marker = "class=\"family-card state-";
-    let start = html.find(marker).map(|i| i + marker.len()).expect("a family page");
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("a family page");
     html[start..].split('"').next().unwrap_or_default()
 }
 
@@ -29,7 +39,10 @@ async fn the_link_opens_fifteen_minutes_before_the_start_and_closes_at_the_end()
     // "Now" is 60 minutes before the start.
     let (status, html) = app.get_text(&link).await;
     assert_eq!((status, state_of(&html)), (StatusCode::OK, "too_early"));
-    assert!(html.contains("9:45"), "says when the link opens, in Tokyo time");
+    assert!(
+        html.contains("9:45"),
+        "says when the link opens, in Tokyo time"
+    );
     assert!(html.contains("10:00"), "and when the visit starts");
     assert!(html.contains("data-countdown="), "with a live countdown");
     app.advance(Duration::minutes(44));
@@ -50,25 +63,56 @@ async fn a_cancelled_visit_link_shows_the_cancelled_page() {
     let app = spawn_app().await;
     let (token, visit, link) = booked_visit(&app).await;
     let id = visit["id"].as_str().expect("id");
-    let (status, body) = app.api_post(&format!("/visits/{id}/cancel"), &token, json!({})).await;
-    assert_eq!((status, body["state"].clone()), (StatusCode::OK, json!("cancelled")));
+    let (status, body) = app
+        .api_post(&format!("/visits/{id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
     let (status, html) = app.get_text(&link).await;
     assert_eq!((status, state_of(&html)), (StatusCode::GONE, "cancelled"));
-    assert_eq!(app.get(&format!("{link}/qr.svg")).await.status(), StatusCode::NOT_FOUND, "no QR for a dead link");
-    let (status, body) = app.api_post(&format!("/visits/{id}/cancel"), &token, json!({})).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("visit_cancelled")));
+    assert_eq!(
+        app.get(&format!("{link}/qr.svg")).await.status(),
+        StatusCode::NOT_FOUND,
+        "no QR for a dead link"
+    );
+    let (status, body) = app
+        .api_post(&format!("/visits/{id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("visit_cancelled"))
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_link_says_so_in_the_visitors_language() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/v/NoSuchTokenAtAll")).header("accept-language", "en-GB,en;q=0.9").send().await.expect("request");
+    let res = app
+        .client
+        .get(app.url("/v/NoSuchTokenAtAll"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let html = res.text().await.expect("body");
     assert_eq!(state_of(&html), "unknown");
     assert!(html.contains("lang=\"en\"") && html.contains("This link does not work"));
-    let res = app.client.get(app.url("/v/NoSuchTokenAtAll")).header("accept-language", "ja").send().await.expect("request");
-    assert!(res.text().await.expect("body").contains("このリンクは使えません"));
+    let res = app
+        .client
+        .get(app.url("/v/NoSuchTokenAtAll"))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("このリンクは使えません")
+    );
 }
 
 #[tokio::test]
@@ -77,8 +121,17 @@ async fn the_language_switch_sticks() {
     let (_, _, link) = booked_visit(&app).await;
     let (_, html) = app.get_text(&format!("{link}?lang=en")).await;
     assert!(html.contains("lang=\"en\""));
-    let res = app.client.get(app.url(&link)).header("accept-language", "ja").send().await.expect("request");
-    assert!(res.text().await.expect("body").contains("lang=\"en\""), "the explicit choice wins over the browser");
+    let res = app
+        .client
+        .get(app.url(&link))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        res.text().await.expect("body").contains("lang=\"en\""),
+        "the explicit choice wins over the browser"
+    );
 }
 
 #[tokio::test]
@@ -88,11 +141,24 @@ async fn a_replaced_link_says_a_newer_one_was_sent() {
     app.login_as_admin().await;
     let id = visit["id"].as_str().expect("id");
     let guest = visit["guests"][0]["id"].as_str().expect("guest id");
-    let res = app.post_form(&format!("/staff/visits/{id}"), &format!("/staff/visits/{id}/guests/{guest}/link"), &[]).await;
+    let res = app
+        .post_form(
+            &format!("/staff/visits/{id}"),
+            &format!("/staff/visits/{id}/guests/{guest}/link"),
+            &[],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.expect("body");
-    let new_link = html.split("/v/").nth(1).and_then(|s| s.split(['/', '"']).next()).expect("a new link on the page");
-    assert_eq!(state_of(&app.get_text(&format!("/v/{new_link}")).await.1), "too_early");
+    let new_link = html
+        .split("/v/")
+        .nth(1)
+        .and_then(|s| s.split(['/', '"']).next())
+        .expect("a new link on the page");
+    assert_eq!(
+        state_of(&app.get_text(&format!("/v/{new_link}")).await.1),
+        "too_early"
+    );
     let (status, html) = app.get_text(&old_link).await;
     assert_eq!((status, state_of(&html)), (StatusCode::GONE, "replaced"));
 }
@@ -105,18 +171,28 @@ async fn the_qr_code_decodes_to_exactly_the_visit_url() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/svg+xml");
     let svg = res.text().await.expect("svg");
-    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default()).expect("valid SVG");
+    let tree =
+        resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default()).expect("valid SVG");
     let size = tree.size().to_int_size();
     let (w, h) = (size.width() * 2, size.height() * 2);
     let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h).expect("pixmap");
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
-    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(2.0, 2.0), &mut pixmap.as_mut());
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(2.0, 2.0),
+        &mut pixmap.as_mut(),
+    );
     let pixels = pixmap.data();
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| pixels[(y * w as usize + x) * 4]);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        pixels[(y * w as usize + x) * 4]
+    });
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code in the image");
     let (_, content) = grids[0].decode().expect("decodes");
-    assert_eq!(content, visit["invitations"][0]["url"].as_str().expect("url"));
+    assert_eq!(
+        content,
+        visit["invitations"][0]["url"].as_str().expect("url")
+    );
 }
 
 #[tokio::test]
@@ -125,22 +201,51 @@ async fn the_calendar_file_parses_and_starts_at_the_booked_instant() {
     let (_, visit, link) = booked_visit(&app).await;
     let res = app.get(&format!("{link}/invite.ics")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().expect("type").starts_with("text/calendar"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/calendar")
+    );
     let text = res.text().await.expect("ics");
-    assert!(text.contains("\r\n") && text.lines().all(|l| l.len() <= 76), "CRLF lines of at most 75 octets");
+    assert!(
+        text.contains("\r\n") && text.lines().all(|l| l.len() <= 76),
+        "CRLF lines of at most 75 octets"
+    );
     let unfolded = icalendar::parser::unfold(&text);
     let calendar = icalendar::parser::read_calendar(&unfolded).expect("valid iCalendar");
-    let names: Vec<String> = calendar.components.iter().map(|c| c.name.to_string()).collect();
+    let names: Vec<String> = calendar
+        .components
+        .iter()
+        .map(|c| c.name.to_string())
+        .collect();
     assert_eq!(names, ["VTIMEZONE", "VEVENT"]);
     let event = &calendar.components[1];
     let start = event.find_prop("DTSTART").expect("DTSTART");
-    let tzid = start.params.iter().find(|p| p.key == "TZID").and_then(|p| p.val.as_ref()).expect("TZID").to_string();
+    let tzid = start
+        .params
+        .iter()
+        .find(|p| p.key == "TZID")
+        .and_then(|p| p.val.as_ref())
+        .expect("TZID")
+        .to_string();
     let tz: chrono_tz::Tz = tzid.parse().expect("a real time zone");
-    let local = NaiveDateTime::parse_from_str(start.val.as_str(), "%Y%m%dT%H%M%S").expect("local time");
-    let utc: DateTime<Utc> = tz.from_local_datetime(&local).single().expect("unambiguous").with_timezone(&Utc);
-    assert_eq!(utc.to_rfc3339(), visit["starts_at"].as_str().expect("start"));
+    let local =
+        NaiveDateTime::parse_from_str(start.val.as_str(), "%Y%m%dT%H%M%S").expect("local time");
+    let utc: DateTime<Utc> = tz
+        .from_local_datetime(&local)
+        .single()
+        .expect("unambiguous")
+        .with_timezone(&Utc);
+    assert_eq!(
+        utc.to_rfc3339(),
+        visit["starts_at"].as_str().expect("start")
+    );
     let url = event.find_prop("URL").expect("URL");
-    assert_eq!(url.val.as_str(), visit["invitations"][0]["url"].as_str().expect("url"));
+    assert_eq!(
+        url.val.as_str(),
+        visit["invitations"][0]["url"].as_str().expect("url")
+    );
 }
 
 #[tokio::test]
@@ -160,12 +265,24 @@ async fn pages_carry_a_strict_content_security_policy_and_no_referrer() {
     let app = spawn_app().await;
     let (_, _, link) = booked_visit(&app).await;
     let res = app.get(&link).await;
-    let csp = res.headers()["content-security-policy"].to_str().expect("csp");
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"));
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && csp.contains("frame-ancestors 'none'")
+    );
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     let html = res.text().await.expect("body");
-    assert!(!html.contains("<script>") && !html.contains("style=\""), "no inline script or style");
+    assert!(
+        !html.contains("<script>") && !html.contains("style=\""),
+        "no inline script or style"
+    );
     for external in ["https://", "//cdn", "fonts.googleapis"] {
-        assert!(!html.contains(external), "no third-party reference: {external}");
+        assert!(
+            !html.contains(external),
+            "no third-party reference: {external}"
+        );
     }
 }

@@ -79,7 +79,11 @@ fn transitions(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<U
             let (mut lo, mut hi) = (day, next);
             while hi - lo > Duration::seconds(1) {
                 let mid = lo + (hi - lo) / 2;
-                if offset_at(tz, mid) == offset_at(tz, lo) { lo = mid } else { hi = mid }
+                if offset_at(tz, mid) == offset_at(tz, lo) {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
             }
             found.push(hi);
         }
@@ -104,7 +108,10 @@ fn vtimezone(tz: Tz, around: DateTime<Utc>, out: &mut String) {
     fold("BEGIN:VTIMEZONE", out);
     fold(&format!("TZID:{}", tz.name()), out);
     let first = offset_at(tz, from);
-    let first_onset = tz.from_utc_datetime(&from.naive_utc()).format("%Y%m%dT%H%M%S").to_string();
+    let first_onset = tz
+        .from_utc_datetime(&from.naive_utc())
+        .format("%Y%m%dT%H%M%S")
+        .to_string();
     observance(out, &first_onset, first, first);
     for at in changes {
         let before = offset_at(tz, at - Duration::seconds(1));
@@ -131,19 +138,35 @@ pub fn calendar(event: &Event<'_>, tz: Tz) -> String {
     fold("BEGIN:VEVENT", &mut out);
     fold(&format!("UID:{}", escape(event.uid)), &mut out);
     fold(&format!("DTSTAMP:{}", utc_stamp(event.stamp)), &mut out);
-    fold(&format!("DTSTART;TZID={}:{}", tz.name(), local(event.starts_at)), &mut out);
-    fold(&format!("DTEND;TZID={}:{}", tz.name(), local(event.ends_at)), &mut out);
+    fold(
+        &format!("DTSTART;TZID={}:{}", tz.name(), local(event.starts_at)),
+        &mut out,
+    );
+    fold(
+        &format!("DTEND;TZID={}:{}", tz.name(), local(event.ends_at)),
+        &mut out,
+    );
     fold(&format!("SUMMARY:{}", escape(event.summary)), &mut out);
-    fold(&format!("DESCRIPTION:{}", escape(event.description)), &mut out);
+    fold(
+        &format!("DESCRIPTION:{}", escape(event.description)),
+        &mut out,
+    );
     fold(&format!("LOCATION:{}", escape(event.location)), &mut out);
     fold(&format!("URL:{}", event.url), &mut out);
-    let status = if event.cancelled { "CANCELLED" } else { "CONFIRMED" };
+    let status = if event.cancelled {
+        "CANCELLED"
+    } else {
+        "CONFIRMED"
+    };
     fold(&format!("STATUS:{status}"), &mut out);
     if !event.cancelled {
         fold("BEGIN:VALARM", &mut out);
         fold("ACTION:DISPLAY", &mut out);
         fold("TRIGGER:-PT15M", &mut out);
-        fold(&format!("DESCRIPTION:{}", escape(event.alarm_text)), &mut out);
+        fold(
+            &format!("DESCRIPTION:{}", escape(event.alarm_text)),
+            &mut out,
+        );
         fold("END:VALARM", &mut out);
     }
     fold("END:VEVENT", &mut out);

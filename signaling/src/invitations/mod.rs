@@ -81,11 +81,27 @@ mod tests {
     fn the_message_names_the_resident_the_time_in_the_facility_zone_and_the_link() {
         let f = Facility::default();
         let start = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
-        let text = message(&f, Lang::En, "Hanako", "Taro", start, start + Duration::minutes(20), "http://x/v/abc");
+        let text = message(
+            &f,
+            Lang::En,
+            "Hanako",
+            "Taro",
+            start,
+            start + Duration::minutes(20),
+            "http://x/v/abc",
+        );
         assert!(text.contains("Hanako"), "{text}");
         assert!(text.contains("10:00"), "{text}");
         assert!(text.contains("http://x/v/abc"), "{text}");
-        let ja = message(&f, Lang::Ja, "花子", "太郎", start, start + Duration::minutes(20), "http://x/v/abc");
+        let ja = message(
+            &f,
+            Lang::Ja,
+            "花子",
+            "太郎",
+            start,
+            start + Duration::minutes(20),
+            "http://x/v/abc",
+        );
         assert!(ja.contains("12月1日"), "{ja}");
     }
 

@@ -15,7 +15,13 @@ pub struct AuditEntry {
 
 /// Records an action inside the caller's transaction, so the record and the change
 /// land together or not at all.
-pub(super) fn record(c: &Connection, at: DateTime<Utc>, actor: &str, action: &str, detail: &str) -> Result<()> {
+pub(super) fn record(
+    c: &Connection,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
     c.execute(
         "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
         params![ts(at), actor, action, detail],
@@ -24,16 +30,29 @@ pub(super) fn record(c: &Connection, at: DateTime<Utc>, actor: &str, action: &st
 }
 
 impl Db {
-    pub async fn audit(&self, at: DateTime<Utc>, actor: String, action: &'static str, detail: String) -> Result<()> {
-        self.call(move |c| record(c, at, &actor, action, &detail)).await
+    pub async fn audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: String,
+        action: &'static str,
+        detail: String,
+    ) -> Result<()> {
+        self.call(move |c| record(c, at, &actor, action, &detail))
+            .await
     }
 
     /// The newest entries first.
     pub async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         self.call(move |c| {
-            let mut stmt = c.prepare("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
+            let mut stmt =
+                c.prepare("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
             let rows = stmt.query_map([limit], |r| {
-                Ok(AuditEntry { at: from_ts(r.get(0)?), actor: r.get(1)?, action: r.get(2)?, detail: r.get(3)? })
+                Ok(AuditEntry {
+                    at: from_ts(r.get(0)?),
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })

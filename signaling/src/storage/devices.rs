@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::staff::Actor;
 use crate::tokens::{self, NewToken};
 
-const DEVICE_COLUMNS: &str = "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at";
+const DEVICE_COLUMNS: &str =
+    "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at";
 
 pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     let kind: String = r.get(2)?;
@@ -31,7 +32,13 @@ pub struct PairingCode {
 }
 
 impl Db {
-    pub async fn add_device(&self, name: String, kind: DeviceKind, actor: &Actor, now: DateTime<Utc>) -> Result<PairingCode> {
+    pub async fn add_device(
+        &self,
+        name: String,
+        kind: DeviceKind,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<PairingCode> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let id = tokens::new_id();
@@ -52,7 +59,12 @@ impl Db {
 
     /// A fresh pairing code for a device, e.g. a new tablet replacing a broken one. The
     /// old device token stops working.
-    pub async fn renew_pairing_code(&self, id: String, actor: &Actor, now: DateTime<Utc>) -> Result<PairingCode> {
+    pub async fn renew_pairing_code(
+        &self,
+        id: String,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<PairingCode> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let code = tokens::pairing_code();
@@ -120,7 +132,9 @@ impl Db {
 
     pub async fn devices(&self) -> Result<Vec<Device>> {
         self.call(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY revoked_at IS NOT NULL, kind, name"))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY revoked_at IS NOT NULL, kind, name"
+            ))?;
             let rows = stmt.query_map([], device_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -129,9 +143,13 @@ impl Db {
 
     pub async fn device(&self, id: String) -> Result<Device> {
         self.call(move |c| {
-            c.query_row(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"), [id], device_from_row)
-                .optional()?
-                .ok_or(Error::NotFound)
+            c.query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [id],
+                device_from_row,
+            )
+            .optional()?
+            .ok_or(Error::NotFound)
         })
         .await
     }
@@ -154,10 +172,12 @@ impl Db {
 
     pub async fn touch_device(&self, id: String, now: DateTime<Utc>) -> Result<()> {
         self.call(move |c| {
-            c.execute("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
+            c.execute(
+                "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
             Ok(())
         })
         .await
     }
 }
-

@@ -108,7 +108,8 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     );
     for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql).with_context(|| format!("applying migration {}", n + 1))?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying migration {}", n + 1))?;
         tx.pragma_update(None, "user_version", (n + 1) as i64)?;
         tx.commit()?;
         tracing::info!(version = n + 1, "applied database migration");
@@ -119,11 +120,19 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 /// Takes a consistent copy of a live database into `out` (SQLite's `VACUUM INTO`
 /// reads one snapshot, so writes going on meanwhile are either wholly in or out).
 pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
-    anyhow::ensure!(!out.exists(), "{} already exists; choose a new file name", out.display());
+    anyhow::ensure!(
+        !out.exists(),
+        "{} already exists; choose a new file name",
+        out.display()
+    );
     let db = Db::open(data_dir)?;
-    let target = out.to_str().context("the backup path must be valid UTF-8")?.to_owned();
+    let target = out
+        .to_str()
+        .context("the backup path must be valid UTF-8")?
+        .to_owned();
     db.call_blocking(move |conn| {
-        conn.execute("VACUUM INTO ?1", [target]).context("writing the backup")?;
+        conn.execute("VACUUM INTO ?1", [target])
+            .context("writing the backup")?;
         Ok(())
     })
     .map_err(|e| anyhow::anyhow!("{e}"))

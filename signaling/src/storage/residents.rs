@@ -17,7 +17,12 @@ fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
 }
 
 impl Db {
-    pub async fn add_resident(&self, input: ResidentInput, actor: &Actor, now: DateTime<Utc>) -> Result<String> {
+    pub async fn add_resident(
+        &self,
+        input: ResidentInput,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let id = tokens::new_id();
@@ -33,11 +38,20 @@ impl Db {
         .await
     }
 
-    pub async fn update_resident(&self, id: String, input: ResidentInput, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn update_resident(
+        &self,
+        id: String,
+        input: ResidentInput,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute("UPDATE residents SET name = ?2, room = ?3 WHERE id = ?1", params![id, input.name, input.room])?;
+            let n = tx.execute(
+                "UPDATE residents SET name = ?2, room = ?3 WHERE id = ?1",
+                params![id, input.name, input.room],
+            )?;
             if n == 0 {
                 return Err(Error::NotFound);
             }
@@ -49,17 +63,32 @@ impl Db {
     }
 
     /// Archives (or restores) a resident: kept for history, no longer offered for booking.
-    pub async fn set_resident_archived(&self, id: String, archived: bool, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_resident_archived(
+        &self,
+        id: String,
+        archived: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
             let name: String = tx
-                .query_row("SELECT name FROM residents WHERE id = ?1", [&id], |r| r.get(0))
+                .query_row("SELECT name FROM residents WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
                 .optional()?
                 .ok_or(Error::NotFound)?;
             let at = archived.then_some(ts(now));
-            tx.execute("UPDATE residents SET archived_at = ?2 WHERE id = ?1", params![id, at])?;
-            let action = if archived { "resident_archived" } else { "resident_restored" };
+            tx.execute(
+                "UPDATE residents SET archived_at = ?2 WHERE id = ?1",
+                params![id, at],
+            )?;
+            let action = if archived {
+                "resident_archived"
+            } else {
+                "resident_restored"
+            };
             audit::record(&tx, now, &actor, action, &name)?;
             tx.commit()?;
             Ok(())
@@ -82,9 +111,13 @@ impl Db {
 
     pub async fn resident(&self, id: String) -> Result<Resident> {
         self.call(move |c| {
-            c.query_row("SELECT id, name, room, archived_at FROM residents WHERE id = ?1", [id], resident_from_row)
-                .optional()?
-                .ok_or(Error::NotFound)
+            c.query_row(
+                "SELECT id, name, room, archived_at FROM residents WHERE id = ?1",
+                [id],
+                resident_from_row,
+            )
+            .optional()?
+            .ok_or(Error::NotFound)
         })
         .await
     }

@@ -3,7 +3,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Db, audit, ts};
 use crate::error::{Error, FieldErrors, Result};
-use crate::staff::{self, AccountInput, Actor, Role, SESSION_LIFETIME, SETUP_LINK_LIFETIME, StaffMember};
+use crate::staff::{
+    self, AccountInput, Actor, Role, SESSION_LIFETIME, SETUP_LINK_LIFETIME, StaffMember,
+};
 use crate::tokens;
 
 const STAFF_COLUMNS: &str = "id, login, display_name, role, disabled";
@@ -28,12 +30,20 @@ pub struct StaffInvite {
 
 impl Db {
     pub async fn staff_count(&self) -> Result<u64> {
-        let n: i64 = self.call(|c| Ok(c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?)).await?;
+        let n: i64 = self
+            .call(|c| Ok(c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?))
+            .await?;
         Ok(n.max(0) as u64)
     }
 
     /// A one-time link (its token) with which a person creates their own account.
-    pub async fn create_staff_invite(&self, display_name: String, role: Role, actor: String, now: DateTime<Utc>) -> Result<String> {
+    pub async fn create_staff_invite(
+        &self,
+        display_name: String,
+        role: Role,
+        actor: String,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         self.call(move |c| {
             let token = tokens::generate();
             let tx = c.transaction()?;
@@ -68,7 +78,12 @@ impl Db {
     }
 
     /// Uses a one-time link: creates the account and spends the link, atomically.
-    pub async fn accept_staff_invite(&self, token: String, input: AccountInput, now: DateTime<Utc>) -> Result<StaffMember> {
+    pub async fn accept_staff_invite(
+        &self,
+        token: String,
+        input: AccountInput,
+        now: DateTime<Utc>,
+    ) -> Result<StaffMember> {
         input.validate()?;
         let invite = self.staff_invite(token.clone(), now).await?;
         // Hash outside the transaction: argon2 is slow on purpose.
@@ -125,7 +140,9 @@ impl Db {
 
     pub async fn staff_members(&self) -> Result<Vec<StaffMember>> {
         self.call(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY disabled, display_name"))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {STAFF_COLUMNS} FROM staff ORDER BY disabled, display_name"
+            ))?;
             let rows = stmt.query_map([], staff_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -134,12 +151,22 @@ impl Db {
 
     /// Disables or re-enables an account; disabling also ends its sessions. The last
     /// active administrator cannot be disabled.
-    pub async fn set_staff_disabled(&self, id: String, disabled: bool, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_staff_disabled(
+        &self,
+        id: String,
+        disabled: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let member = tx
-                .query_row(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"), [&id], staff_from_row)
+                .query_row(
+                    &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"),
+                    [&id],
+                    staff_from_row,
+                )
                 .optional()?
                 .ok_or(Error::NotFound)?;
             if disabled && member.role == Role::Admin {
@@ -152,11 +179,18 @@ impl Db {
                     return Err(Error::Conflict("last_admin"));
                 }
             }
-            tx.execute("UPDATE staff SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
+            tx.execute(
+                "UPDATE staff SET disabled = ?2 WHERE id = ?1",
+                params![id, disabled],
+            )?;
             if disabled {
                 tx.execute("DELETE FROM sessions WHERE staff_id = ?1", [&id])?;
             }
-            let action = if disabled { "staff_disabled" } else { "staff_enabled" };
+            let action = if disabled {
+                "staff_disabled"
+            } else {
+                "staff_enabled"
+            };
             audit::record(&tx, now, &actor, action, &member.display_name)?;
             tx.commit()?;
             Ok(())
@@ -179,7 +213,11 @@ impl Db {
     }
 
     /// The member behind a session cookie, if the session is live and the account active.
-    pub async fn session_member(&self, token: String, now: DateTime<Utc>) -> Result<Option<StaffMember>> {
+    pub async fn session_member(
+        &self,
+        token: String,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffMember>> {
         if !tokens::looks_valid(&token) {
             return Ok(None);
         }
@@ -198,7 +236,10 @@ impl Db {
 
     pub async fn end_session(&self, token: String) -> Result<()> {
         self.call(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [tokens::hash(&token)])?;
+            c.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [tokens::hash(&token)],
+            )?;
             Ok(())
         })
         .await

@@ -55,7 +55,12 @@ fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
          FROM guests g WHERE g.visit_id = ?1 ORDER BY g.position",
     )?;
     let rows = stmt.query_map([&visit.id], |r| {
-        Ok(Guest { id: r.get(0)?, name: r.get(1)?, has_link: r.get(2)?, link_revoked: r.get(3)? })
+        Ok(Guest {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            has_link: r.get(2)?,
+            link_revoked: r.get(3)?,
+        })
     })?;
     visit.guests = rows.collect::<rusqlite::Result<_>>()?;
     Ok(())
@@ -76,7 +81,12 @@ fn load_visit(c: &Connection, id: &str) -> Result<Visit> {
 
 /// Visits that still hold their time (not cancelled) and come within `buffer` of the
 /// range. A visit ended early frees its time from the moment it ended.
-fn booked_near(c: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, buffer: Duration) -> Result<Vec<Booked>> {
+fn booked_near(
+    c: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    buffer: Duration,
+) -> Result<Vec<Booked>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, resident_id, ward_device_id, entrance_device_id, starts_at, MIN(ends_at, COALESCE(ended_at, ends_at))
          FROM visits
@@ -161,7 +171,13 @@ impl Db {
     /// Books a visit. The whole check-and-insert runs in one `BEGIN IMMEDIATE`
     /// transaction: SQLite lets one writer in at a time, so of two requests racing for
     /// one slot the second sees the first's visit and gets a conflict.
-    pub async fn book_visit(&self, req: BookingRequest, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<NewVisit> {
+    pub async fn book_visit(
+        &self,
+        req: BookingRequest,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<NewVisit> {
         req.validate(&facility, now)?;
         let actor = actor.label.clone();
         self.call(move |c| {
@@ -235,7 +251,17 @@ impl Db {
                 params![id, ts(req.starts_at), ts(req.ends_at())],
             )?;
             let moved = load_visit(&tx, &id)?;
-            audit::record(&tx, now, &actor, "visit_rescheduled", &format!("{} → {}", describe(&visit, &facility), describe(&moved, &facility)))?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "visit_rescheduled",
+                &format!(
+                    "{} → {}",
+                    describe(&visit, &facility),
+                    describe(&moved, &facility)
+                ),
+            )?;
             tx.commit()?;
             Ok(moved)
         })
@@ -243,7 +269,13 @@ impl Db {
     }
 
     /// Cancels a visit and revokes all its links.
-    pub async fn cancel_visit(&self, id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+    pub async fn cancel_visit(
+        &self,
+        id: String,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Visit> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -264,7 +296,14 @@ impl Db {
     }
 
     /// Makes a running or upcoming visit longer, if nothing else needs that time.
-    pub async fn extend_visit(&self, id: String, minutes: u32, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+    pub async fn extend_visit(
+        &self,
+        id: String,
+        minutes: u32,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Visit> {
         if !(1..=120).contains(&minutes) {
             return Err(FieldErrors::single("minutes", "out_of_range").into());
         }
@@ -283,8 +322,17 @@ impl Db {
                 ends_at,
             };
             ensure_free(&tx, &candidate, buffer_of(&facility))?;
-            tx.execute("UPDATE visits SET ends_at = ?2 WHERE id = ?1", params![id, ts(ends_at)])?;
-            audit::record(&tx, now, &actor, "visit_extended", &format!("{} +{minutes}", describe(&visit, &facility)))?;
+            tx.execute(
+                "UPDATE visits SET ends_at = ?2 WHERE id = ?1",
+                params![id, ts(ends_at)],
+            )?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "visit_extended",
+                &format!("{} +{minutes}", describe(&visit, &facility)),
+            )?;
             let extended = load_visit(&tx, &id)?;
             tx.commit()?;
             Ok(extended)
@@ -293,7 +341,13 @@ impl Db {
     }
 
     /// Ends a visit that has started, now.
-    pub async fn end_visit(&self, id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<Visit> {
+    pub async fn end_visit(
+        &self,
+        id: String,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Visit> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -302,8 +356,17 @@ impl Db {
             if now < visit.starts_at {
                 return Err(Error::Conflict("visit_not_started"));
             }
-            tx.execute("UPDATE visits SET ended_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
-            audit::record(&tx, now, &actor, "visit_ended", &describe(&visit, &facility))?;
+            tx.execute(
+                "UPDATE visits SET ended_at = ?2 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "visit_ended",
+                &describe(&visit, &facility),
+            )?;
             let ended = load_visit(&tx, &id)?;
             tx.commit()?;
             Ok(ended)
@@ -313,7 +376,14 @@ impl Db {
 
     /// Replaces a guest's link (lost, or sent to the wrong person): the old one stops
     /// working and says so; the new one is returned once.
-    pub async fn reissue_invitation(&self, visit_id: String, guest_id: String, facility: Facility, actor: &Actor, now: DateTime<Utc>) -> Result<InvitationLink> {
+    pub async fn reissue_invitation(
+        &self,
+        visit_id: String,
+        guest_id: String,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<InvitationLink> {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -330,15 +400,28 @@ impl Db {
                 params![guest.id, ts(now)],
             )?;
             let token = insert_invitation(&tx, &guest.id, now)?;
-            audit::record(&tx, now, &actor, "link_reissued", &format!("{} ({})", describe(&visit, &facility), guest.name))?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "link_reissued",
+                &format!("{} ({})", describe(&visit, &facility), guest.name),
+            )?;
             tx.commit()?;
-            Ok(InvitationLink { guest_id: guest.id, guest: guest.name, token })
+            Ok(InvitationLink {
+                guest_id: guest.id,
+                guest: guest.name,
+                token,
+            })
         })
         .await
     }
 
     /// The visit behind a link, the guest's name, and whether this link was revoked.
-    pub async fn visit_by_invitation(&self, token: String) -> Result<Option<(Visit, String, bool)>> {
+    pub async fn visit_by_invitation(
+        &self,
+        token: String,
+    ) -> Result<Option<(Visit, String, bool)>> {
         if !tokens::looks_valid(&token) {
             return Ok(None);
         }
@@ -348,7 +431,13 @@ impl Db {
                     "SELECT g.visit_id, g.name, i.revoked_at IS NOT NULL FROM invitations i
                      JOIN guests g ON g.id = i.guest_id WHERE i.token_hash = ?1",
                     [tokens::hash(&token)],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, bool>(2)?,
+                        ))
+                    },
                 )
                 .optional()?;
             let Some((visit_id, guest, revoked)) = found else {
@@ -362,7 +451,10 @@ impl Db {
     /// Every visit that starts on a local date of the facility, cancelled ones included.
     pub async fn visits_on(&self, facility: &Facility, date: NaiveDate) -> Result<Vec<Visit>> {
         let from = facility.instant(date, 0).unwrap_or_default();
-        let to = date.succ_opt().and_then(|d| facility.instant(d, 0)).unwrap_or(from);
+        let to = date
+            .succ_opt()
+            .and_then(|d| facility.instant(d, 0))
+            .unwrap_or(from);
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id
@@ -382,7 +474,10 @@ impl Db {
     /// What is booked around a local date, for offering free slots.
     pub async fn booked_on(&self, facility: &Facility, date: NaiveDate) -> Result<Vec<Booked>> {
         let from = facility.instant(date, 0).unwrap_or_default();
-        let to = date.succ_opt().and_then(|d| facility.instant(d, 0)).unwrap_or(from);
+        let to = date
+            .succ_opt()
+            .and_then(|d| facility.instant(d, 0))
+            .unwrap_or(from);
         let buffer = buffer_of(facility);
         self.call(move |c| booked_near(c, from, to, buffer)).await
     }

@@ -80,7 +80,10 @@ impl BookingRequest {
             errors.add("ward_device_id", "required");
         }
         if self.mode == Mode::Entrance
-            && self.entrance_device_id.as_deref().is_none_or(|d| d.trim().is_empty())
+            && self
+                .entrance_device_id
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
         {
             errors.add("entrance_device_id", "required");
         }
@@ -101,7 +104,10 @@ impl BookingRequest {
             errors.add("guests", "guests_required");
         } else if names.len() > MAX_GUESTS || self.guests.len() > MAX_GUESTS * 4 {
             errors.add("guests", "too_many_guests");
-        } else if names.iter().any(|n| n.chars().count() > MAX_GUEST_NAME_CHARS) {
+        } else if names
+            .iter()
+            .any(|n| n.chars().count() > MAX_GUEST_NAME_CHARS)
+        {
             errors.add("guests", "too_long");
         }
         errors.into_result()
@@ -135,7 +141,11 @@ fn devices(b: &Booked) -> impl Iterator<Item = &str> {
 
 /// The first collision between `candidate` and the visits already booked (itself
 /// excluded, for a reschedule). The buffer holds for the resident and every device.
-pub fn find_conflict(existing: &[Booked], candidate: &Booked, buffer: Duration) -> Option<Conflict> {
+pub fn find_conflict(
+    existing: &[Booked],
+    candidate: &Booked,
+    buffer: Duration,
+) -> Option<Conflict> {
     let near: Vec<&Booked> = existing
         .iter()
         .filter(|b| b.visit_id != candidate.visit_id && too_close(b, candidate, buffer))
@@ -217,7 +227,10 @@ mod tests {
     fn the_same_resident_cannot_be_booked_twice() {
         let existing = [booked("a", "r1", "w1", at(1, 0))];
         let c = booked("b", "r1", "w2", at(1, 10));
-        assert_eq!(find_conflict(&existing, &c, BUFFER), Some(Conflict::Resident));
+        assert_eq!(
+            find_conflict(&existing, &c, BUFFER),
+            Some(Conflict::Resident)
+        );
     }
 
     #[test]
@@ -228,9 +241,15 @@ mod tests {
             find_conflict(&existing, &booked("b", "r2", "w1", at(1, 25)), BUFFER),
             Some(Conflict::Device)
         );
-        assert_eq!(find_conflict(&existing, &booked("b", "r2", "w1", at(1, 30)), BUFFER), None);
+        assert_eq!(
+            find_conflict(&existing, &booked("b", "r2", "w1", at(1, 30)), BUFFER),
+            None
+        );
         // Another device at the same time is fine.
-        assert_eq!(find_conflict(&existing, &booked("b", "r2", "w2", at(1, 0)), BUFFER), None);
+        assert_eq!(
+            find_conflict(&existing, &booked("b", "r2", "w2", at(1, 0)), BUFFER),
+            None
+        );
     }
 
     #[test]
@@ -245,7 +264,10 @@ mod tests {
     #[test]
     fn a_reschedule_does_not_collide_with_itself() {
         let existing = [booked("a", "r1", "w1", at(1, 0))];
-        assert_eq!(find_conflict(&existing, &booked("a", "r1", "w1", at(1, 5)), BUFFER), None);
+        assert_eq!(
+            find_conflict(&existing, &booked("a", "r1", "w1", at(1, 5)), BUFFER),
+            None
+        );
     }
 
     #[test]
@@ -254,9 +276,17 @@ mod tests {
         let now = at(0, 0) - Duration::days(1);
         assert!(request(at(1, 0)).validate(&f, now).is_ok());
         let late = request(at(7, 50)); // 16:50 local, ends 17:10
-        assert_eq!(late.validate(&f, now).unwrap_err().code_for("starts_at"), Some("outside_visiting_hours"));
+        assert_eq!(
+            late.validate(&f, now).unwrap_err().code_for("starts_at"),
+            Some("outside_visiting_hours")
+        );
         let past = request(at(1, 0));
-        assert_eq!(past.validate(&f, at(1, 6)).unwrap_err().code_for("starts_at"), Some("in_the_past"));
+        assert_eq!(
+            past.validate(&f, at(1, 6))
+                .unwrap_err()
+                .code_for("starts_at"),
+            Some("in_the_past")
+        );
         // Starting a few minutes ago is "now", not the past.
         assert!(past.validate(&f, at(1, 4)).is_ok());
     }
@@ -267,12 +297,23 @@ mod tests {
         let now = at(0, 0) - Duration::days(1);
         let mut r = request(at(1, 0));
         r.guests = vec![" ".into()];
-        assert_eq!(r.validate(&f, now).unwrap_err().code_for("guests"), Some("guests_required"));
+        assert_eq!(
+            r.validate(&f, now).unwrap_err().code_for("guests"),
+            Some("guests_required")
+        );
         r.guests = vec!["a".into(), "b".into(), "c".into(), "d".into()];
-        assert_eq!(r.validate(&f, now).unwrap_err().code_for("guests"), Some("too_many_guests"));
+        assert_eq!(
+            r.validate(&f, now).unwrap_err().code_for("guests"),
+            Some("too_many_guests")
+        );
         r.mode = Mode::Entrance;
         r.guests = vec![];
-        assert_eq!(r.validate(&f, now).unwrap_err().code_for("entrance_device_id"), Some("required"));
+        assert_eq!(
+            r.validate(&f, now)
+                .unwrap_err()
+                .code_for("entrance_device_id"),
+            Some("required")
+        );
     }
 
     #[test]

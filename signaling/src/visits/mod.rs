@@ -96,7 +96,11 @@ impl Visit {
         } else if self.ended_at.is_some() || now >= self.ends_at {
             VisitState::Ended
         } else if now >= self.starts_at {
-            if live { VisitState::Live } else { VisitState::Open }
+            if live {
+                VisitState::Live
+            } else {
+                VisitState::Open
+            }
         } else {
             VisitState::Scheduled
         }
@@ -127,7 +131,9 @@ impl Visit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
     /// More than 15 minutes before the start.
-    TooEarly { opens_at: DateTime<Utc> },
+    TooEarly {
+        opens_at: DateTime<Utc>,
+    },
     /// In the 15 minutes before the start: the family waits in the waiting room.
     Waiting,
     Open,
@@ -176,10 +182,16 @@ mod tests {
     fn the_state_follows_the_clock() {
         let start = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
         let v = visit_at(start);
-        assert_eq!(v.state(start - Duration::minutes(1), false), VisitState::Scheduled);
+        assert_eq!(
+            v.state(start - Duration::minutes(1), false),
+            VisitState::Scheduled
+        );
         assert_eq!(v.state(start, false), VisitState::Open);
         assert_eq!(v.state(start, true), VisitState::Live);
-        assert_eq!(v.state(start + Duration::minutes(20), true), VisitState::Ended);
+        assert_eq!(
+            v.state(start + Duration::minutes(20), true),
+            VisitState::Ended
+        );
     }
 
     #[test]
@@ -187,9 +199,15 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
         let mut v = visit_at(start);
         v.ended_at = Some(start + Duration::minutes(5));
-        assert_eq!(v.state(start + Duration::minutes(6), false), VisitState::Ended);
+        assert_eq!(
+            v.state(start + Duration::minutes(6), false),
+            VisitState::Ended
+        );
         v.cancelled_at = Some(start - Duration::days(1));
-        assert_eq!(v.state(start + Duration::minutes(6), false), VisitState::Cancelled);
+        assert_eq!(
+            v.state(start + Duration::minutes(6), false),
+            VisitState::Cancelled
+        );
     }
 
     #[test]
@@ -203,7 +221,10 @@ mod tests {
         );
         assert_eq!(v.link_status(false, opens), LinkStatus::Waiting);
         assert_eq!(v.link_status(false, start), LinkStatus::Open);
-        assert_eq!(v.link_status(false, v.ends_at - Duration::seconds(1)), LinkStatus::Open);
+        assert_eq!(
+            v.link_status(false, v.ends_at - Duration::seconds(1)),
+            LinkStatus::Open
+        );
         assert_eq!(v.link_status(false, v.ends_at), LinkStatus::Ended);
         assert_eq!(v.link_status(true, start), LinkStatus::Replaced);
     }

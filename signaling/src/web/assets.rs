@@ -13,9 +13,21 @@ use crate::state::AppState;
 
 /// (path under /static/, content type, contents)
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("style.css", "text/css; charset=utf-8", include_str!("../../../web/static/style.css")),
-    ("js/countdown.js", "text/javascript; charset=utf-8", include_str!("../../../web/static/js/countdown.js")),
-    ("js/staff.js", "text/javascript; charset=utf-8", include_str!("../../../web/static/js/staff.js")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../web/static/style.css"),
+    ),
+    (
+        "js/countdown.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/static/js/countdown.js"),
+    ),
+    (
+        "js/staff.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/static/js/staff.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -33,8 +45,15 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let tag = etag(contents);
-    let cache = [(header::CACHE_CONTROL, "no-cache".to_owned()), (header::ETAG, tag.clone())];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(tag.as_str()) {
+    let cache = [
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ETAG, tag.clone()),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(tag.as_str())
+    {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (cache, [(header::CONTENT_TYPE, *content_type)], *contents).into_response()

@@ -22,7 +22,11 @@ pub const SESSION_COOKIE: &str = "menkai_session";
 
 impl From<&StaffMember> for Actor {
     fn from(m: &StaffMember) -> Self {
-        Actor { label: m.display_name.clone(), role: m.role, staff_id: Some(m.id.clone()) }
+        Actor {
+            label: m.display_name.clone(),
+            role: m.role,
+            staff_id: Some(m.id.clone()),
+        }
     }
 }
 
@@ -38,8 +42,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = parts.extensions.get::<Lang>().copied().unwrap_or_default();
-        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        Ok(Ctx { tr: Tr::new(lang), csrf })
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        Ok(Ctx {
+            tr: Tr::new(lang),
+            csrf,
+        })
     }
 }
 
@@ -58,7 +69,10 @@ pub struct StaffUser(pub StaffMember);
 impl FromRequestParts<AppState> for StaffUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match session_member(parts, state).await {
             Ok(Some(member)) => Ok(StaffUser(member)),
             Ok(None) => Err(Redirect::to("/staff/login").into_response()),
@@ -74,7 +88,10 @@ pub struct AdminUser(pub StaffMember);
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let StaffUser(member) = StaffUser::from_request_parts(parts, state).await?;
         if member.role == Role::Admin {
             Ok(AdminUser(member))
@@ -92,7 +109,10 @@ pub struct ApiActor(pub Actor);
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -100,8 +120,16 @@ impl FromRequestParts<AppState> for ApiActor {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
         if let Some(token) = bearer {
-            let name = state.db.api_token_name(token).await?.ok_or(Error::Unauthorized)?;
-            return Ok(ApiActor(Actor { label: format!("API: {name}"), role: Role::Admin, staff_id: None }));
+            let name = state
+                .db
+                .api_token_name(token)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            return Ok(ApiActor(Actor {
+                label: format!("API: {name}"),
+                role: Role::Admin,
+                staff_id: None,
+            }));
         }
         match session_member(parts, state).await? {
             Some(member) => Ok(ApiActor(Actor::from(&member))),
@@ -112,7 +140,11 @@ impl FromRequestParts<AppState> for ApiActor {
 
 impl ApiActor {
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.0.is_admin() { Ok(()) } else { Err(ApiError(Error::Forbidden)) }
+        if self.0.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError(Error::Forbidden))
+        }
     }
 }
 
@@ -131,13 +163,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| Error::BadRequest("bad_form"))?;
-        let sent: CsrfOnly = serde_html_form::from_bytes(&bytes).map_err(|_| Error::BadRequest("bad_form"))?;
+        let expected = req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| Error::BadRequest("bad_form"))?;
+        let sent: CsrfOnly =
+            serde_html_form::from_bytes(&bytes).map_err(|_| Error::BadRequest("bad_form"))?;
         if expected.is_empty() || !tokens::constant_time_eq(&sent.csrf, &expected) {
             return Err(PageError(Error::Csrf));
         }
-        let form = serde_html_form::from_bytes(&bytes).map_err(|_| Error::BadRequest("bad_form"))?;
+        let form =
+            serde_html_form::from_bytes(&bytes).map_err(|_| Error::BadRequest("bad_form"))?;
         Ok(CsrfForm(form))
     }
 }

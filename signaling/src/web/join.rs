@@ -66,11 +66,19 @@ async fn find(state: &AppState, token: &str) -> Result<Option<(Visit, String, bo
     state.db.visit_by_invitation(token.to_owned()).await
 }
 
-async fn join_page(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+async fn join_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
     let facility = state.facility();
     let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility.name);
     let Some((visit, guest, revoked)) = find(&state, &token).await? else {
-        return Ok((StatusCode::NOT_FOUND, render(&JoinPage::empty(c, "unknown"))?).into_response());
+        return Ok((
+            StatusCode::NOT_FOUND,
+            render(&JoinPage::empty(c, "unknown"))?,
+        )
+            .into_response());
     };
     let now = state.now();
     let link = visit.link_status(revoked, now);
@@ -111,13 +119,27 @@ async fn live_link(state: &AppState, token: &str) -> Result<(Visit, String), Err
     }
 }
 
-async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+async fn qr_svg(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
     live_link(&state, &token).await?;
     let svg = qr::svg(&visit_url(&state.public_url, &token))?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], svg).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
-async fn calendar(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+async fn calendar(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
     let facility = state.facility();
     let lang = ctx.tr.lang;
@@ -141,7 +163,10 @@ async fn calendar(ctx: Ctx, State(state): State<AppState>, Path(token): Path<Str
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"menkai-visit.ics\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"menkai-visit.ics\"",
+            ),
         ],
         body,
     )
@@ -160,7 +185,11 @@ struct CardPage {
     url: String,
 }
 
-async fn card(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+async fn card(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
     let facility = state.facility();
     let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
@@ -175,4 +204,3 @@ async fn card(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>
     };
     Ok(render(&page)?.into_response())
 }
-

@@ -55,19 +55,23 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .nest("/api/v1", api::router())
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            render_error_pages,
+        ))
         .layer(middleware::from_fn(csrf_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), language))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(security_headers))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // The route pattern, not the path: `/v/{token}` must never be logged
-                // with its token.
-                let route = req.extensions().get::<MatchedPath>().map_or("(unmatched)", |p| p.as_str());
-                tracing::info_span!("request", method = %req.method(), route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The route pattern, not the path: `/v/{token}` must never be logged
+            // with its token.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("(unmatched)", |p| p.as_str());
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
         .with_state(state)
 }
 
@@ -90,8 +94,16 @@ async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, HeaderName::from_static("permissions-policy"), "camera=(self), microphone=(self), geolocation=()");
-    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(self), microphone=(self), geolocation=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
     // Pages carry secrets (tokens in links, CSRF values): never stored by caches.
     set(h, header::CACHE_CONTROL, "no-store");
     res
@@ -99,14 +111,22 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 /// Picks the language of the request (see `i18n::negotiate`) and puts it into the
 /// request's extensions. `?lang=en` is the explicit switch; it sticks in a cookie.
-async fn language(State(state): State<AppState>, jar: CookieJar, mut req: Request, next: Next) -> Response {
+async fn language(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let switch = req
         .uri()
         .query()
         .and_then(|q| form_urlencoded_get(q, "lang"))
         .and_then(|v| Lang::parse(&v));
     let remembered = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
-    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     let lang = i18n::negotiate(switch.or(remembered), accept, state.facility().language);
     req.extensions_mut().insert(lang);
     let res = next.run(req).await;
@@ -143,7 +163,11 @@ fn form_urlencoded_get(query: &str, key: &str) -> Option<String> {
 pub struct CsrfToken(pub String);
 
 async fn csrf_cookie(jar: CookieJar, mut req: Request, next: Next) -> Response {
-    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| tokens::looks_valid(v)) {
+    if let Some(existing) = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| tokens::looks_valid(v))
+    {
         req.extensions_mut().insert(CsrfToken(existing));
         return next.run(req).await;
     }
@@ -154,7 +178,11 @@ async fn csrf_cookie(jar: CookieJar, mut req: Request, next: Next) -> Response {
 }
 
 pub fn csrf_cookie_for(value: String) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, value)).path("/").http_only(true).same_site(SameSite::Strict).build()
+    Cookie::build((CSRF_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
 }
 
 #[derive(Template)]
@@ -169,7 +197,11 @@ struct ErrorTemplate {
 /// language.
 async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let lang = req.extensions().get::<Lang>().copied().unwrap_or_default();
-    let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+    let csrf = req
+        .extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
     let res = next.run(req).await;
     let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
         return res;

@@ -35,19 +35,38 @@ async fn get_facility(State(state): State<AppState>, _: ApiActor) -> Json<Facili
     Json(state.facility())
 }
 
-async fn put_facility(State(state): State<AppState>, actor: ApiActor, ApiJson(facility): ApiJson<Facility>) -> ApiResult<Json<Facility>> {
+async fn put_facility(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    ApiJson(facility): ApiJson<Facility>,
+) -> ApiResult<Json<Facility>> {
     actor.require_admin()?;
     facility.validate()?;
     state.save_facility(facility.clone()).await?;
-    state.db.audit(state.now(), actor.0.label, "facility_changed", String::new()).await?;
+    state
+        .db
+        .audit(
+            state.now(),
+            actor.0.label,
+            "facility_changed",
+            String::new(),
+        )
+        .await?;
     Ok(Json(facility))
 }
 
-async fn list_residents(State(state): State<AppState>, _: ApiActor) -> ApiResult<Json<Vec<Resident>>> {
+async fn list_residents(
+    State(state): State<AppState>,
+    _: ApiActor,
+) -> ApiResult<Json<Vec<Resident>>> {
     Ok(Json(state.db.residents(true).await?))
 }
 
-async fn add_resident(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<ResidentInput>) -> ApiResult<impl IntoResponse> {
+async fn add_resident(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    ApiJson(input): ApiJson<ResidentInput>,
+) -> ApiResult<impl IntoResponse> {
     let input = input.parse()?;
     let id = state.db.add_resident(input, &actor.0, state.now()).await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!({ "id": id }))))
@@ -62,7 +81,10 @@ struct DeviceJson {
     last_seen_at: Option<String>,
 }
 
-async fn list_devices(State(state): State<AppState>, _: ApiActor) -> ApiResult<Json<Vec<DeviceJson>>> {
+async fn list_devices(
+    State(state): State<AppState>,
+    _: ApiActor,
+) -> ApiResult<Json<Vec<DeviceJson>>> {
     let now = state.now();
     let devices = state.db.devices().await?;
     Ok(Json(
@@ -79,13 +101,22 @@ async fn list_devices(State(state): State<AppState>, _: ApiActor) -> ApiResult<J
     ))
 }
 
-async fn add_device(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<DeviceInput>) -> ApiResult<impl IntoResponse> {
+async fn add_device(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    ApiJson(input): ApiJson<DeviceInput>,
+) -> ApiResult<impl IntoResponse> {
     actor.require_admin()?;
     let (name, kind) = input.parse()?;
-    let code = state.db.add_device(name, kind, &actor.0, state.now()).await?;
+    let code = state
+        .db
+        .add_device(name, kind, &actor.0, state.now())
+        .await?;
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(json!({ "id": code.device_id, "pairing_code": code.code, "expires_at": code.expires_at.to_rfc3339() })),
+        Json(
+            json!({ "id": code.device_id, "pairing_code": code.code, "expires_at": code.expires_at.to_rfc3339() }),
+        ),
     ))
 }
 
@@ -104,12 +135,17 @@ async fn pair_device(
     let now = state.now();
     let key = peer.ip().to_string();
     if let Some(secs) = state.pairing_throttle.wait(&key, now) {
-        return Err(Error::RateLimited { retry_after_secs: secs }.into());
+        return Err(Error::RateLimited {
+            retry_after_secs: secs,
+        }
+        .into());
     }
     match state.db.pair_device(req.code, now).await {
         Ok((device, token)) => {
             state.pairing_throttle.succeeded(&key);
-            Ok(Json(json!({ "device_token": token, "device": { "id": device.id, "name": device.name, "kind": device.kind } })))
+            Ok(Json(
+                json!({ "device_token": token, "device": { "id": device.id, "name": device.name, "kind": device.kind } }),
+            ))
         }
         Err(e) => {
             state.pairing_throttle.failed(&key, now);
@@ -122,17 +158,34 @@ async fn pair_device(
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let facility = state.facility();
     let now = state.now();
-    let today = state.db.visits_on(&facility, facility.local_date(now)).await?;
+    let today = state
+        .db
+        .visits_on(&facility, facility.local_date(now))
+        .await?;
     let devices = state.db.devices().await?;
-    let mut out = String::from("# HELP menkai_visits_today Visits starting today, by state.\n# TYPE menkai_visits_today gauge\n");
+    let mut out = String::from(
+        "# HELP menkai_visits_today Visits starting today, by state.\n# TYPE menkai_visits_today gauge\n",
+    );
     for s in ["scheduled", "open", "live", "ended", "cancelled"] {
-        let n = today.iter().filter(|v| v.state(now, false).as_str() == s).count();
+        let n = today
+            .iter()
+            .filter(|v| v.state(now, false).as_str() == s)
+            .count();
         out.push_str(&format!("menkai_visits_today{{state=\"{s}\"}} {n}\n"));
     }
     out.push_str("# HELP menkai_devices Devices, by status.\n# TYPE menkai_devices gauge\n");
     for s in ["awaiting_pairing", "pairing_expired", "paired", "revoked"] {
-        let n = devices.iter().filter(|d| d.status(now).as_str() == s).count();
+        let n = devices
+            .iter()
+            .filter(|d| d.status(now).as_str() == s)
+            .count();
         out.push_str(&format!("menkai_devices{{status=\"{s}\"}} {n}\n"));
     }
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    ))
 }

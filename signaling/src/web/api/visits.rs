@@ -69,7 +69,14 @@ fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
         state: v.state(now, false).as_str(),
         ward_device_id: v.ward_device_id.clone(),
         entrance_device_id: v.entrance_device_id.clone(),
-        guests: v.guests.iter().map(|g| GuestJson { id: g.id.clone(), name: g.name.clone() }).collect(),
+        guests: v
+            .guests
+            .iter()
+            .map(|g| GuestJson {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect(),
         invitations: None,
     }
 }
@@ -95,7 +102,8 @@ impl BookInput {
     /// Turns JSON into a booking request, collecting every field error.
     fn parse(self, default_minutes: u32) -> Result<BookingRequest, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let starts_at = DateTime::parse_from_rfc3339(&self.starts_at).map(|t| t.with_timezone(&Utc));
+        let starts_at =
+            DateTime::parse_from_rfc3339(&self.starts_at).map(|t| t.with_timezone(&Utc));
         if starts_at.is_err() {
             errors.add("starts_at", "invalid_time");
         }
@@ -118,17 +126,28 @@ impl BookInput {
     }
 }
 
-async fn book(State(state): State<AppState>, actor: ApiActor, ApiJson(input): ApiJson<BookInput>) -> ApiResult<impl IntoResponse> {
+async fn book(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    ApiJson(input): ApiJson<BookInput>,
+) -> ApiResult<impl IntoResponse> {
     let facility = state.facility();
     let request = input.parse(facility.slot_minutes)?;
     let now = state.now();
-    let booked = state.db.book_visit(request, facility, &actor.0, now).await?;
+    let booked = state
+        .db
+        .book_visit(request, facility, &actor.0, now)
+        .await?;
     let mut json = visit_json(&booked.visit, now);
     json.invitations = Some(
         booked
             .invitations
             .into_iter()
-            .map(|i| InvitationJson { url: visit_url(&state.public_url, &i.token), guest: i.guest, token: i.token })
+            .map(|i| InvitationJson {
+                url: visit_url(&state.public_url, &i.token),
+                guest: i.guest,
+                token: i.token,
+            })
             .collect(),
     );
     Ok((StatusCode::CREATED, Json(json)))
@@ -139,25 +158,41 @@ struct DateQuery {
     date: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, _: ApiActor, Query(q): Query<DateQuery>) -> ApiResult<Json<Vec<VisitJson>>> {
+async fn list(
+    State(state): State<AppState>,
+    _: ApiActor,
+    Query(q): Query<DateQuery>,
+) -> ApiResult<Json<Vec<VisitJson>>> {
     let facility = state.facility();
     let now = state.now();
     let date = match q.date {
-        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| Error::Invalid(FieldErrors::single("date", "invalid_date")))?,
+        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| Error::Invalid(FieldErrors::single("date", "invalid_date")))?,
         None => facility.local_date(now),
     };
     let visits = state.db.visits_on(&facility, date).await?;
     Ok(Json(visits.iter().map(|v| visit_json(v, now)).collect()))
 }
 
-async fn show(State(state): State<AppState>, _: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+async fn show(
+    State(state): State<AppState>,
+    _: ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<VisitJson>> {
     let visit = state.db.visit(id).await?;
     Ok(Json(visit_json(&visit, state.now())))
 }
 
-async fn cancel(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+async fn cancel(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<VisitJson>> {
     let now = state.now();
-    let visit = state.db.cancel_visit(id, state.facility(), &actor.0, now).await?;
+    let visit = state
+        .db
+        .cancel_visit(id, state.facility(), &actor.0, now)
+        .await?;
     Ok(Json(visit_json(&visit, now)))
 }
 
@@ -167,7 +202,12 @@ struct ExtendInput {
 }
 
 /// Body optional: `{"minutes": 10}`; without it, one slot's length.
-async fn extend(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<VisitJson>> {
+async fn extend(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<VisitJson>> {
     let now = state.now();
     let facility = state.facility();
     let input: ExtendInput = if body.iter().all(u8::is_ascii_whitespace) {
@@ -176,12 +216,22 @@ async fn extend(State(state): State<AppState>, actor: ApiActor, Path(id): Path<S
         serde_json::from_slice(&body).map_err(|_| Error::BadRequest("bad_json"))?
     };
     let minutes = input.minutes.unwrap_or(facility.slot_minutes.min(120));
-    let visit = state.db.extend_visit(id, minutes, facility, &actor.0, now).await?;
+    let visit = state
+        .db
+        .extend_visit(id, minutes, facility, &actor.0, now)
+        .await?;
     Ok(Json(visit_json(&visit, now)))
 }
 
-async fn end(State(state): State<AppState>, actor: ApiActor, Path(id): Path<String>) -> ApiResult<Json<VisitJson>> {
+async fn end(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<VisitJson>> {
     let now = state.now();
-    let visit = state.db.end_visit(id, state.facility(), &actor.0, now).await?;
+    let visit = state
+        .db
+        .end_visit(id, state.facility(), &actor.0, now)
+        .await?;
     Ok(Json(visit_json(&visit, now)))
 }

@@ -75,7 +75,11 @@ async fn page(ctx: &Ctx, state: &AppState, me: &StaffMember) -> Result<AccountsP
     })
 }
 
-async fn list(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+) -> Result<Response, PageError> {
     Ok(render(&page(&ctx, &state, &me).await?)?.into_response())
 }
 
@@ -85,13 +89,21 @@ struct InviteForm {
     role: String,
 }
 
-async fn invite(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, CsrfForm(form): CsrfForm<InviteForm>) -> Result<Response, PageError> {
+async fn invite(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<Response, PageError> {
     let mut page = page(&ctx, &state, &me).await?;
     let name = form.name.trim().to_owned();
     let role = Role::parse(&form.role);
     match role {
         Some(role) if !name.is_empty() && name.chars().count() <= 80 => {
-            let token = state.db.create_staff_invite(name.clone(), role, me.display_name.clone(), state.now()).await?;
+            let token = state
+                .db
+                .create_staff_invite(name.clone(), role, me.display_name.clone(), state.now())
+                .await?;
             page.invite_link = Some(format!("{}/setup/{token}", state.public_url));
             page.invite_name = name;
             page.c = page.c.without_lang_switch();
@@ -99,15 +111,32 @@ async fn invite(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUse
         }
         _ => {
             let field = if role.is_none() { "role" } else { "name" };
-            page.errors = FieldErrors::single(field, if role.is_none() { "invalid_choice" } else { "required" });
+            page.errors = FieldErrors::single(
+                field,
+                if role.is_none() {
+                    "invalid_choice"
+                } else {
+                    "required"
+                },
+            );
             page.invite_name = form.name;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
 
-async fn set_disabled(ctx: Ctx, state: AppState, me: StaffMember, id: String, disabled: bool) -> Result<Response, PageError> {
-    match state.db.set_staff_disabled(id, disabled, &Actor::from(&me), state.now()).await {
+async fn set_disabled(
+    ctx: Ctx,
+    state: AppState,
+    me: StaffMember,
+    id: String,
+    disabled: bool,
+) -> Result<Response, PageError> {
+    match state
+        .db
+        .set_staff_disabled(id, disabled, &Actor::from(&me), state.now())
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/staff/accounts").into_response()),
         Err(crate::error::Error::Conflict(code)) => {
             let mut page = page(&ctx, &state, &me).await?;
@@ -118,11 +147,23 @@ async fn set_disabled(ctx: Ctx, state: AppState, me: StaffMember, id: String, di
     }
 }
 
-async fn disable(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+async fn disable(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
     set_disabled(ctx, state, me, id, true).await
 }
 
-async fn enable(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+async fn enable(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
     set_disabled(ctx, state, me, id, false).await
 }
 
@@ -140,7 +181,11 @@ struct AuditPage {
     rows: Vec<AuditRow>,
 }
 
-async fn audit(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
+async fn audit(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+) -> Result<Response, PageError> {
     let facility = state.facility();
     let rows = state
         .db
@@ -148,11 +193,19 @@ async fn audit(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser
         .await?
         .into_iter()
         .map(|e| AuditRow {
-            when: format!("{} {}", i18n::long_date(ctx.tr.lang, facility.local_date(e.at)), local_hm(&facility, e.at)),
+            when: format!(
+                "{} {}",
+                i18n::long_date(ctx.tr.lang, facility.local_date(e.at)),
+                local_hm(&facility, e.at)
+            ),
             action: ctx.tr.t(&format!("audit-{}", e.action)),
             actor: e.actor,
             detail: e.detail,
         })
         .collect();
-    Ok(render(&AuditPage { c: Chrome::staff(&ctx, &state, &me, "audit"), rows })?.into_response())
+    Ok(render(&AuditPage {
+        c: Chrome::staff(&ctx, &state, &me, "audit"),
+        rows,
+    })?
+    .into_response())
 }

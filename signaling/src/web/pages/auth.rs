@@ -14,7 +14,7 @@ use crate::error::{Error, FieldErrors, PageError};
 use crate::staff::{self, AccountInput};
 use crate::state::AppState;
 use crate::tokens;
-use crate::web::extract::{NoFields, CsrfForm, Ctx, SESSION_COOKIE};
+use crate::web::extract::{CsrfForm, Ctx, NoFields, SESSION_COOKIE};
 use crate::web::{csrf_cookie_for, render};
 
 pub fn router() -> Router<AppState> {
@@ -34,7 +34,12 @@ struct LoginPage {
 
 async fn login_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, PageError> {
     let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
-    Ok(render(&LoginPage { c, login: String::new(), error: None })?.into_response())
+    Ok(render(&LoginPage {
+        c,
+        login: String::new(),
+        error: None,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -43,10 +48,18 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(ctx: Ctx, State(state): State<AppState>, jar: CookieJar, CsrfForm(form): CsrfForm<LoginForm>) -> Result<Response, PageError> {
+async fn login(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
     let now = state.now();
     if let Some(secs) = state.login_throttle.wait(&form.login, now) {
-        return Err(Error::RateLimited { retry_after_secs: secs }.into());
+        return Err(Error::RateLimited {
+            retry_after_secs: secs,
+        }
+        .into());
     }
     let found = state.db.staff_for_login(form.login.clone()).await?;
     let (member, hash) = match found {
@@ -61,7 +74,11 @@ async fn login(ctx: Ctx, State(state): State<AppState>, jar: CookieJar, CsrfForm
         state.login_throttle.failed(&form.login, now);
         tracing::info!("failed staff login");
         let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
-        let page = LoginPage { error: Some(ctx.tr.t("login-failed")), login: form.login, c };
+        let page = LoginPage {
+            error: Some(ctx.tr.t("login-failed")),
+            login: form.login,
+            c,
+        };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
     state.login_throttle.succeeded(&form.login);
@@ -78,10 +95,15 @@ fn start_session(jar: CookieJar, state: &AppState, session: String) -> CookieJar
         .same_site(SameSite::Lax)
         .secure(state.secure_cookies)
         .build();
-    jar.add(cookie).add(csrf_cookie_for(tokens::generate().plain))
+    jar.add(cookie)
+        .add(csrf_cookie_for(tokens::generate().plain))
 }
 
-async fn logout(State(state): State<AppState>, jar: CookieJar, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
     if let Some(session) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
         state.db.end_session(session).await?;
     }
@@ -107,7 +129,11 @@ impl SetupPage {
     }
 }
 
-async fn setup_page(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, PageError> {
+async fn setup_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
     let invite = state.db.staff_invite(token.clone(), state.now()).await?;
     let page = SetupPage {
         role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
@@ -129,7 +155,11 @@ async fn setup(
     CsrfForm(form): CsrfForm<AccountInput>,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    match state.db.accept_staff_invite(token.clone(), form.clone(), now).await {
+    match state
+        .db
+        .accept_staff_invite(token.clone(), form.clone(), now)
+        .await
+    {
         Ok(member) => {
             let session = state.db.create_session(member.id, now).await?;
             Ok((start_session(jar, &state, session), Redirect::to("/staff")).into_response())

@@ -99,10 +99,19 @@ impl BookingPage {
     }
 }
 
-fn options<T>(items: &[T], selected: &str, id: impl Fn(&T) -> &str, label: impl Fn(&T) -> String) -> Vec<SelectOption> {
+fn options<T>(
+    items: &[T],
+    selected: &str,
+    id: impl Fn(&T) -> &str,
+    label: impl Fn(&T) -> String,
+) -> Vec<SelectOption> {
     items
         .iter()
-        .map(|item| SelectOption { id: id(item).to_owned(), label: label(item), selected: id(item) == selected })
+        .map(|item| SelectOption {
+            id: id(item).to_owned(),
+            label: label(item),
+            selected: id(item) == selected,
+        })
         .collect()
 }
 
@@ -121,9 +130,21 @@ async fn page(
     let now = state.now();
     let date = chosen_date(choice.date.as_deref(), &facility, now);
     let residents: Vec<Resident> = state.db.residents(false).await?;
-    let devices: Vec<Device> = state.db.devices().await?.into_iter().filter(Device::bookable).collect();
-    let wards: Vec<&Device> = devices.iter().filter(|d| d.kind == DeviceKind::Ward).collect();
-    let kiosks: Vec<&Device> = devices.iter().filter(|d| d.kind == DeviceKind::Entrance).collect();
+    let devices: Vec<Device> = state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .filter(Device::bookable)
+        .collect();
+    let wards: Vec<&Device> = devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Ward)
+        .collect();
+    let kiosks: Vec<&Device> = devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Entrance)
+        .collect();
     // With one tablet or one kiosk there is nothing to choose.
     if choice.ward_device_id.is_empty() && wards.len() == 1 {
         choice.ward_device_id = wards[0].id.clone();
@@ -152,7 +173,11 @@ async fn page(
                 .into_iter()
                 .map(|start| Slot {
                     value: start.to_rfc3339(),
-                    label: format!("{}–{}", local_hm(&facility, start), local_hm(&facility, start + length)),
+                    label: format!(
+                        "{}–{}",
+                        local_hm(&facility, start),
+                        local_hm(&facility, start + length)
+                    ),
                     checked: picked == Some(start),
                 })
                 .collect(),
@@ -162,7 +187,13 @@ async fn page(
     };
     let mut guests = guests;
     guests.resize(MAX_GUESTS, String::new());
-    let room = |r: &Resident| if r.room.is_empty() { r.name.clone() } else { format!("{}（{}）", r.name, r.room) };
+    let room = |r: &Resident| {
+        if r.room.is_empty() {
+            r.name.clone()
+        } else {
+            format!("{}（{}）", r.name, r.room)
+        }
+    };
     Ok(BookingPage {
         c: Chrome::staff(ctx, state, me, "book"),
         date: date.to_string(),
@@ -170,8 +201,18 @@ async fn page(
         min_date: facility.local_date(now).to_string(),
         remote: mode == Mode::Remote,
         residents: options(&residents, &choice.resident_id, |r| &r.id, room),
-        wards: options(&wards, &choice.ward_device_id, |d| &d.id, |d| d.name.clone()),
-        kiosks: options(&kiosks, &choice.entrance_device_id, |d| &d.id, |d| d.name.clone()),
+        wards: options(
+            &wards,
+            &choice.ward_device_id,
+            |d| &d.id,
+            |d| d.name.clone(),
+        ),
+        kiosks: options(
+            &kiosks,
+            &choice.entrance_device_id,
+            |d| &d.id,
+            |d| d.name.clone(),
+        ),
         choice,
         slots,
         guests,
@@ -181,15 +222,37 @@ async fn page(
     })
 }
 
-async fn booking_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Query(choice): Query<Choice>) -> Result<Response, PageError> {
-    let page = page(&ctx, &state, &me, choice, None, vec![], FieldErrors::default(), None).await?;
+async fn booking_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Query(choice): Query<Choice>,
+) -> Result<Response, PageError> {
+    let page = page(
+        &ctx,
+        &state,
+        &me,
+        choice,
+        None,
+        vec![],
+        FieldErrors::default(),
+        None,
+    )
+    .await?;
     Ok(render(&page)?.into_response())
 }
 
-async fn book(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, CsrfForm(form): CsrfForm<BookForm>) -> Result<Response, PageError> {
+async fn book(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    CsrfForm(form): CsrfForm<BookForm>,
+) -> Result<Response, PageError> {
     let facility = state.facility();
     let now = state.now();
-    let slot = DateTime::parse_from_rfc3339(&form.slot).ok().map(|t| t.with_timezone(&Utc));
+    let slot = DateTime::parse_from_rfc3339(&form.slot)
+        .ok()
+        .map(|t| t.with_timezone(&Utc));
     let choice = Choice {
         date: form.date.clone(),
         resident_id: form.resident_id.clone(),
@@ -209,7 +272,10 @@ async fn book(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser,
     let result = if slot.is_none() {
         Err(Error::Invalid(FieldErrors::single("slot", "choose_slot")))
     } else {
-        state.db.book_visit(request, facility.clone(), &Actor::from(&me), now).await
+        state
+            .db
+            .book_visit(request, facility.clone(), &Actor::from(&me), now)
+            .await
     };
     match result {
         Ok(booked) => {
@@ -222,7 +288,17 @@ async fn book(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser,
         }
         Err(Error::Conflict(code)) => {
             let message = ctx.tr.t(&format!("error-{code}"));
-            let page = page(&ctx, &state, &me, choice, None, form.guest, FieldErrors::default(), Some(message)).await?;
+            let page = page(
+                &ctx,
+                &state,
+                &me,
+                choice,
+                None,
+                form.guest,
+                FieldErrors::default(),
+                Some(message),
+            )
+            .await?;
             Ok((StatusCode::CONFLICT, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),

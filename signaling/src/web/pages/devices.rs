@@ -14,7 +14,7 @@ use crate::i18n;
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::storage::PairingCode;
-use crate::web::extract::{NoFields, AdminUser, CsrfForm, Ctx};
+use crate::web::extract::{AdminUser, CsrfForm, Ctx, NoFields};
 use crate::web::render;
 
 pub fn router() -> Router<AppState> {
@@ -57,15 +57,30 @@ impl DevicesPage {
     }
 }
 
-async fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, code: Option<PairingCode>, name: String, errors: FieldErrors) -> Result<DevicesPage, PageError> {
+async fn page(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    code: Option<PairingCode>,
+    name: String,
+    errors: FieldErrors,
+) -> Result<DevicesPage, PageError> {
     let facility = state.facility();
     let now = state.now();
     let devices: Vec<Device> = state.db.devices().await?;
     let when = |t: chrono::DateTime<chrono::Utc>| {
-        format!("{} {}", i18n::long_date(ctx.tr.lang, facility.local_date(t)), local_hm(&facility, t))
+        format!(
+            "{} {}",
+            i18n::long_date(ctx.tr.lang, facility.local_date(t)),
+            local_hm(&facility, t)
+        )
     };
     let code = code.map(|c| CodeView {
-        device: devices.iter().find(|d| d.id == c.device_id).map(|d| d.name.clone()).unwrap_or_default(),
+        device: devices
+            .iter()
+            .find(|d| d.id == c.device_id)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
         code: c.code,
         expires: local_hm(&facility, c.expires_at),
     });
@@ -93,16 +108,51 @@ async fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, code: Option<Pairin
     })
 }
 
-async fn list(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
-    Ok(render(&page(&ctx, &state, &me, None, String::new(), FieldErrors::default()).await?)?.into_response())
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+) -> Result<Response, PageError> {
+    Ok(render(
+        &page(
+            &ctx,
+            &state,
+            &me,
+            None,
+            String::new(),
+            FieldErrors::default(),
+        )
+        .await?,
+    )?
+    .into_response())
 }
 
-async fn add(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, CsrfForm(form): CsrfForm<DeviceInput>) -> Result<Response, PageError> {
+async fn add(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    CsrfForm(form): CsrfForm<DeviceInput>,
+) -> Result<Response, PageError> {
     match form.parse() {
         Ok((name, kind)) => {
-            let code = state.db.add_device(name, kind, &Actor::from(&me), state.now()).await?;
-            let page = page(&ctx, &state, &me, Some(code), String::new(), FieldErrors::default()).await?;
-            Ok(render(&DevicesPage { c: page.c.clone().without_lang_switch(), ..page })?.into_response())
+            let code = state
+                .db
+                .add_device(name, kind, &Actor::from(&me), state.now())
+                .await?;
+            let page = page(
+                &ctx,
+                &state,
+                &me,
+                Some(code),
+                String::new(),
+                FieldErrors::default(),
+            )
+            .await?;
+            Ok(render(&DevicesPage {
+                c: page.c.clone().without_lang_switch(),
+                ..page
+            })?
+            .into_response())
         }
         Err(errors) => {
             let page = page(&ctx, &state, &me, None, form.name, errors).await?;
@@ -111,13 +161,42 @@ async fn add(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, 
     }
 }
 
-async fn renew(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
-    let code = state.db.renew_pairing_code(id, &Actor::from(&me), state.now()).await?;
-    let page = page(&ctx, &state, &me, Some(code), String::new(), FieldErrors::default()).await?;
-    Ok(render(&DevicesPage { c: page.c.clone().without_lang_switch(), ..page })?.into_response())
+async fn renew(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let code = state
+        .db
+        .renew_pairing_code(id, &Actor::from(&me), state.now())
+        .await?;
+    let page = page(
+        &ctx,
+        &state,
+        &me,
+        Some(code),
+        String::new(),
+        FieldErrors::default(),
+    )
+    .await?;
+    Ok(render(&DevicesPage {
+        c: page.c.clone().without_lang_switch(),
+        ..page
+    })?
+    .into_response())
 }
 
-async fn revoke(State(state): State<AppState>, AdminUser(me): AdminUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
-    state.db.revoke_device(id, &Actor::from(&me), state.now()).await?;
+async fn revoke(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .revoke_device(id, &Actor::from(&me), state.now())
+        .await?;
     Ok(Redirect::to("/staff/devices").into_response())
 }

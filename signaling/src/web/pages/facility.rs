@@ -13,8 +13,8 @@ use super::{Chrome, field_message};
 use crate::error::{FieldErrors, PageError};
 use crate::facility::{Facility, VisitingHours};
 use crate::i18n::Lang;
-use crate::state::AppState;
 use crate::staff::StaffMember;
+use crate::state::AppState;
 use crate::web::extract::{AdminUser, CsrfForm, Ctx};
 use crate::web::render;
 
@@ -47,7 +47,13 @@ impl FacilityPage {
     }
 }
 
-fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, f: Facility, errors: FieldErrors) -> FacilityPage {
+fn page(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    f: Facility,
+    errors: FieldErrors,
+) -> FacilityPage {
     let days = (1..=7u8)
         .map(|weekday| {
             let hours = f.visiting_hours.iter().find(|h| h.weekday == weekday);
@@ -65,13 +71,27 @@ fn page(ctx: &Ctx, state: &AppState, me: &StaffMember, f: Facility, errors: Fiel
         f,
         days,
         zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
-        languages: Lang::ALL.iter().map(|l| (l.code(), l.native_name())).collect(),
+        languages: Lang::ALL
+            .iter()
+            .map(|l| (l.code(), l.native_name()))
+            .collect(),
         errors,
     }
 }
 
-async fn show(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser) -> Result<Response, PageError> {
-    Ok(render(&page(&ctx, &state, &me, state.facility(), FieldErrors::default()))?.into_response())
+async fn show(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+) -> Result<Response, PageError> {
+    Ok(render(&page(
+        &ctx,
+        &state,
+        &me,
+        state.facility(),
+        FieldErrors::default(),
+    ))?
+    .into_response())
 }
 
 /// Reads the settings form: `open_N`, `from_N`, `to_N` per weekday N. Unparsable
@@ -81,7 +101,11 @@ fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
     let number = |k: &str| get(k).parse::<u32>().unwrap_or(0);
     let visiting_hours = (1..=7u8)
         .filter(|d| form.contains_key(&format!("open_{d}")))
-        .map(|weekday| VisitingHours { weekday, from: get(&format!("from_{weekday}")), to: get(&format!("to_{weekday}")) })
+        .map(|weekday| VisitingHours {
+            weekday,
+            from: get(&format!("from_{weekday}")),
+            to: get(&format!("to_{weekday}")),
+        })
         .collect();
     Facility {
         name: get("name"),
@@ -93,14 +117,31 @@ fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
     }
 }
 
-async fn save(ctx: Ctx, State(state): State<AppState>, AdminUser(me): AdminUser, CsrfForm(form): CsrfForm<HashMap<String, String>>) -> Result<Response, PageError> {
+async fn save(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, PageError> {
     let facility = parse_form(&form, &state.facility());
     match facility.validate() {
         Ok(()) => {
             state.save_facility(facility).await?;
-            state.db.audit(state.now(), me.display_name.clone(), "facility_changed", String::new()).await?;
+            state
+                .db
+                .audit(
+                    state.now(),
+                    me.display_name.clone(),
+                    "facility_changed",
+                    String::new(),
+                )
+                .await?;
             Ok(Redirect::to("/staff/facility").into_response())
         }
-        Err(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page(&ctx, &state, &me, facility, errors))?).into_response()),
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&page(&ctx, &state, &me, facility, errors))?,
+        )
+            .into_response()),
     }
 }

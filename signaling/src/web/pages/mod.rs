@@ -54,7 +54,13 @@ pub struct StaffNav {
 
 impl Chrome {
     pub fn public(tr: Tr, csrf: String, facility_name: &str) -> Self {
-        Self { tr, csrf, facility_name: facility_name.to_owned(), staff: None, lang_switch: true }
+        Self {
+            tr,
+            csrf,
+            facility_name: facility_name.to_owned(),
+            staff: None,
+            lang_switch: true,
+        }
     }
 
     pub fn staff(ctx: &Ctx, state: &AppState, member: &StaffMember, current: &'static str) -> Self {
@@ -88,5 +94,7 @@ pub fn local_hm(facility: &Facility, t: DateTime<Utc>) -> String {
 
 /// A field's error message, if the field has one. Templates show it beside the field.
 pub fn field_message(tr: &Tr, errors: &crate::error::FieldErrors, field: &str) -> Option<String> {
-    errors.code_for(field).map(|code| tr.t(&format!("error-{code}")))
+    errors
+        .code_for(field)
+        .map(|code| tr.t(&format!("error-{code}")))
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, FieldErrors, PageError};
 use crate::residents::{Resident, ResidentInput};
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
-use crate::web::extract::{NoFields, CsrfForm, Ctx, StaffUser};
+use crate::web::extract::{CsrfForm, Ctx, NoFields, StaffUser};
 use crate::web::render;
 
 pub fn router() -> Router<AppState> {
@@ -37,7 +37,13 @@ impl ResidentsPage {
     }
 }
 
-async fn list_page(ctx: &Ctx, state: &AppState, me: &StaffMember, input: ResidentInput, errors: FieldErrors) -> Result<ResidentsPage, PageError> {
+async fn list_page(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    input: ResidentInput,
+    errors: FieldErrors,
+) -> Result<ResidentsPage, PageError> {
     Ok(ResidentsPage {
         c: Chrome::staff(ctx, state, me, "residents"),
         residents: state.db.residents(true).await?,
@@ -46,14 +52,36 @@ async fn list_page(ctx: &Ctx, state: &AppState, me: &StaffMember, input: Residen
     })
 }
 
-async fn list(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser) -> Result<Response, PageError> {
-    Ok(render(&list_page(&ctx, &state, &me, ResidentInput::default(), FieldErrors::default()).await?)?.into_response())
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+) -> Result<Response, PageError> {
+    Ok(render(
+        &list_page(
+            &ctx,
+            &state,
+            &me,
+            ResidentInput::default(),
+            FieldErrors::default(),
+        )
+        .await?,
+    )?
+    .into_response())
 }
 
-async fn add(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, CsrfForm(form): CsrfForm<ResidentInput>) -> Result<Response, PageError> {
+async fn add(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    CsrfForm(form): CsrfForm<ResidentInput>,
+) -> Result<Response, PageError> {
     match form.clone().parse() {
         Ok(input) => {
-            state.db.add_resident(input, &Actor::from(&me), state.now()).await?;
+            state
+                .db
+                .add_resident(input, &Actor::from(&me), state.now())
+                .await?;
             Ok(Redirect::to("/staff/residents").into_response())
         }
         Err(errors) => {
@@ -79,41 +107,82 @@ impl EditPage {
     }
 }
 
-async fn edit_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn edit_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let r = state.db.resident(id).await?;
     let page = EditPage {
         c: Chrome::staff(&ctx, &state, &me, "residents"),
         id: r.id,
-        input: ResidentInput { name: r.name, room: r.room },
+        input: ResidentInput {
+            name: r.name,
+            room: r.room,
+        },
         archived: r.archived,
         errors: FieldErrors::default(),
     };
     Ok(render(&page)?.into_response())
 }
 
-async fn edit(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(form): CsrfForm<ResidentInput>) -> Result<Response, PageError> {
+async fn edit(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ResidentInput>,
+) -> Result<Response, PageError> {
     match form.clone().parse() {
         Ok(input) => {
-            state.db.update_resident(id, input, &Actor::from(&me), state.now()).await?;
+            state
+                .db
+                .update_resident(id, input, &Actor::from(&me), state.now())
+                .await?;
             Ok(Redirect::to("/staff/residents").into_response())
         }
         Err(errors) => {
             let r = state.db.resident(id).await?;
-            let page = EditPage { c: Chrome::staff(&ctx, &state, &me, "residents"), id: r.id, input: form, archived: r.archived, errors };
+            let page = EditPage {
+                c: Chrome::staff(&ctx, &state, &me, "residents"),
+                id: r.id,
+                input: form,
+                archived: r.archived,
+                errors,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
 
-async fn set_archived(state: &AppState, me: &StaffMember, id: String, archived: bool) -> Result<Response, Error> {
-    state.db.set_resident_archived(id, archived, &Actor::from(me), state.now()).await?;
+async fn set_archived(
+    state: &AppState,
+    me: &StaffMember,
+    id: String,
+    archived: bool,
+) -> Result<Response, Error> {
+    state
+        .db
+        .set_resident_archived(id, archived, &Actor::from(me), state.now())
+        .await?;
     Ok(Redirect::to("/staff/residents").into_response())
 }
 
-async fn archive(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+async fn archive(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
     Ok(set_archived(&state, &me, id, true).await?)
 }
 
-async fn restore(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
+async fn restore(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
     Ok(set_archived(&state, &me, id, false).await?)
 }

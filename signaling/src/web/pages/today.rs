@@ -36,15 +36,29 @@ pub struct VisitRow {
 }
 
 impl VisitRow {
-    pub fn new(tr: &Tr, facility: &Facility, visit: &Visit, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub fn new(
+        tr: &Tr,
+        facility: &Facility,
+        visit: &Visit,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         let state = visit.state(now, false).as_str();
         Self {
             id: visit.id.clone(),
-            time: format!("{}–{}", local_hm(facility, visit.starts_at), local_hm(facility, visit.ends_at)),
+            time: format!(
+                "{}–{}",
+                local_hm(facility, visit.starts_at),
+                local_hm(facility, visit.ends_at)
+            ),
             resident: visit.resident_name.clone(),
             room: visit.resident_room.clone(),
             mode: tr.t(&format!("mode-{}", visit.mode.as_str())),
-            guests: visit.guests.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("、"),
+            guests: visit
+                .guests
+                .iter()
+                .map(|g| g.name.as_str())
+                .collect::<Vec<_>>()
+                .join("、"),
             state,
             state_label: tr.t(&format!("state-{state}")),
         }
@@ -68,12 +82,20 @@ struct DateQuery {
     date: Option<String>,
 }
 
-async fn today(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Query(q): Query<DateQuery>) -> Result<Html<String>, PageError> {
+async fn today(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Query(q): Query<DateQuery>,
+) -> Result<Html<String>, PageError> {
     let facility = state.facility();
     let now = state.now();
     let date = chosen_date(q.date.as_deref(), &facility, now);
     let visits = state.db.visits_on(&facility, date).await?;
-    let rows = visits.iter().map(|v| VisitRow::new(&ctx.tr, &facility, v, now)).collect();
+    let rows = visits
+        .iter()
+        .map(|v| VisitRow::new(&ctx.tr, &facility, v, now))
+        .collect();
     render(&TodayPage {
         c: Chrome::staff(&ctx, &state, &me, "today"),
         date_label: i18n::long_date(ctx.tr.lang, date),

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use super::today::VisitRow;
 use super::{Chrome, field_message};
 use crate::error::{Error, FieldErrors, PageError};
-use crate::invitations::{self, visit_url};
 use crate::i18n::Lang;
+use crate::invitations::{self, visit_url};
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::storage::InvitationLink;
 use crate::visits::{Visit, VisitState};
-use crate::web::extract::{NoFields, CsrfForm, Ctx, StaffUser};
+use crate::web::extract::{CsrfForm, Ctx, NoFields, StaffUser};
 use crate::web::render;
 
 pub fn router() -> Router<AppState> {
@@ -51,15 +51,30 @@ pub struct InvitationsPage {
 }
 
 impl InvitationsPage {
-    pub fn new(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit, links: &[InvitationLink]) -> Self {
+    pub fn new(
+        ctx: &Ctx,
+        state: &AppState,
+        me: &StaffMember,
+        visit: &Visit,
+        links: &[InvitationLink],
+    ) -> Self {
         let facility = state.facility();
-        let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
+        let times =
+            invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
         let links = links
             .iter()
             .map(|link| {
                 let url = visit_url(&state.public_url, &link.token);
                 let message = |lang| {
-                    invitations::message(&facility, lang, &visit.resident_name, &link.guest, visit.starts_at, visit.ends_at, &url)
+                    invitations::message(
+                        &facility,
+                        lang,
+                        &visit.resident_name,
+                        &link.guest,
+                        visit.starts_at,
+                        visit.ends_at,
+                        &url,
+                    )
                 };
                 LinkView {
                     guest: link.guest.clone(),
@@ -134,7 +149,10 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
             })
             .collect(),
         any_link: visit.guests.iter().any(|g| g.has_link),
-        changeable: matches!(visit_state, VisitState::Scheduled | VisitState::Open | VisitState::Live),
+        changeable: matches!(
+            visit_state,
+            VisitState::Scheduled | VisitState::Open | VisitState::Live
+        ),
         not_started: visit_state == VisitState::Scheduled,
         date: local.date_naive().to_string(),
         time: format!("{:02}:{:02}", local.hour(), local.minute()),
@@ -144,13 +162,26 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
     }
 }
 
-async fn visit_page(ctx: Ctx, State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn visit_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let visit = state.db.visit(id).await?;
     Ok(render(&visit_view(&ctx, &state, &me, &visit).await)?.into_response())
 }
 
-async fn cancel(State(state): State<AppState>, StaffUser(me): StaffUser, Path(id): Path<String>, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, PageError> {
-    state.db.cancel_visit(id.clone(), state.facility(), &Actor::from(&me), state.now()).await?;
+async fn cancel(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .cancel_visit(id.clone(), state.facility(), &Actor::from(&me), state.now())
+        .await?;
     Ok(Redirect::to(&format!("/staff/visits/{id}")).into_response())
 }
 
@@ -174,13 +205,32 @@ async fn reschedule(
         .zip(NaiveTime::parse_from_str(&form.time, "%H:%M").ok())
         .and_then(|(d, t)| facility.instant(d, t.hour() * 60 + t.minute()));
     let result = match start {
-        Some(start) => state.db.reschedule_visit(id.clone(), start, form.duration, facility, &Actor::from(&me), state.now()).await,
-        None => Err(Error::Invalid(FieldErrors::single("starts_at", "invalid_time"))),
+        Some(start) => {
+            state
+                .db
+                .reschedule_visit(
+                    id.clone(),
+                    start,
+                    form.duration,
+                    facility,
+                    &Actor::from(&me),
+                    state.now(),
+                )
+                .await
+        }
+        None => Err(Error::Invalid(FieldErrors::single(
+            "starts_at",
+            "invalid_time",
+        ))),
     };
     let (status, errors, conflict) = match result {
         Ok(_) => return Ok(Redirect::to(&format!("/staff/visits/{id}")).into_response()),
         Err(Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
-        Err(Error::Conflict(code)) => (StatusCode::CONFLICT, FieldErrors::default(), Some(ctx.tr.t(&format!("error-{code}")))),
+        Err(Error::Conflict(code)) => (
+            StatusCode::CONFLICT,
+            FieldErrors::default(),
+            Some(ctx.tr.t(&format!("error-{code}"))),
+        ),
         Err(e) => return Err(e.into()),
     };
     let visit = state.db.visit(id).await?;
@@ -198,7 +248,16 @@ async fn new_link(
     Path((id, guest)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let link = state.db.reissue_invitation(id.clone(), guest, state.facility(), &Actor::from(&me), state.now()).await?;
+    let link = state
+        .db
+        .reissue_invitation(
+            id.clone(),
+            guest,
+            state.facility(),
+            &Actor::from(&me),
+            state.now(),
+        )
+        .await?;
     let visit = state.db.visit(id).await?;
     Ok(render(&InvitationsPage::new(&ctx, &state, &me, &visit, &[link]))?.into_response())
 }
