@@ -125,7 +125,12 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
             let db = Db::open(&config.data_dir)?;
             let role = Role::parse(&role).unwrap_or(Role::Staff);
             let token = db
-                .create_staff_invite(name.clone(), role, "admin (command line)".into(), now)
+                .create_staff_invite(
+                    name.clone(),
+                    role,
+                    crate::storage::actor::COMMAND_LINE.into(),
+                    now,
+                )
                 .await?;
             println!("{}/setup/{token}", public_url(&config));
             eprintln!("Give this one-time link to {name}. It works once, for 24 hours.");

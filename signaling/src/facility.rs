@@ -15,6 +15,9 @@ use crate::i18n::Lang;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Facility {
     pub name: String,
+    /// A number families can call; shown on their pages and the card. Optional.
+    #[serde(default)]
+    pub phone: String,
     pub time_zone: String,
     pub language: Lang,
     pub slot_minutes: u32,
@@ -41,6 +44,7 @@ impl Default for Facility {
     fn default() -> Self {
         Self {
             name: "Menkai".to_owned(),
+            phone: String::new(),
             time_zone: "Asia/Tokyo".to_owned(),
             language: Lang::Ja,
             slot_minutes: 20,
@@ -80,6 +84,14 @@ impl Facility {
         } else if name.chars().count() > MAX_NAME_CHARS {
             errors.add("name", "too_long");
         }
+        if self.phone.chars().count() > 30
+            || !self
+                .phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        {
+            errors.add("phone", "invalid_phone");
+        }
         if self.time_zone.parse::<Tz>().is_err() {
             errors.add("time_zone", "unknown_time_zone");
         }
@@ -103,6 +115,14 @@ impl Facility {
             }
         }
         errors.into_result()
+    }
+
+    /// The number for a `tel:` link: digits and a leading plus only.
+    pub fn phone_link(&self) -> String {
+        self.phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
     }
 
     /// The facility's time zone. Validated on save, so a stored facility always has one;

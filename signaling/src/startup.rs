@@ -62,9 +62,9 @@ impl Application {
         }
         let token = db
             .create_staff_invite(
-                "Administrator".into(),
+                String::new(),
                 Role::Admin,
-                "first start".into(),
+                crate::storage::actor::FIRST_START.into(),
                 self.state.now(),
             )
             .await?;

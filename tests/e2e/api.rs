@@ -34,7 +34,7 @@ async fn facility_settings_round_trip_and_bad_settings_change_nothing() {
     let app = spawn_app().await;
     let token = app.api_token().await;
     let settings = json!({
-        "name": "さくら苑", "time_zone": "Asia/Tokyo", "language": "ja", "slot_minutes": 30, "buffer_minutes": 15,
+        "name": "さくら苑", "phone": "03-1234-5678", "time_zone": "Asia/Tokyo", "language": "ja", "slot_minutes": 30, "buffer_minutes": 15,
         "visiting_hours": [{"weekday": 1, "from": "10:00", "to": "12:00"}, {"weekday": 1, "from": "13:00", "to": "24:00"}]
     });
     let (status, _) = app

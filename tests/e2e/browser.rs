@@ -3,8 +3,9 @@
 //! and English, and runs axe-core on each page. Screenshots land in
 //! `target/screenshots/` for a person to look at.
 //!
-//! Needs `/usr/bin/chromium`, `/usr/bin/chromedriver` and axe-core, which
-//! `scripts/test` installs. Missing any of them fails the test loudly.
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`, which `scripts/test`
+//! installs; axe-core ships in `tests/vendor/axe-core`. Missing any of them fails the
+//! test loudly.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -59,7 +60,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                    "--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1280,1400",
+                    "--hide-scrollbars", "--lang=ja", "--force-device-scale-factor=1", "--window-size=1280,1400",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }),
@@ -122,9 +123,7 @@ impl Browser {
     pub async fn axe(&self) -> Vec<String> {
         let path = std::env::var("AXE_CORE_JS")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                workspace_root().join("target/npm/node_modules/axe-core/axe.min.js")
-            });
+            .unwrap_or_else(|_| workspace_root().join("tests/vendor/axe-core/axe.min.js"));
         let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "axe-core not found at {} ({e}): run scripts/test, which installs it",
@@ -277,7 +276,13 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
     check(&browser, "login-en", &mut problems).await;
 
     // Staff: create the administrator account through the one-time link, then book.
-    browser.goto(&app.url(&app.setup_path())).await;
+    browser
+        .goto(&app.url(&format!("{}?lang=ja", app.setup_path())))
+        .await;
+    check(&browser, "setup-ja", &mut problems).await;
+    browser
+        .goto(&app.url(&format!("{}?lang=en", app.setup_path())))
+        .await;
     check(&browser, "setup-en", &mut problems).await;
     for (field, value) in [
         ("display_name", "Sato"),

@@ -123,7 +123,7 @@ impl Db {
                 "UPDATE devices SET token_hash = ?2, paired_at = ?3, pairing_code_hash = NULL, pairing_expires_at = NULL WHERE id = ?1",
                 params![device.id, token.hash, ts(now)],
             )?;
-            audit::record(&tx, now, "device", "device_paired", &device.name)?;
+            audit::record(&tx, now, super::actor::DEVICE, "device_paired", &device.name)?;
             tx.commit()?;
             Ok((device, token.plain))
         })

@@ -16,11 +16,11 @@ impl Db {
         self.call(move |c| {
             let hours = serde_json::to_string(&f.visiting_hours).context("encoding hours")?;
             c.execute(
-                "INSERT INTO facility (id, name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO facility (id, name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (id) DO UPDATE SET name = ?1, time_zone = ?2, language = ?3,
-                   slot_minutes = ?4, buffer_minutes = ?5, visiting_hours = ?6",
-                params![f.name.trim(), f.time_zone, f.language.code(), f.slot_minutes, f.buffer_minutes, hours],
+                   slot_minutes = ?4, buffer_minutes = ?5, visiting_hours = ?6, phone = ?7",
+                params![f.name.trim(), f.time_zone, f.language.code(), f.slot_minutes, f.buffer_minutes, hours, f.phone.trim()],
             )?;
             Ok(())
         })
@@ -31,7 +31,7 @@ impl Db {
 pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
     let row = c
         .query_row(
-            "SELECT name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours FROM facility WHERE id = 1",
+            "SELECT name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone FROM facility WHERE id = 1",
             [],
             |r| {
                 Ok((
@@ -41,15 +41,17 @@ pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
                     r.get::<_, u32>(3)?,
                     r.get::<_, u32>(4)?,
                     r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((name, time_zone, language, slot_minutes, buffer_minutes, hours)) = row else {
+    let Some((name, time_zone, language, slot_minutes, buffer_minutes, hours, phone)) = row else {
         return Ok(Facility::default());
     };
     Ok(Facility {
         name,
+        phone,
         time_zone,
         language: Lang::parse(&language).unwrap_or_default(),
         slot_minutes,

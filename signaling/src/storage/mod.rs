@@ -29,9 +29,20 @@ use crate::error::{Error, Result};
 
 pub const DB_FILE: &str = "menkai.sqlite3";
 
+/// Audit-list actors that are not people. Stored as keys (`@…`) and translated when
+/// shown, so the list reads in the viewer's language.
+pub mod actor {
+    pub const FIRST_START: &str = "@first-start";
+    pub const COMMAND_LINE: &str = "@command-line";
+    pub const DEVICE: &str = "@device";
+}
+
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_facility_phone.sql"),
+];
 
 #[derive(Clone)]
 pub struct Db {

@@ -255,7 +255,13 @@ impl Db {
                 "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![tokens::new_id(), name, tokens::hash(&plain), ts(now)],
             )?;
-            audit::record(&tx, now, "admin (command line)", "api_token_created", &name)?;
+            audit::record(
+                &tx,
+                now,
+                super::actor::COMMAND_LINE,
+                "api_token_created",
+                &name,
+            )?;
             tx.commit()?;
             Ok(plain)
         })

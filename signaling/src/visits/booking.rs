@@ -169,7 +169,8 @@ pub fn free_slots(
 ) -> Vec<DateTime<Utc>> {
     let length = Duration::minutes(i64::from(facility.slot_minutes));
     let buffer = Duration::minutes(i64::from(facility.buffer_minutes));
-    let step = length + buffer;
+    // Settings are validated on save; the floor guards a hand-edited database.
+    let step = (length + buffer).max(Duration::minutes(i64::from(MIN_SLOT_MINUTES)));
     let mut slots = vec![];
     for (from, to) in facility.openings_on(date) {
         let mut start = from;

@@ -39,10 +39,12 @@ struct JoinPage {
     start: String,
     end: String,
     opens: String,
-    /// RFC 3339 instant the countdown counts to (the start), for the script.
-    countdown_to: String,
-    /// RFC 3339 instant at which the page should look again (the link opening).
-    refresh_at: String,
+    /// Seconds from now until the start, for the countdown. Counted from the server's
+    /// clock, so a phone whose clock is wrong still counts right.
+    countdown_secs: i64,
+    /// Seconds from now until the page should look again (the link opens, the visit
+    /// starts); none when nothing will change by itself.
+    refresh_secs: Option<i64>,
 }
 
 impl JoinPage {
@@ -56,8 +58,8 @@ impl JoinPage {
             start: String::new(),
             end: String::new(),
             opens: String::new(),
-            countdown_to: String::new(),
-            refresh_at: String::new(),
+            countdown_secs: 0,
+            refresh_secs: None,
         }
     }
 }
@@ -72,7 +74,7 @@ async fn join_page(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let facility = state.facility();
-    let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility.name);
+    let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility);
     let Some((visit, guest, revoked)) = find(&state, &token).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
@@ -83,10 +85,10 @@ async fn join_page(
     let now = state.now();
     let link = visit.link_status(revoked, now);
     let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
-    let refresh_at = match link {
-        LinkStatus::TooEarly { opens_at } => opens_at.to_rfc3339(),
-        LinkStatus::Waiting => visit.starts_at.to_rfc3339(),
-        _ => String::new(),
+    let refresh_secs = match link {
+        LinkStatus::TooEarly { opens_at } => Some((opens_at - now).num_seconds()),
+        LinkStatus::Waiting => Some((visit.starts_at - now).num_seconds()),
+        _ => None,
     };
     let opens = match link {
         LinkStatus::TooEarly { opens_at } => super::pages::local_hm(&facility, opens_at),
@@ -101,8 +103,8 @@ async fn join_page(
         start: times.start,
         end: times.end,
         opens,
-        countdown_to: visit.starts_at.to_rfc3339(),
-        refresh_at,
+        countdown_secs: (visit.starts_at - now).num_seconds().max(0),
+        refresh_secs,
     };
     let status = match link {
         LinkStatus::Cancelled | LinkStatus::Ended | LinkStatus::Replaced => StatusCode::GONE,
@@ -194,7 +196,7 @@ async fn card(
     let facility = state.facility();
     let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
     let page = CardPage {
-        c: Chrome::public(ctx.tr, ctx.csrf, &facility.name),
+        c: Chrome::public(ctx.tr, ctx.csrf, &facility),
         qr: format!("/v/{token}/qr.svg"),
         title: invitations::title(ctx.tr.lang, &visit.resident_name),
         date: times.date,

@@ -208,7 +208,7 @@ async fn render_error_pages(State(state): State<AppState>, req: Request, next: N
     };
     let status = res.status();
     let template = ErrorTemplate {
-        c: pages::Chrome::public(Tr::new(lang), csrf, &state.facility().name),
+        c: pages::Chrome::public(Tr::new(lang), csrf, &state.facility()),
         message: page.message(lang),
         status: status.as_u16(),
     };

@@ -1,35 +1,39 @@
 // @ts-check
 // The family's waiting screens: a live countdown to the start, and a reload when the
 // link's next state begins (the link opens, or the visit starts), so nobody has to
-// press anything.
+// press anything. Times come as seconds from the server's "now"; the page counts only
+// the time passed since it loaded, so a phone whose clock is wrong still counts right
+// (and the wall clock, unlike a monotonic one, keeps going while a phone sleeps).
 
-/** @param {number} ms @param {HTMLElement} el */
-function describe(ms, el) {
-  const minutes = Math.ceil(ms / 60000);
-  if (minutes <= 1) return el.dataset.labelSoon ?? "";
+const loadedAt = Date.now();
+
+/** @param {number} seconds @param {HTMLElement} el */
+function describe(seconds, el) {
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes <= 1) return el.dataset.soon ?? "";
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
   const mins = minutes % 60;
   const parts = [];
-  if (days) parts.push(`${days} ${el.dataset.labelDays}`);
-  if (hours) parts.push(`${hours} ${el.dataset.labelHours}`);
-  if (mins && !days) parts.push(`${mins} ${el.dataset.labelMinutes}`);
-  return parts.join(" ");
+  if (days) parts.push(`${days} ${el.dataset.days}`);
+  if (hours) parts.push(`${hours} ${el.dataset.hours}`);
+  if (mins && !days) parts.push(`${mins} ${el.dataset.minutes}`);
+  return `${el.dataset.prefix} ${parts.join(" ")}`;
 }
 
-for (const el of document.querySelectorAll("[data-countdown]")) {
+for (const el of document.querySelectorAll("[data-seconds]")) {
   if (!(el instanceof HTMLElement)) continue;
-  const target = Date.parse(el.dataset.countdown ?? "");
-  const refresh = Date.parse(el.dataset.refresh ?? "");
+  const target = Number(el.dataset.seconds);
+  const refresh = Number(el.dataset.refresh);
   const tick = () => {
-    const now = Date.now();
-    if (!Number.isNaN(refresh) && now >= refresh) {
+    const elapsed = (Date.now() - loadedAt) / 1000;
+    if (Number.isFinite(refresh) && elapsed >= refresh) {
       location.reload();
       return;
     }
-    if (!Number.isNaN(target)) el.textContent = describe(Math.max(0, target - now), el);
+    if (Number.isFinite(target)) el.textContent = describe(Math.max(0, target - elapsed), el);
   };
   tick();
-  // Check every few seconds: cheap, and catches up after a phone wakes from sleep.
+  // Every few seconds: cheap, and catches up soon after a phone wakes from sleep.
   setInterval(tick, 5000);
 }

@@ -199,7 +199,10 @@ async fn audit(
                 local_hm(&facility, e.at)
             ),
             action: ctx.tr.t(&format!("audit-{}", e.action)),
-            actor: e.actor,
+            actor: match e.actor.strip_prefix('@') {
+                Some(key) => ctx.tr.t(&format!("actor-{key}")),
+                None => e.actor,
+            },
             detail: e.detail,
         })
         .collect();

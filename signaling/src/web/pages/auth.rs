@@ -33,7 +33,7 @@ struct LoginPage {
 }
 
 async fn login_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, PageError> {
-    let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
+    let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility());
     Ok(render(&LoginPage {
         c,
         login: String::new(),
@@ -73,7 +73,7 @@ async fn login(
     let Some(member) = member.filter(|_| ok) else {
         state.login_throttle.failed(&form.login, now);
         tracing::info!("failed staff login");
-        let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility().name);
+        let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility());
         let page = LoginPage {
             error: Some(ctx.tr.t("login-failed")),
             login: form.login,
@@ -137,7 +137,7 @@ async fn setup_page(
     let invite = state.db.staff_invite(token.clone(), state.now()).await?;
     let page = SetupPage {
         role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
-        c: Chrome::public(ctx.tr, ctx.csrf, &state.facility().name),
+        c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
         token,
         login: String::new(),
         display_name: invite.display_name,
@@ -168,7 +168,7 @@ async fn setup(
             let invite = state.db.staff_invite(token.clone(), now).await?;
             let page = SetupPage {
                 role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
-                c: Chrome::public(ctx.tr, ctx.csrf, &state.facility().name),
+                c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
                 token,
                 login: form.login,
                 display_name: form.display_name,

@@ -191,7 +191,8 @@ async fn page(
         if r.room.is_empty() {
             r.name.clone()
         } else {
-            format!("{}（{}）", r.name, r.room)
+            ctx.tr
+                .t2("resident-with-room", "name", &r.name, "room", &r.room)
         }
     };
     Ok(BookingPage {

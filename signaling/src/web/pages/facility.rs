@@ -109,6 +109,7 @@ fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
         .collect();
     Facility {
         name: get("name"),
+        phone: get("phone"),
         time_zone: get("time_zone"),
         language: Lang::parse(&get("language")).unwrap_or(current.language),
         slot_minutes: number("slot_minutes"),

@@ -38,6 +38,9 @@ pub struct Chrome {
     pub tr: Tr,
     pub csrf: String,
     pub facility_name: String,
+    /// The facility's phone number as shown, and as a `tel:` target (may be empty).
+    pub phone: String,
+    pub phone_link: String,
     pub staff: Option<StaffNav>,
     /// Off on pages that answer a POST, where reloading in another language would
     /// resubmit or lose what is shown.
@@ -53,11 +56,13 @@ pub struct StaffNav {
 }
 
 impl Chrome {
-    pub fn public(tr: Tr, csrf: String, facility_name: &str) -> Self {
+    pub fn public(tr: Tr, csrf: String, facility: &Facility) -> Self {
         Self {
             tr,
             csrf,
-            facility_name: facility_name.to_owned(),
+            facility_name: facility.name.clone(),
+            phone: facility.phone.clone(),
+            phone_link: facility.phone_link(),
             staff: None,
             lang_switch: true,
         }
@@ -70,7 +75,7 @@ impl Chrome {
                 is_admin: member.role == crate::staff::Role::Admin,
                 current,
             }),
-            ..Self::public(ctx.tr, ctx.csrf.clone(), &state.facility().name)
+            ..Self::public(ctx.tr, ctx.csrf.clone(), &state.facility())
         }
     }
 
@@ -80,11 +85,14 @@ impl Chrome {
     }
 }
 
-/// A date from `?date=YYYY-MM-DD`, else today at the facility.
+/// A date from `?date=YYYY-MM-DD`, else today at the facility. Dates more than ten
+/// years away are not plausible for a visit and would only invite overflow.
 pub fn chosen_date(param: Option<&str>, facility: &Facility, now: DateTime<Utc>) -> NaiveDate {
+    let today = facility.local_date(now);
     param
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .unwrap_or_else(|| facility.local_date(now))
+        .filter(|d| (*d - today).num_days().abs() <= 3650)
+        .unwrap_or(today)
 }
 
 /// `9:00` in the facility's time zone.
@@ -97,4 +105,25 @@ pub fn field_message(tr: &Tr, errors: &crate::error::FieldErrors, field: &str) -
     errors
         .code_for(field)
         .map(|code| tr.t(&format!("error-{code}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn implausible_or_broken_dates_fall_back_to_today() {
+        let f = Facility::default();
+        let now = Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).unwrap();
+        let today = f.local_date(now);
+        assert_eq!(
+            chosen_date(Some("2030-01-09"), &f, now).to_string(),
+            "2030-01-09"
+        );
+        assert_eq!(chosen_date(Some("+200000-01-01"), &f, now), today);
+        assert_eq!(chosen_date(Some("262143-12-31"), &f, now), today);
+        assert_eq!(chosen_date(Some("yesterday"), &f, now), today);
+        assert_eq!(chosen_date(None, &f, now), today);
+    }
 }
