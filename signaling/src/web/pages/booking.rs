@@ -115,17 +115,31 @@ fn options<T>(
         .collect()
 }
 
-/// Builds the page for the current choice; `picked` is the slot to keep checked.
-async fn page(
-    ctx: &Ctx,
-    state: &AppState,
-    me: &StaffMember,
-    mut choice: Choice,
+/// What the person has entered so far, and what the last attempt to book said.
+#[derive(Debug, Default)]
+struct Entered {
+    choice: Choice,
+    /// The slot to keep checked.
     picked: Option<DateTime<Utc>>,
     guests: Vec<String>,
     errors: FieldErrors,
     conflict: Option<String>,
+}
+
+/// Builds the page for what has been entered so far.
+async fn page(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    entered: Entered,
 ) -> Result<BookingPage, PageError> {
+    let Entered {
+        mut choice,
+        picked,
+        guests,
+        errors,
+        conflict,
+    } = entered;
     let facility = state.facility();
     let now = state.now();
     let date = chosen_date(choice.date.as_deref(), &facility, now);
@@ -233,11 +247,10 @@ async fn booking_page(
         &ctx,
         &state,
         &me,
-        choice,
-        None,
-        vec![],
-        FieldErrors::default(),
-        None,
+        Entered {
+            choice,
+            ..Entered::default()
+        },
     )
     .await?;
     Ok(render(&page)?.into_response())
@@ -284,22 +297,25 @@ async fn book(
             Ok(render(&page)?.into_response())
         }
         Err(Error::Invalid(errors)) => {
-            let page = page(&ctx, &state, &me, choice, slot, form.guest, errors, None).await?;
+            let entered = Entered {
+                choice,
+                picked: slot,
+                guests: form.guest,
+                errors,
+                conflict: None,
+            };
+            let page = page(&ctx, &state, &me, entered).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(Error::Conflict(code)) => {
             let message = ctx.tr.t(&format!("error-{code}"));
-            let page = page(
-                &ctx,
-                &state,
-                &me,
+            let entered = Entered {
                 choice,
-                None,
-                form.guest,
-                FieldErrors::default(),
-                Some(message),
-            )
-            .await?;
+                guests: form.guest,
+                conflict: Some(message),
+                ..Entered::default()
+            };
+            let page = page(&ctx, &state, &me, entered).await?;
             Ok((StatusCode::CONFLICT, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
