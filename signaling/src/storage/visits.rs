@@ -217,6 +217,34 @@ impl Db {
         self.call(move |c| load_visit(c, &id)).await
     }
 
+    /// Runs one change to a visit that is not over yet, inside a write transaction, and
+    /// records it in the audit list. `change` makes the update and returns its result
+    /// and the audit line's detail.
+    async fn change_visit<T, F>(
+        &self,
+        id: String,
+        actor: &Actor,
+        action: &'static str,
+        now: DateTime<Utc>,
+        change: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &Visit) -> Result<(T, String)> + Send + 'static,
+    {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let visit = load_visit(&tx, &id)?;
+            ensure_not_over(&visit, now)?;
+            let (result, detail) = change(&tx, &visit)?;
+            audit::record(&tx, now, &actor, action, &detail)?;
+            tx.commit()?;
+            Ok(result)
+        })
+        .await
+    }
+
     /// Moves a visit that has not started yet. Its links stay the same.
     pub async fn reschedule_visit(
         &self,
@@ -227,43 +255,29 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &id)?;
-            ensure_not_over(&visit, now)?;
+        self.change_visit(id, actor, "visit_rescheduled", now, move |tx, visit| {
             if now >= visit.starts_at {
                 return Err(Error::Conflict("visit_started"));
             }
             let req = BookingRequest {
-                resident_id: visit.resident_id.clone(),
                 starts_at,
                 duration_minutes,
-                mode: visit.mode,
-                ward_device_id: visit.ward_device_id.clone(),
-                entrance_device_id: visit.entrance_device_id.clone(),
                 guests: visit.guests.iter().map(|g| g.name.clone()).collect(),
+                ..BookingRequest::for_visit(visit)
             };
             req.validate(&facility, now)?;
-            ensure_free(&tx, &req.as_booked(&id), buffer_of(&facility))?;
+            ensure_free(tx, &req.as_booked(&visit.id), buffer_of(&facility))?;
             tx.execute(
                 "UPDATE visits SET starts_at = ?2, ends_at = ?3 WHERE id = ?1",
-                params![id, ts(req.starts_at), ts(req.ends_at())],
+                params![visit.id, ts(req.starts_at), ts(req.ends_at())],
             )?;
-            let moved = load_visit(&tx, &id)?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "visit_rescheduled",
-                &format!(
-                    "{} → {}",
-                    describe(&visit, &facility),
-                    describe(&moved, &facility)
-                ),
-            )?;
-            tx.commit()?;
-            Ok(moved)
+            let moved = load_visit(tx, &visit.id)?;
+            let detail = format!(
+                "{} → {}",
+                describe(visit, &facility),
+                describe(&moved, &facility)
+            );
+            Ok((moved, detail))
         })
         .await
     }
@@ -276,21 +290,14 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &id)?;
-            ensure_not_over(&visit, now)?;
-            tx.execute("UPDATE visits SET cancelled_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
+        self.change_visit(id, actor, "visit_cancelled", now, move |tx, visit| {
+            tx.execute("UPDATE visits SET cancelled_at = ?2 WHERE id = ?1", params![visit.id, ts(now)])?;
             tx.execute(
                 "UPDATE invitations SET revoked_at = ?2
                  WHERE revoked_at IS NULL AND guest_id IN (SELECT id FROM guests WHERE visit_id = ?1)",
-                params![id, ts(now)],
+                params![visit.id, ts(now)],
             )?;
-            audit::record(&tx, now, &actor, "visit_cancelled", &describe(&visit, &facility))?;
-            let cancelled = load_visit(&tx, &id)?;
-            tx.commit()?;
-            Ok(cancelled)
+            Ok((load_visit(tx, &visit.id)?, describe(visit, &facility)))
         })
         .await
     }
@@ -307,35 +314,21 @@ impl Db {
         if !(1..=120).contains(&minutes) {
             return Err(FieldErrors::single("minutes", "out_of_range").into());
         }
-        let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &id)?;
-            ensure_not_over(&visit, now)?;
+        self.change_visit(id, actor, "visit_extended", now, move |tx, visit| {
             let ends_at = visit.ends_at + Duration::minutes(i64::from(minutes));
             let candidate = Booked {
-                visit_id: visit.id.clone(),
-                resident_id: visit.resident_id.clone(),
-                ward_device_id: visit.ward_device_id.clone(),
-                entrance_device_id: visit.entrance_device_id.clone(),
-                starts_at: visit.starts_at,
                 ends_at,
+                ..BookingRequest::for_visit(visit).as_booked(&visit.id)
             };
-            ensure_free(&tx, &candidate, buffer_of(&facility))?;
+            ensure_free(tx, &candidate, buffer_of(&facility))?;
             tx.execute(
                 "UPDATE visits SET ends_at = ?2 WHERE id = ?1",
-                params![id, ts(ends_at)],
+                params![visit.id, ts(ends_at)],
             )?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "visit_extended",
-                &format!("{} +{minutes}", describe(&visit, &facility)),
-            )?;
-            let extended = load_visit(&tx, &id)?;
-            tx.commit()?;
-            Ok(extended)
+            Ok((
+                load_visit(tx, &visit.id)?,
+                format!("{} +{minutes}", describe(visit, &facility)),
+            ))
         })
         .await
     }
@@ -348,28 +341,15 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &id)?;
-            ensure_not_over(&visit, now)?;
+        self.change_visit(id, actor, "visit_ended", now, move |tx, visit| {
             if now < visit.starts_at {
                 return Err(Error::Conflict("visit_not_started"));
             }
             tx.execute(
                 "UPDATE visits SET ended_at = ?2 WHERE id = ?1",
-                params![id, ts(now)],
+                params![visit.id, ts(now)],
             )?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "visit_ended",
-                &describe(&visit, &facility),
-            )?;
-            let ended = load_visit(&tx, &id)?;
-            tx.commit()?;
-            Ok(ended)
+            Ok((load_visit(tx, &visit.id)?, describe(visit, &facility)))
         })
         .await
     }
@@ -384,35 +364,26 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<InvitationLink> {
-        let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &visit_id)?;
-            ensure_not_over(&visit, now)?;
+        self.change_visit(visit_id, actor, "link_reissued", now, move |tx, visit| {
             let guest = visit
                 .guests
                 .iter()
                 .find(|g| g.id == guest_id && g.has_link)
-                .ok_or(Error::NotFound)?
-                .clone();
+                .ok_or(Error::NotFound)?;
             tx.execute(
                 "UPDATE invitations SET revoked_at = ?2 WHERE guest_id = ?1 AND revoked_at IS NULL",
                 params![guest.id, ts(now)],
             )?;
-            let token = insert_invitation(&tx, &guest.id, now)?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "link_reissued",
-                &format!("{} ({})", describe(&visit, &facility), guest.name),
-            )?;
-            tx.commit()?;
-            Ok(InvitationLink {
-                guest_id: guest.id,
-                guest: guest.name,
-                token,
-            })
+            let token = insert_invitation(tx, &guest.id, now)?;
+            let detail = format!("{} ({})", describe(visit, &facility), guest.name);
+            Ok((
+                InvitationLink {
+                    guest_id: guest.id.clone(),
+                    guest: guest.name.clone(),
+                    token,
+                },
+                detail,
+            ))
         })
         .await
     }

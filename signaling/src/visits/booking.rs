@@ -43,6 +43,19 @@ pub struct Booked {
 }
 
 impl BookingRequest {
+    /// The request that would book `visit` as it stands (for moving or extending it).
+    pub fn for_visit(visit: &super::Visit) -> Self {
+        Self {
+            resident_id: visit.resident_id.clone(),
+            starts_at: visit.starts_at,
+            duration_minutes: u32::try_from(visit.duration_minutes()).unwrap_or(0),
+            mode: visit.mode,
+            ward_device_id: visit.ward_device_id.clone(),
+            entrance_device_id: visit.entrance_device_id.clone(),
+            guests: vec![],
+        }
+    }
+
     pub fn ends_at(&self) -> DateTime<Utc> {
         self.starts_at + Duration::minutes(i64::from(self.duration_minutes))
     }

@@ -139,20 +139,7 @@ async fn add(
                 .db
                 .add_device(name, kind, &Actor::from(&me), state.now())
                 .await?;
-            let page = page(
-                &ctx,
-                &state,
-                &me,
-                Some(code),
-                String::new(),
-                FieldErrors::default(),
-            )
-            .await?;
-            Ok(render(&DevicesPage {
-                c: page.c.clone().without_lang_switch(),
-                ..page
-            })?
-            .into_response())
+            show_code(&ctx, &state, &me, code).await
         }
         Err(errors) => {
             let page = page(&ctx, &state, &me, None, form.name, errors).await?;
@@ -172,20 +159,28 @@ async fn renew(
         .db
         .renew_pairing_code(id, &Actor::from(&me), state.now())
         .await?;
+    show_code(&ctx, &state, &me, code).await
+}
+
+/// The devices page with a pairing code just made. It answers a POST, so it offers
+/// no language switch (that would reload the page and lose the code).
+async fn show_code(
+    ctx: &Ctx,
+    state: &AppState,
+    me: &StaffMember,
+    code: PairingCode,
+) -> Result<Response, PageError> {
     let page = page(
-        &ctx,
-        &state,
-        &me,
+        ctx,
+        state,
+        me,
         Some(code),
         String::new(),
         FieldErrors::default(),
     )
     .await?;
-    Ok(render(&DevicesPage {
-        c: page.c.clone().without_lang_switch(),
-        ..page
-    })?
-    .into_response())
+    let c = page.c.clone().without_lang_switch();
+    Ok(render(&DevicesPage { c, ..page })?.into_response())
 }
 
 async fn revoke(
