@@ -4,13 +4,11 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{monday_9am_tokyo, spawn_app};
+use crate::helpers::{monday_9am_tokyo, spawn_app_with_seed};
 
 #[tokio::test]
 async fn a_visit_booked_through_the_api_returns_one_link_per_guest() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let start = monday_9am_tokyo() + Duration::hours(1);
     let (status, visit) = app.book(&token, &seed, start, &["Taro", "Jiro"]).await;
     assert_eq!(status, StatusCode::CREATED, "{visit}");
@@ -37,9 +35,7 @@ async fn a_visit_booked_through_the_api_returns_one_link_per_guest() {
 
 #[tokio::test]
 async fn the_same_resident_cannot_be_booked_twice_at_once() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let (_, other_tablet) = app
         .api_post(
             "/devices",
@@ -63,9 +59,7 @@ async fn the_same_resident_cannot_be_booked_twice_at_once() {
 
 #[tokio::test]
 async fn a_shared_tablet_keeps_its_cleaning_buffer() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let (_, other) = app
         .api_post(
             "/residents",
@@ -98,9 +92,7 @@ async fn a_shared_tablet_keeps_its_cleaning_buffer() {
 
 #[tokio::test]
 async fn visits_outside_visiting_hours_or_in_the_past_are_refused_per_field() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     // 17:00 Tokyo: visiting hours end then.
     let (status, body) = app
         .book(
@@ -139,9 +131,7 @@ async fn visits_outside_visiting_hours_or_in_the_past_are_refused_per_field() {
 
 #[tokio::test]
 async fn a_visit_that_starts_now_can_be_booked() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     app.advance(Duration::minutes(3));
     let (status, body) = app.book(&token, &seed, monday_9am_tokyo(), &["Taro"]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -150,9 +140,7 @@ async fn a_visit_that_starts_now_can_be_booked() {
 
 #[tokio::test]
 async fn bad_booking_input_gets_field_errors_and_changes_nothing() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let (status, body) = app
         .api_post(
             "/visits",
@@ -192,9 +180,7 @@ async fn bad_booking_input_gets_field_errors_and_changes_nothing() {
 
 #[tokio::test]
 async fn fifty_requests_racing_for_one_slot_give_exactly_one_visit() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let start = monday_9am_tokyo() + Duration::hours(2);
     let mut racers = tokio::task::JoinSet::new();
     for n in 0..50 {
@@ -238,9 +224,7 @@ async fn fifty_requests_racing_for_one_slot_give_exactly_one_visit() {
 
 #[tokio::test]
 async fn extending_into_the_next_visit_is_refused_and_ending_frees_the_tablet() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let (_, other) = app
         .api_post("/residents", &token, json!({"name": "鈴木 一郎"}))
         .await;

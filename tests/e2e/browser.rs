@@ -16,7 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app};
+use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app, spawn_app_with_seed};
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -256,9 +256,7 @@ async fn book_through_the_pages(
 
 #[tokio::test]
 async fn every_page_is_clear_and_accessible_in_both_languages() {
-    let app = spawn_app().await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
+    let (app, token, seed) = spawn_app_with_seed().await;
     let (_, second) = app
         .api_post(
             "/residents",

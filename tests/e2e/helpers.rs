@@ -78,6 +78,14 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+/// An app with an API token, a resident, a ward tablet and an entrance kiosk.
+pub async fn spawn_app_with_seed() -> (TestApp, String, Seed) {
+    let app = spawn_app().await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    (app, token, seed)
+}
+
 /// The value of the first `name="csrf"` field in a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
