@@ -16,7 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app, spawn_app_with_seed};
+use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app_with_seed};
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
