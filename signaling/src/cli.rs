@@ -93,6 +93,7 @@ impl ConfigArgs {
                 listen: self.listen,
                 data: self.data.clone(),
                 public_url: self.public_url.clone(),
+                ice_servers: None,
             },
         )
     }

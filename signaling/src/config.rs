@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::signaling::protocol::IceServer;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 
@@ -18,6 +20,9 @@ pub struct Config {
     /// The address families use, e.g. `https://visits.example-care.jp`. Without it,
     /// `http://` plus the address the server is listening on.
     pub public_url: Option<String>,
+    /// STUN/TURN servers handed to clients in `welcome` (from the config file). With
+    /// none, calls on one network still connect.
+    pub ice_servers: Vec<IceServer>,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -27,6 +32,9 @@ pub struct Settings {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
     pub public_url: Option<String>,
+    /// File only: `[[ice_servers]]` tables with `urls`, `username`, `credential`.
+    #[serde(default)]
+    pub ice_servers: Option<Vec<IceServer>>,
 }
 
 impl Settings {
@@ -36,6 +44,7 @@ impl Settings {
             listen: self.listen.or(lower.listen),
             data: self.data.or(lower.data),
             public_url: self.public_url.or(lower.public_url),
+            ice_servers: self.ice_servers.or(lower.ice_servers),
         }
     }
 }
@@ -70,6 +79,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             .data
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         public_url,
+        ice_servers: merged.ice_servers.unwrap_or_default(),
     })
 }
 

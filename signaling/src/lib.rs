@@ -15,6 +15,7 @@ pub mod facility;
 pub mod i18n;
 pub mod invitations;
 pub mod residents;
+pub mod signaling;
 pub mod staff;
 pub mod startup;
 pub mod state;

@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::signaling::resume::ResumeKey;
+use crate::signaling::{Hub, HubConfig};
 use crate::staff::Role;
 use crate::state::AppState;
 use crate::storage::Db;
@@ -35,7 +37,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let facility = db.facility().await?;
-        let state = AppState::new(db, clock, public_url, facility);
+        let key = ResumeKey::new(db.server_key("resume").await?);
+        let hub = Arc::new(Hub::new(
+            key,
+            HubConfig {
+                ice_servers: config.ice_servers.clone(),
+                ..HubConfig::default()
+            },
+        ));
+        let state = AppState::new(db, clock, public_url, facility, hub);
         Ok(Self { listener, state })
     }
 
@@ -76,12 +86,25 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let scheduler = tokio::spawn(crate::signaling::scheduler::run(self.state.clone(), {
+            let mut stop_rx = stop_rx.clone();
+            async move {
+                let _ = stop_rx.wait_for(|stopped| *stopped).await;
+            }
+        }));
         let router = crate::web::router(self.state);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+        scheduler.abort();
+        drop(stop_rx);
+        served
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::facility::Facility;
+use crate::signaling::Hub;
 use crate::staff::LoginThrottle;
 use crate::storage::Db;
 
@@ -23,10 +24,18 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Failed pairing attempts, per client address.
     pub pairing_throttle: Arc<LoginThrottle>,
+    /// Signaling: who is connected to which visit.
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, public_url: String, facility: Facility) -> Self {
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        public_url: String,
+        facility: Facility,
+        hub: Arc<Hub>,
+    ) -> Self {
         Self {
             db,
             clock,
@@ -35,6 +44,7 @@ impl AppState {
             facility: Arc::new(RwLock::new(facility)),
             login_throttle: Arc::default(),
             pairing_throttle: Arc::default(),
+            hub,
         }
     }
 
@@ -47,6 +57,11 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Whether people are connected to a visit right now.
+    pub fn live(&self, visit_id: &str) -> bool {
+        self.hub.is_live(visit_id)
     }
 
     /// Stores new settings and updates the cache.

@@ -55,6 +55,7 @@ pub async fn spawn_app() -> TestApp {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: data.path().to_owned(),
         public_url: None,
+        ice_servers: vec![],
     };
     let clock = ManualClock::new(monday_9am_tokyo());
     let app = Application::build_with_clock(config, Arc::new(clock.clone()))
@@ -292,5 +293,123 @@ impl TestApp {
         link.strip_prefix(&self.base)
             .expect("link on this server")
             .to_owned()
+    }
+}
+
+/// A signaling client over a real WebSocket.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Ws {
+    pub async fn connect(app: &TestApp) -> Ws {
+        let url = format!("{}/ws", app.base.replacen("http://", "ws://", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
+        Ws { stream }
+    }
+
+    /// Connects and says hello; returns the socket and the first frame it got back.
+    pub async fn hello(app: &TestApp, token: &str, resume: Option<&str>) -> (Ws, Value) {
+        let mut ws = Ws::connect(app).await;
+        let mut hello = json!({"type": "hello", "token": token});
+        if let Some(resume) = resume {
+            hello["resume"] = json!(resume);
+        }
+        ws.send(hello).await;
+        let first = ws.recv().await;
+        (ws, first)
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next JSON frame within two seconds (server pings are skipped).
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(std::time::Duration::from_secs(2))
+            .await
+            .expect("a frame within 2 s")
+    }
+
+    /// The next JSON frame, or `None` if the socket closed or nothing came in time.
+    pub async fn try_recv(&mut self, within: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match next.ok()? {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Frames until one of `kind` arrives; returns it.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        for _ in 0..20 {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+        panic!("no {kind} frame");
+    }
+
+    /// Whether the server closes the socket within two seconds (frames before the
+    /// close are skipped; silence is not a close).
+    pub async fn closed(&mut self) -> bool {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// Adds and pairs a device; returns (device id, device token).
+    pub async fn paired_device(&self, token: &str, kind: &str, name: &str) -> (String, String) {
+        let (_, device) = self
+            .api_post("/devices", token, json!({"name": name, "kind": kind}))
+            .await;
+        let code = device["pairing_code"].as_str().expect("code");
+        let (_, paired) = self
+            .api_post("/devices/pair", "", json!({"code": code}))
+            .await;
+        (
+            device["id"].as_str().expect("id").to_owned(),
+            paired["device_token"]
+                .as_str()
+                .expect("device token")
+                .to_owned(),
+        )
+    }
+
+    /// Lets the signaling scheduler act on the (moved) clock now.
+    pub async fn tick(&self) {
+        menkai::signaling::scheduler::step(&self.app_state)
+            .await
+            .expect("scheduler step");
     }
 }

@@ -10,3 +10,4 @@ mod booking;
 mod browser;
 mod durability;
 mod invitations;
+mod signaling;

@@ -343,3 +343,16 @@ card-step-2 = At the time shown above, tap the link that appears.
 card-step-3 = Allow camera and microphone. You will see each other.
 card-contact = Questions: { $facility }
 card-contact = Questions: { $facility }
+
+## Signaling errors (the `message` of an error frame)
+ws-invalid_token = This link or device token is not valid.
+ws-link_expired = This visit has ended; the link no longer works.
+ws-link_replaced = This link was replaced by a newer one.
+ws-visit_cancelled = This visit was cancelled.
+ws-too_early = It is too early: the link opens 15 minutes before the visit. Stay connected; you will be let in.
+ws-visit_full = This visit already has as many participants as it can take.
+ws-bad_message = The message could not be understood.
+ws-message_too_large = The message is larger than 64 KiB.
+ws-rate_limited = Too many messages; some were dropped.
+ws-unknown_peer = There is no such participant in this visit.
+ws-internal = Something went wrong on the server.

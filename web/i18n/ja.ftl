@@ -343,3 +343,16 @@ card-step-2 = 上の時間になったら、表示されたリンクを押しま
 card-step-3 = カメラとマイクを「許可」すると、お互いの顔が見えます。
 card-contact = お問い合わせ：{ $facility }
 card-contact = お問い合わせ：{ $facility }
+
+## シグナリングのエラー（error フレームの message）
+ws-invalid_token = このリンクまたは端末トークンは無効です。
+ws-link_expired = この面会は終了しました。リンクは使えません。
+ws-link_replaced = このリンクは新しいリンクに置き換えられました。
+ws-visit_cancelled = この面会は取り消されました。
+ws-too_early = まだ早すぎます。リンクは面会の15分前から使えます。このままお待ちください。
+ws-visit_full = この面会の参加者数は上限に達しています。
+ws-bad_message = メッセージを理解できませんでした。
+ws-message_too_large = メッセージが 64 KiB を超えています。
+ws-rate_limited = メッセージが多すぎるため、一部を破棄しました。
+ws-unknown_peer = この面会にその参加者はいません。
+ws-internal = サーバーで問題が起きました。

@@ -42,12 +42,16 @@ pub mod actor {
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_facility_phone.sql"),
+    include_str!("migrations/0003_server_keys.sql"),
 ];
 
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// Signalled after every committed change to a visit, so signaling can act at once
+    /// (a cancelled visit ends its call now, not at the next tick).
+    visits_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Db {
@@ -77,7 +81,11 @@ impl Db {
             .max_size(8)
             .build(manager)
             .with_context(|| format!("opening database {}", path.display()))?;
-        let db = Db { pool, path };
+        let db = Db {
+            pool,
+            path,
+            visits_changed: Default::default(),
+        };
         let mut conn = db.pool.get().context("getting a database connection")?;
         migrate(&mut conn)?;
         Ok(db)
@@ -85,6 +93,15 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Completes after the next committed change to any visit.
+    pub async fn visit_changed(&self) {
+        self.visits_changed.notified().await;
+    }
+
+    pub(crate) fn announce_visit_change(&self) {
+        self.visits_changed.notify_one();
     }
 
     /// Runs `f` with a connection on a blocking thread.
@@ -100,6 +117,26 @@ impl Db {
         })
         .await
         .context("database task failed")?
+    }
+
+    /// A 32-byte key of the server's own, made randomly on first use and kept.
+    pub async fn server_key(&self, name: &'static str) -> Result<[u8; 32]> {
+        self.call(move |c| {
+            let mut fresh = [0u8; 32];
+            rand::Rng::fill_bytes(&mut rand::rng(), &mut fresh);
+            c.execute(
+                "INSERT OR IGNORE INTO server_keys (name, value) VALUES (?1, ?2)",
+                rusqlite::params![name, fresh.to_vec()],
+            )?;
+            let stored: Vec<u8> = c.query_row(
+                "SELECT value FROM server_keys WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )?;
+            <[u8; 32]>::try_from(stored.as_slice())
+                .map_err(|_| Error::Internal(anyhow::anyhow!("server key {name} is damaged")))
+        })
+        .await
     }
 
     /// The same, for callers that are not async (command line tools).

@@ -180,7 +180,7 @@ impl Db {
     ) -> Result<NewVisit> {
         req.validate(&facility, now)?;
         let actor = actor.label.clone();
-        self.call(move |c| {
+        let booked = self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             check_references(&tx, &req)?;
             let id = tokens::new_id();
@@ -210,7 +210,11 @@ impl Db {
             tx.commit()?;
             Ok(NewVisit { visit, invitations })
         })
-        .await
+        .await;
+        if booked.is_ok() {
+            self.announce_visit_change();
+        }
+        booked
     }
 
     pub async fn visit(&self, id: String) -> Result<Visit> {
@@ -233,16 +237,21 @@ impl Db {
         F: FnOnce(&Transaction<'_>, &Visit) -> Result<(T, String)> + Send + 'static,
     {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let visit = load_visit(&tx, &id)?;
-            ensure_not_over(&visit, now)?;
-            let (result, detail) = change(&tx, &visit)?;
-            audit::record(&tx, now, &actor, action, &detail)?;
-            tx.commit()?;
-            Ok(result)
-        })
-        .await
+        let result = self
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let visit = load_visit(&tx, &id)?;
+                ensure_not_over(&visit, now)?;
+                let (result, detail) = change(&tx, &visit)?;
+                audit::record(&tx, now, &actor, action, &detail)?;
+                tx.commit()?;
+                Ok(result)
+            })
+            .await;
+        if result.is_ok() {
+            self.announce_visit_change();
+        }
+        result
     }
 
     /// Moves a visit that has not started yet. Its links stay the same.
@@ -438,6 +447,64 @@ impl Db {
                 load_guests(c, visit)?;
             }
             Ok(visits)
+        })
+        .await
+    }
+
+    /// Visits that are live business now: not cancelled or ended early, their link
+    /// window (15 minutes before the start) begun, their end not reached.
+    pub async fn visits_in_window(&self, now: DateTime<Utc>) -> Result<Vec<Visit>> {
+        let opens = now + crate::visits::LINK_OPENS_BEFORE;
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id
+                 WHERE v.cancelled_at IS NULL AND v.ended_at IS NULL AND v.starts_at <= ?1 AND v.ends_at > ?2
+                 ORDER BY v.starts_at"
+            ))?;
+            let mut visits: Vec<Visit> =
+                stmt.query_map(params![ts(opens), ts(now)], visit_from_row)?.collect::<rusqlite::Result<_>>()?;
+            for visit in &mut visits {
+                load_guests(c, visit)?;
+            }
+            Ok(visits)
+        })
+        .await
+    }
+
+    /// Each device's visits for the rest of its day, for its idle screen.
+    pub async fn device_schedules(
+        &self,
+        facility: &Facility,
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, Vec<crate::signaling::protocol::ScheduleEntry>>>
+    {
+        let today = facility.local_date(now);
+        let end_of_day = today
+            .succ_opt()
+            .and_then(|d| facility.instant(d, 0))
+            .unwrap_or(now);
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id
+                 WHERE v.cancelled_at IS NULL AND v.ended_at IS NULL AND v.ends_at > ?1 AND v.starts_at < ?2
+                 ORDER BY v.starts_at"
+            ))?;
+            let visits: Vec<Visit> =
+                stmt.query_map(params![ts(now), ts(end_of_day)], visit_from_row)?.collect::<rusqlite::Result<_>>()?;
+            let mut by_device: std::collections::HashMap<String, Vec<_>> = std::collections::HashMap::new();
+            for v in visits {
+                let entry = crate::signaling::protocol::ScheduleEntry {
+                    id: v.id.clone(),
+                    resident: v.resident_name.clone(),
+                    starts_at: v.starts_at.to_rfc3339(),
+                    ends_at: v.ends_at.to_rfc3339(),
+                    mode: v.mode.as_str(),
+                };
+                for device in std::iter::once(&v.ward_device_id).chain(v.entrance_device_id.as_ref()) {
+                    by_device.entry(device.clone()).or_default().push(entry.clone());
+                }
+            }
+            Ok(by_device)
         })
         .await
     }

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(api::metrics))
+        .route("/ws", get(crate::signaling::socket::upgrade))
         .merge(assets::router())
         .merge(join::router())
         .merge(pages::router())

@@ -1,0 +1,44 @@
+//! Time moves visits along: once a second (and at once when a visit changes) the
+//! scheduler reads the visits that matter now and lets the hub open, update and close
+//! rooms, seat devices and welcome guests who came early.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::state::AppState;
+
+const EVERY: Duration = Duration::from_secs(1);
+
+/// One step; also called directly by tests.
+pub async fn step(state: &AppState) -> crate::error::Result<()> {
+    let now = state.now();
+    let facility = state.facility();
+    let (watched, _devices) = state.hub.watched();
+    let mut visits = state.db.visits_in_window(now).await?;
+    let known: HashSet<String> = visits.iter().map(|v| v.id.clone()).collect();
+    for id in watched.into_iter().filter(|id| !known.contains(id)) {
+        match state.db.visit(id).await {
+            Ok(visit) => visits.push(visit),
+            Err(crate::error::Error::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let schedules = state.db.device_schedules(&facility, now).await?;
+    state.hub.tick(now, &visits, schedules);
+    Ok(())
+}
+
+/// Runs until `stop` completes.
+pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {},
+            () = state.db.visit_changed() => {},
+            () = &mut stop => return,
+        }
+        if let Err(e) = step(&state).await {
+            tracing::warn!(error = %e, "scheduler step failed");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! One signaling WebSocket: the first frame must be `hello`; then a reader (this task)
+//! and a writer (a spawned task fed by the connection's bounded queue). The writer
+//! pings every 20 s; a socket silent for 45 s is dead. Frames are capped at 64 KiB and
+//! rate-limited per socket.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{Notify, mpsc};
+
+use super::hub::{Conn, Credential};
+use super::protocol::{self, ClientMsg, ServerMsg};
+use crate::state::AppState;
+use crate::visits::VisitState;
+
+/// Largest frame accepted: far above any SDP, far below anything that could hurt.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENT_LIMIT: Duration = Duration::from_secs(45);
+const HELLO_WITHIN: Duration = Duration::from_secs(15);
+const WRITE_DEADLINE: Duration = Duration::from_secs(10);
+/// Rate limit: a burst of 60 frames, then 20 a second (ICE gathering sends bursts).
+const BURST: f64 = 60.0;
+const PER_SECOND: f64 = 20.0;
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    // Idle sockets are the common case (a tablet connected all day): small buffers.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        // Above our own limit, so an oversized frame reaches us and gets a clear error.
+        .max_message_size(2 * MAX_FRAME_BYTES)
+        .max_frame_size(2 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| run(socket, state))
+}
+
+/// A token bucket: `take` says whether one more frame may pass now.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    last_warned: Option<Instant>,
+}
+
+impl Bucket {
+    fn new() -> Self {
+        Self {
+            tokens: BURST,
+            at: Instant::now(),
+            last_warned: None,
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * PER_SECOND).min(BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether to tell the client it is being limited (at most once a second).
+    fn should_warn(&mut self) -> bool {
+        let now = Instant::now();
+        let warn = self
+            .last_warned
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1));
+        if warn {
+            self.last_warned = Some(now);
+        }
+        warn
+    }
+}
+
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut outbox: mpsc::Receiver<Arc<str>>,
+    kill: Arc<Notify>,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        let sent = tokio::select! {
+            frame = outbox.recv() => match frame {
+                Some(frame) => tokio::time::timeout(WRITE_DEADLINE, sink.send(Message::Text(frame.as_ref().into()))).await,
+                None => break,
+            },
+            _ = ping.tick() => tokio::time::timeout(WRITE_DEADLINE, sink.send(Message::Ping(Default::default()))).await,
+            () = kill.notified() => break,
+        };
+        if !matches!(sent, Ok(Ok(()))) {
+            return;
+        }
+    }
+    // Whatever was queued before the end (a final error, the last state) still goes out.
+    while let Ok(frame) = outbox.try_recv() {
+        if tokio::time::timeout(
+            WRITE_DEADLINE,
+            sink.send(Message::Text(frame.as_ref().into())),
+        )
+        .await
+        .is_err()
+        {
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(WRITE_DEADLINE, sink.close()).await;
+}
+
+/// Looks up what a hello's token is.
+async fn credential(state: &AppState, token: &str) -> crate::error::Result<Credential> {
+    if let Some((visit, name, revoked)) = state.db.visit_by_invitation(token.to_owned()).await? {
+        return Ok(Credential::Guest {
+            visit,
+            name,
+            revoked,
+        });
+    }
+    let Some(device) = state.db.device_by_token(token.to_owned()).await? else {
+        return Ok(Credential::Unknown);
+    };
+    let now = state.now();
+    state.db.touch_device(device.id.clone(), now).await?;
+    let facility = state.facility();
+    let open_visit = state.db.visits_in_window(now).await?.into_iter().find(|v| {
+        (v.ward_device_id == device.id || v.entrance_device_id.as_ref() == Some(&device.id))
+            && v.state(now, false) == VisitState::Open
+    });
+    let schedule = state
+        .db
+        .device_schedules(&facility, now)
+        .await?
+        .remove(&device.id)
+        .unwrap_or_default();
+    Ok(Credential::Device {
+        device,
+        open_visit,
+        schedule,
+    })
+}
+
+async fn run(socket: WebSocket, state: AppState) {
+    let hub = state.hub.clone();
+    let id = hub.next_conn_id();
+    let (conn, outbox, kill) = Conn::new(id);
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(write_loop(sink, outbox, kill));
+    let mut bucket = Bucket::new();
+    let mut authenticated = false;
+    let mut device_id = None;
+    let started = Instant::now();
+    loop {
+        let limit = if authenticated {
+            SILENT_LIMIT
+        } else {
+            HELLO_WITHIN.saturating_sub(started.elapsed())
+        };
+        let message = tokio::select! {
+            next = tokio::time::timeout(limit, stream.next()) => match next {
+                Ok(Some(Ok(message))) => message,
+                _ => break,
+            },
+            _ = &mut writer => break,
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Binary(_) => {
+                conn.send_msg(&ServerMsg::error("bad_message"));
+                continue;
+            }
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            conn.send_msg(&ServerMsg::error("message_too_large"));
+            conn.close();
+            break;
+        }
+        if !bucket.take() {
+            if bucket.should_warn() {
+                conn.send_msg(&ServerMsg::error("rate_limited"));
+            }
+            continue;
+        }
+        match protocol::parse(text.as_str()) {
+            Some(ClientMsg::Hello { token, resume }) if !authenticated => {
+                let found = match credential(&state, &token).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::error!(error = %e, "looking up a signaling token");
+                        conn.send_msg(&ServerMsg::error("internal"));
+                        conn.close();
+                        break;
+                    }
+                };
+                if let Credential::Device { device, .. } = &found {
+                    device_id = Some(device.id.clone());
+                }
+                match hub.hello(conn.clone(), &token, resume.as_deref(), found, state.now()) {
+                    Ok(()) => authenticated = true,
+                    Err(refusal) => {
+                        conn.send_msg(&ServerMsg::error(refusal.code));
+                        conn.close();
+                        break;
+                    }
+                }
+            }
+            Some(ClientMsg::Signal { to, data }) if authenticated => hub.relay(id, &to, data),
+            Some(ClientMsg::Ping) if authenticated => conn.send_msg(&ServerMsg::Pong),
+            Some(ClientMsg::Leave) if authenticated => {
+                hub.leave(id);
+                conn.close();
+                break;
+            }
+            _ => conn.send_msg(&ServerMsg::error("bad_message")),
+        }
+    }
+    hub.dropped(id);
+    conn.close();
+    let _ = writer.await;
+    if let Some(device_id) = device_id {
+        let _ = state.db.touch_device(device_id, state.now()).await;
+    }
+}

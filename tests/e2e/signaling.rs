@@ -1,0 +1,350 @@
+//! The signaling protocol over real WebSockets against the real server.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Seed, TestApp, Ws, monday_9am_tokyo, spawn_app_with_seed};
+
+/// A visit that starts "now" (the test clock), with `guests` family links, on the
+/// seeded ward tablet; returns the visit and the guests' tokens.
+async fn visit_now(
+    app: &TestApp,
+    token: &str,
+    seed: &Seed,
+    guests: &[&str],
+) -> (Value, Vec<String>) {
+    let (status, visit) = app.book(token, seed, monday_9am_tokyo(), guests).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let tokens = visit["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .map(|i| i["token"].as_str().expect("token").to_owned())
+        .collect();
+    (visit, tokens)
+}
+
+#[tokio::test]
+async fn a_family_member_and_the_ward_tablet_meet_and_relay_signals() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    // The tablet connects first thing in the morning: nothing booked yet.
+    let (mut tablet, welcome) = Ws::hello(&app, &ward_token, None).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["visit"], Value::Null);
+    assert_eq!(welcome["role"], "ward");
+    // Paired device ≠ seeded device: book on the paired one.
+    let (_, devices) = app
+        .api(reqwest::Method::GET, "/devices", &token, None)
+        .await;
+    let ward_id = devices
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["name"] == "Tablet 2F")
+        .expect("tablet")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let seed = Seed {
+        ward: ward_id,
+        ..seed
+    };
+    let (visit, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    // The visit is open: the scheduler seats the tablet, which hears which visit it is in.
+    app.tick().await;
+    let seated = tablet.recv_type("visit").await;
+    assert_eq!(
+        (seated["id"].clone(), seated["resident"].clone()),
+        (visit["id"].clone(), json!("山田 花子"))
+    );
+    assert_eq!(seated["state"], "open");
+    // The family member arrives and finds the tablet already there.
+    let (mut family, welcome) = Ws::hello(&app, &guests[0], None).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["role"], "guest");
+    assert_eq!(welcome["visit"]["id"], visit["id"]);
+    assert_eq!(welcome["visit"]["state"], "live");
+    assert!(welcome["resume"].as_str().is_some_and(|r| r.len() > 20));
+    assert_eq!(welcome["peers"][0]["role"], "ward");
+    let family_id = welcome["peer_id"].as_str().expect("peer id").to_owned();
+    let tablet_id = welcome["peers"][0]["peer_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let joined = tablet.recv_type("peer-joined").await;
+    assert_eq!(joined["peer"]["peer_id"], family_id.as_str());
+    assert_eq!(joined["peer"]["name"], "Taro");
+    app.tick().await;
+    assert_eq!(tablet.recv_type("visit").await["state"], "live");
+    // Signals pass untouched, one way and the other.
+    let data = json!({"description": {"type": "offer", "sdp": "v=0 …"}});
+    family
+        .send(json!({"type": "signal", "to": tablet_id, "data": data}))
+        .await;
+    let got = tablet.recv_type("signal").await;
+    assert_eq!(
+        (got["from"].clone(), got["data"].clone()),
+        (json!(family_id), data)
+    );
+    tablet.send(json!({"type": "signal", "to": family_id, "data": {"candidate": {"candidate": "c", "sdpMid": "0", "sdpMLineIndex": 0}}})).await;
+    assert_eq!(family.recv_type("signal").await["from"], tablet_id.as_str());
+    // Ping.
+    family.send(json!({"type": "ping"})).await;
+    assert_eq!(family.recv_type("pong").await["type"], "pong");
+}
+
+#[tokio::test]
+async fn each_refused_hello_gets_its_documented_code() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (mut ws, first) = Ws::hello(&app, "not-a-token", None).await;
+    assert_eq!(first["code"], "invalid_token");
+    assert!(ws.closed().await);
+
+    let (visit, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    let id = visit["id"].as_str().expect("id");
+    app.api_post(&format!("/visits/{id}/cancel"), &token, json!({}))
+        .await;
+    let (mut ws, first) = Ws::hello(&app, &guests[0], None).await;
+    assert_eq!(first["code"], "visit_cancelled");
+    assert!(ws.closed().await);
+
+    let (_, ended) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(1),
+            &["Jiro"],
+        )
+        .await;
+    let ended_token = ended["invitations"][0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.advance(Duration::hours(2));
+    let (mut ws, first) = Ws::hello(&app, &ended_token, None).await;
+    assert_eq!(first["code"], "link_expired");
+    assert!(ws.closed().await);
+}
+
+#[tokio::test]
+async fn a_guest_who_comes_too_early_waits_on_the_same_socket() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, visit) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(1),
+            &["Taro"],
+        )
+        .await;
+    let guest = visit["invitations"][0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (mut ws, first) = Ws::hello(&app, &guest, None).await;
+    assert_eq!(first["code"], "too_early");
+    assert!(!ws.closed().await, "the socket stays open");
+    // 15 minutes before the start the link opens and the waiting guest is let in.
+    app.advance(Duration::minutes(45));
+    app.tick().await;
+    let welcome = ws.recv_type("welcome").await;
+    assert_eq!(welcome["visit"]["state"], "scheduled");
+    // At the start the visit opens for everyone in it.
+    app.advance(Duration::minutes(15));
+    app.tick().await;
+    assert_eq!(ws.recv_type("visit").await["state"], "open");
+}
+
+#[tokio::test]
+async fn nothing_but_hello_is_accepted_first_and_bad_frames_change_nothing() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    let mut ws = Ws::connect(&app).await;
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.recv().await["code"], "bad_message");
+    ws.send(json!({"type": "hello", "token": guests[0]})).await;
+    let w = ws.recv().await;
+    assert_eq!(w["type"], "welcome", "{w}");
+    for bad in [
+        "{",
+        "[]",
+        r#"{"type":"shout"}"#,
+        r#"{"type":"signal","to":"x"}"#,
+        r#"{"type":"hello","token":"again"}"#,
+    ] {
+        ws.send_text(bad.to_owned()).await;
+        assert_eq!(ws.recv().await["code"], "bad_message", "{bad}");
+    }
+    ws.send(json!({"type": "signal", "to": "nobody", "data": {}}))
+        .await;
+    assert_eq!(ws.recv().await["code"], "unknown_peer");
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(
+        ws.recv().await["type"],
+        "pong",
+        "still connected and working"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_the_socket_with_message_too_large() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (mut ws, _) = Ws::hello(&app, &guests[0], None).await;
+    let big = json!({"type": "signal", "to": "x", "data": {"blob": "x".repeat(100 * 1024)}});
+    ws.send(big).await;
+    assert_eq!(ws.recv().await["code"], "message_too_large");
+    assert!(ws.closed().await);
+}
+
+#[tokio::test]
+async fn a_flood_of_frames_is_rate_limited() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (mut ws, _) = Ws::hello(&app, &guests[0], None).await;
+    for _ in 0..500 {
+        ws.send(json!({"type": "ping"})).await;
+    }
+    let mut pongs = 0;
+    let mut limited = 0;
+    while let Some(frame) = ws.try_recv(std::time::Duration::from_millis(500)).await {
+        match frame["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") if frame["code"] == "rate_limited" => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(limited >= 1, "told it was limited");
+    assert!(
+        pongs < 200,
+        "most of the flood was dropped ({pongs} answered)"
+    );
+}
+
+#[tokio::test]
+async fn two_visits_at_the_same_time_never_hear_each_other() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, other_resident) = app
+        .api_post("/residents", &token, json!({"name": "鈴木 一郎"}))
+        .await;
+    let (_, other_tablet) = app
+        .api_post("/devices", &token, json!({"name": "3F", "kind": "ward"}))
+        .await;
+    let other = Seed {
+        resident: other_resident["id"].as_str().expect("id").into(),
+        ward: other_tablet["id"].as_str().expect("id").into(),
+        kiosk: seed.kiosk.clone(),
+    };
+    let (_, a_guests) = visit_now(&app, &token, &seed, &["A1", "A2"]).await;
+    let (_, b_guests) = visit_now(&app, &token, &other, &["B1"]).await;
+    let (mut a1, a1_welcome) = Ws::hello(&app, &a_guests[0], None).await;
+    let (_a2, _) = Ws::hello(&app, &a_guests[1], None).await;
+    let (mut b1, b_welcome) = Ws::hello(&app, &b_guests[0], None).await;
+    assert_eq!(b_welcome["peers"], json!([]), "B sees nobody from A");
+    a1.recv_type("peer-joined").await;
+    let a1_id = a1_welcome["peer_id"].as_str().expect("id").to_owned();
+    let b1_id = b_welcome["peer_id"].as_str().expect("id").to_owned();
+    a1.send(json!({"type": "signal", "to": b1_id, "data": {"x": 1}}))
+        .await;
+    assert_eq!(a1.recv().await["code"], "unknown_peer");
+    b1.send(json!({"type": "signal", "to": a1_id, "data": {"x": 1}}))
+        .await;
+    assert_eq!(b1.recv().await["code"], "unknown_peer");
+    assert!(
+        b1.try_recv(std::time::Duration::from_millis(300))
+            .await
+            .is_none(),
+        "B got nothing of A's"
+    );
+}
+
+#[tokio::test]
+async fn a_visit_takes_at_most_four_endpoints() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["A", "B", "C"]).await;
+    let mut sockets = vec![];
+    for guest in &guests {
+        let (ws, welcome) = Ws::hello(&app, guest, None).await;
+        assert_eq!(welcome["type"], "welcome");
+        sockets.push(ws);
+    }
+    // A second browser on the first link is a fourth endpoint: allowed.
+    let (ws, welcome) = Ws::hello(&app, &guests[0], None).await;
+    assert_eq!(welcome["type"], "welcome");
+    sockets.push(ws);
+    let (mut fifth, refused) = Ws::hello(&app, &guests[1], None).await;
+    assert_eq!(refused["code"], "visit_full");
+    assert!(fifth.closed().await);
+}
+
+#[tokio::test]
+async fn a_dropped_socket_resumes_as_the_same_peer_and_nobody_sees_it_leave() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["A", "B"]).await;
+    let (mut a, a_welcome) = Ws::hello(&app, &guests[0], None).await;
+    let (b, b_welcome) = Ws::hello(&app, &guests[1], None).await;
+    assert_eq!(
+        a.recv_type("peer-joined").await["peer"]["peer_id"],
+        b_welcome["peer_id"]
+    );
+    drop(b); // the network dropped: no leave frame
+    let resume = b_welcome["resume"].as_str().expect("resume");
+    let (_b, again) = Ws::hello(&app, &guests[1], Some(resume)).await;
+    assert_eq!(again["type"], "welcome");
+    assert_eq!(again["peer_id"], b_welcome["peer_id"], "same peer id");
+    assert_eq!(again["peers"][0]["peer_id"], a_welcome["peer_id"]);
+    app.tick().await;
+    while let Some(frame) = a.try_recv(std::time::Duration::from_millis(500)).await {
+        assert_ne!(frame["type"], "peer-left", "A never saw B leave: {frame}");
+        assert_ne!(frame["type"], "peer-joined", "nor join again: {frame}");
+    }
+    // A resume token works only with its own link.
+    let (_, other) = Ws::hello(&app, &guests[0], Some(resume)).await;
+    assert_ne!(other["peer_id"], b_welcome["peer_id"]);
+}
+
+#[tokio::test]
+async fn leaving_is_seen_at_once() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["A", "B"]).await;
+    let (mut a, _) = Ws::hello(&app, &guests[0], None).await;
+    let (mut b, b_welcome) = Ws::hello(&app, &guests[1], None).await;
+    a.recv_type("peer-joined").await;
+    b.send(json!({"type": "leave"})).await;
+    assert_eq!(
+        a.recv_type("peer-left").await["peer_id"],
+        b_welcome["peer_id"]
+    );
+}
+
+#[tokio::test]
+async fn the_end_of_the_visit_and_an_extension_reach_every_peer() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit, guests) = visit_now(&app, &token, &seed, &["A", "B"]).await;
+    let id = visit["id"].as_str().expect("id");
+    let (mut a, _) = Ws::hello(&app, &guests[0], None).await;
+    let (mut b, _) = Ws::hello(&app, &guests[1], None).await;
+    a.recv_type("peer-joined").await;
+    app.tick().await;
+    let (status, extended) = app
+        .api_post(
+            &format!("/visits/{id}/extend"),
+            &token,
+            json!({"minutes": 10}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{extended}");
+    app.tick().await;
+    for ws in [&mut a, &mut b] {
+        let frame = ws.recv_type("visit").await;
+        assert_eq!(frame["ends_at"], extended["ends_at"], "{frame}");
+    }
+    app.advance(Duration::minutes(30));
+    app.tick().await;
+    for ws in [&mut a, &mut b] {
+        assert_eq!(ws.recv_type("visit").await["state"], "ended");
+        assert!(ws.closed().await, "a guest's socket closes after the end");
+    }
+}
