@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app_with_seed};
@@ -60,7 +60,9 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                    "--hide-scrollbars", "--lang=ja", "--force-device-scale-factor=1", "--window-size=1280,1400",
+                    "--hide-scrollbars", "--lang=ja",
+                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                    "--autoplay-policy=no-user-gesture-required", "--force-device-scale-factor=1", "--window-size=1280,1400",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }),
@@ -90,6 +92,40 @@ impl Browser {
 
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
+    }
+
+    /// Waits until the page's `window.menkai.stats()` satisfies `ready` for every peer
+    /// (and there are `peers` of them); returns the last stats.
+    pub async fn wait_for_media(&self, peers: usize, within: StdDuration) -> Value {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let stats = self
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     if (!window.menkai) { done(null); return; }
+                     window.menkai.stats().then(done, () => done(null));",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            let ready = stats.as_array().is_some_and(|all| {
+                all.len() == peers
+                    && all.iter().all(|s| {
+                        s["state"] == "connected"
+                            && s["framesDecoded"].as_u64().unwrap_or(0) > 0
+                            && s["audioBytes"].as_u64().unwrap_or(0) > 0
+                    })
+            });
+            if ready {
+                return stats;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "media did not flow in time: {stats}"
+            );
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
     }
 
     pub async fn html(&self) -> String {

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod booking;
 mod browser;
+mod calls;
 mod durability;
 mod invitations;
 mod signaling;

@@ -356,3 +356,57 @@ ws-message_too_large = The message is larger than 64 KiB.
 ws-rate_limited = Too many messages; some were dropped.
 ws-unknown_peer = There is no such participant in this visit.
 ws-internal = Something went wrong on the server.
+
+## The call
+join-connecting = Connecting you now…
+call-label = Video call
+call-alone = Waiting for the others to join…
+call-self = Your picture
+call-mic-on = Microphone on
+call-mic-off = Microphone off
+call-cam-on = Camera on
+call-cam-off = Camera off
+call-leave = Leave
+call-quality-good = Connection: good
+call-quality-fair = Connection: fair
+call-quality-poor = Connection: poor
+call-notice-5 = 5 minutes left. Time to start saying goodbye.
+call-notice-1 = 1 minute left.
+call-video-paused = Picture paused — the sound continues
+call-reconnecting = Reconnecting… the call continues.
+call-tap-for-sound = Tap here to turn on the sound
+call-ended-title = The visit has ended
+call-left-title = You left the visit
+call-rejoin = Join again
+call-full = This visit already has the most participants it can take.
+media-denied = The camera and microphone are blocked. Tap the lock or “aA” sign next to the address, allow Camera and Microphone, then reload this page. You can still see and hear your family.
+media-no-camera = No camera was found. You will join with sound only; you can still see your family.
+media-no-devices = No camera or microphone was found. You can still see and hear your family.
+media-insecure = This page must be opened with its https:// address for camera and microphone to work.
+
+## Devices
+device-title = Video visits
+device-next-visits = Today's visits
+device-no-visits = No more visits today.
+device-connecting = Connecting…
+device-unpaired = This device is not set up yet
+device-unpaired-help = A staff member pairs it once with the code shown on the Devices page.
+device-cleaning-title = Please wipe the screen
+device-cleaning-body = Thank you. Please wipe the screen, keyboard and chair for the next visitor.
+device-sound-unlock = Tap once to turn on the sound
+device-sound-unlock-help = Browsers play sound only after one tap. You only need to do this once after switching the device on.
+pair-title = Set up this device
+pair-intro = Type the 8-digit code shown on the staff Devices page.
+pair-code = Pairing code
+pair-submit = Set up
+pair-wait = Too many wrong codes. Please wait a minute and try again.
+pair-network = The server cannot be reached. Check the network and try again.
+
+## Staff: live visits
+live-connected = Connected: { $names }
+live-nobody = Nobody connected yet
+live-extend = Extend 10 minutes
+live-end = End now
+devices-volume = Volume
+devices-volume-set = Set
+devices-volume-offline = The device is not connected; the volume was not changed.

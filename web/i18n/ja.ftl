@@ -356,3 +356,57 @@ ws-message_too_large = メッセージが 64 KiB を超えています。
 ws-rate_limited = メッセージが多すぎるため、一部を破棄しました。
 ws-unknown_peer = この面会にその参加者はいません。
 ws-internal = サーバーで問題が起きました。
+
+## 通話
+join-connecting = 接続しています…
+call-label = ビデオ通話
+call-alone = ほかの方の参加を待っています…
+call-self = あなたの映像
+call-mic-on = マイク オン
+call-mic-off = マイク オフ
+call-cam-on = カメラ オン
+call-cam-off = カメラ オフ
+call-leave = 退出する
+call-quality-good = 接続：良好
+call-quality-fair = 接続：やや不安定
+call-quality-poor = 接続：不安定
+call-notice-5 = 残り5分です。そろそろお別れの準備をしましょう。
+call-notice-1 = 残り1分です。
+call-video-paused = 映像が止まっています — 音声は続いています
+call-reconnecting = 再接続しています… 通話は続いています。
+call-tap-for-sound = ここを押すと音が出ます
+call-ended-title = 面会は終了しました
+call-left-title = 面会から退出しました
+call-rejoin = もう一度参加する
+call-full = この面会の参加者数は上限に達しています。
+media-denied = カメラとマイクがブロックされています。アドレス欄の鍵または「ぁあ」の印を押し、カメラとマイクを許可してから、このページを再読み込みしてください。ご家族の映像と音声はこのままでも見聞きできます。
+media-no-camera = カメラが見つかりません。音声だけで参加します。ご家族の映像は見られます。
+media-no-devices = カメラもマイクも見つかりません。ご家族の映像と音声は見聞きできます。
+media-insecure = カメラとマイクを使うには、https:// のアドレスでこのページを開いてください。
+
+## 端末
+device-title = オンライン面会
+device-next-visits = 本日の面会
+device-no-visits = 本日の面会はもうありません。
+device-connecting = 接続しています…
+device-unpaired = この端末はまだ設定されていません
+device-unpaired-help = 職員が「端末」ページの接続コードで一度だけ設定します。
+device-cleaning-title = 画面をふいてください
+device-cleaning-body = ありがとうございました。次の方のために、画面・キーボード・いすをふいてください。
+device-sound-unlock = 一度押すと音が出ます
+device-sound-unlock-help = ブラウザーは一度画面を押すまで音を出しません。電源を入れた後に一度だけ必要です。
+pair-title = この端末を設定する
+pair-intro = 職員用「端末」ページに表示された8けたのコードを入力してください。
+pair-code = 接続コード
+pair-submit = 設定する
+pair-wait = 間違ったコードが多すぎます。1分ほど待ってからもう一度お試しください。
+pair-network = サーバーに接続できません。ネットワークを確かめてもう一度お試しください。
+
+## 職員：面会の様子
+live-connected = 接続中：{ $names }
+live-nobody = まだだれも接続していません
+live-extend = 10分延長
+live-end = 今すぐ終了
+devices-volume = 音量
+devices-volume-set = 設定
+devices-volume-offline = 端末が接続されていないため、音量は変わりませんでした。

@@ -121,6 +121,7 @@ impl Room {
             ends_at: self.visit.ends_at.to_rfc3339(),
             id: with_identity.then(|| self.visit.id.clone()),
             resident: with_identity.then(|| self.visit.resident_name.clone()),
+            now: now.to_rfc3339(),
         }
     }
 
@@ -354,6 +355,7 @@ impl Hub {
             peers: room.peers_except(&peer_id),
             ice_servers: self.config.ice_servers.clone(),
             schedule: None,
+            now: now.to_rfc3339(),
         };
         if let Some(member) = room.member_mut(&peer_id) {
             if let Some(old) = member.conn.replace(conn.clone()) {
@@ -511,6 +513,7 @@ impl Hub {
             peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
             ice_servers: self.config.ice_servers.clone(),
             schedule: Some(schedule),
+            now: now.to_rfc3339(),
         });
     }
 

@@ -36,6 +36,9 @@ pub enum ServerMsg {
         /// Devices only: today's upcoming visits for this device (an extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         schedule: Option<Vec<ScheduleEntry>>,
+        /// The server's clock (an extension): lets clients with a wrong clock time
+        /// the end-of-visit notices right.
+        now: String,
     },
     PeerJoined {
         peer: PeerInfo,
@@ -57,6 +60,8 @@ pub enum ServerMsg {
         id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         resident: Option<String>,
+        /// The server's clock (an extension).
+        now: String,
     },
     Pong,
     Error {
@@ -219,11 +224,12 @@ mod tests {
             ends_at: "b".into(),
             id: None,
             resident: None,
+            now: "c".into(),
         }
         .to_json();
         assert_eq!(
             &*json,
-            r#"{"type":"visit","state":"open","starts_at":"a","ends_at":"b"}"#
+            r#"{"type":"visit","state":"open","starts_at":"a","ends_at":"b","now":"c"}"#
         );
     }
 }

@@ -11,23 +11,30 @@ use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
-/// (path under /static/, content type, contents)
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// One embedded file: (path under /static/, content type, contents).
+macro_rules! asset {
+    ($path:literal, $kind:expr) => {
+        (
+            $path,
+            $kind,
+            include_str!(concat!("../../../web/static/", $path)),
+        )
+    };
+}
+
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../../web/static/style.css"),
-    ),
-    (
-        "js/countdown.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../web/static/js/countdown.js"),
-    ),
-    (
-        "js/staff.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../web/static/js/staff.js"),
-    ),
+    asset!("style.css", CSS),
+    asset!("js/countdown.js", JS),
+    asset!("js/staff.js", JS),
+    asset!("js/signaling.js", JS),
+    asset!("js/mesh.js", JS),
+    asset!("js/callview.js", JS),
+    asset!("js/call.js", JS),
+    asset!("js/device.js", JS),
+    asset!("js/pair.js", JS),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -57,4 +64,35 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (cache, [(header::CONTENT_TYPE, *content_type)], *contents).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every script a page or another script loads is served.
+    #[test]
+    fn every_referenced_script_is_embedded() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+        let mut referenced = vec![];
+        for dir in ["templates", "static/js"] {
+            for entry in std::fs::read_dir(format!("{root}/{dir}"))
+                .unwrap()
+                .flatten()
+            {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                for part in text.split("/static/").skip(1) {
+                    referenced.push(part.split(['"', '\'', ')']).next().unwrap().to_owned());
+                }
+                for part in text.split("from \"./").skip(1) {
+                    referenced.push(format!("js/{}", part.split('"').next().unwrap()));
+                }
+            }
+        }
+        assert!(referenced.len() > 5);
+        for path in referenced {
+            assert!(
+                super::ASSETS.iter().any(|(p, _, _)| *p == path),
+                "{path} is referenced but not embedded"
+            );
+        }
+    }
 }

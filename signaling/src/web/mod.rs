@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod device;
 pub mod extract;
 pub mod join;
 pub mod pages;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(crate::signaling::socket::upgrade))
         .merge(assets::router())
         .merge(join::router())
+        .merge(device::router())
         .merge(pages::router())
         .nest("/api/v1", api::router())
         .fallback(not_found)

@@ -1,0 +1,50 @@
+//! The pages a kiosk or ward tablet shows: `/pair` (once, to trade the pairing code
+//! for a device token) and `/device` (all day). The device token never reaches the
+//! server in a URL: the page keeps it in local storage and sends it in `hello`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use super::pages::Chrome;
+use crate::error::PageError;
+use crate::state::AppState;
+use crate::web::extract::Ctx;
+use crate::web::render;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/device", get(device_page))
+        .route("/pair", get(pair_page))
+}
+
+#[derive(askama::Template)]
+#[template(path = "device.html")]
+struct DevicePage {
+    c: Chrome,
+    buffer_minutes: u32,
+    time_zone: String,
+}
+
+async fn device_page(ctx: Ctx, State(state): State<AppState>) -> Result<Html<String>, PageError> {
+    let facility = state.facility();
+    render(&DevicePage {
+        c: Chrome::public(ctx.tr, ctx.csrf, &facility).without_lang_switch(),
+        buffer_minutes: facility.buffer_minutes,
+        time_zone: facility.time_zone.clone(),
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "pair.html")]
+struct PairPage {
+    c: Chrome,
+}
+
+async fn pair_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, PageError> {
+    Ok(render(&PairPage {
+        c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
+    })?
+    .into_response())
+}

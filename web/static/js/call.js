@@ -1,0 +1,116 @@
+// @ts-check
+// The family's page once the link works: camera preview and waiting screen, then the
+// call (joined by itself when the visit opens), then the end screen.
+
+import { Signaling } from "./signaling.js";
+import { Mesh } from "./mesh.js";
+import { $, CallView, openMedia, t } from "./callview.js";
+
+const token = location.pathname.split("/")[2] ?? "";
+/** @type {MediaStream | null} */
+let local = null;
+let state = "scheduled";
+let everConnected = false;
+
+const mesh = new Mesh((to, data) => signaling.signal(to, data), {
+  onStream: (info, stream) => view.addStream(info, stream),
+  onGone: (peerId) => view.removePeer(peerId),
+  onState: () => {},
+});
+const view = new CallView(mesh);
+const signaling = new Signaling(token, onMessage, (up) => {
+  $("reconnecting").hidden = up || !everConnected;
+});
+
+/** Shows one of the page's screens. @param {"prejoin" | "call" | "ended"} screen */
+function show(screen) {
+  for (const id of ["prejoin", "call", "ended"]) $(id).hidden = id !== screen;
+  document.body.dataset.screen = screen;
+}
+
+/** @param {string} next */
+function setState(next) {
+  state = next;
+  document.body.dataset.visitState = state;
+  if (state === "open" || state === "live") show("call");
+  else if (state === "ended" || state === "cancelled") finish(state === "cancelled" ? "cancelledTitle" : "endedTitle");
+  else show("prejoin");
+}
+
+/** @param {string} titleKey */
+function finish(titleKey) {
+  signaling.stop();
+  mesh.closeAll();
+  for (const track of local?.getTracks() ?? []) track.stop();
+  $("ended-title").textContent = t(titleKey);
+  show("ended");
+}
+
+/** @param {any} msg */
+function onMessage(msg) {
+  switch (msg.type) {
+    case "welcome": {
+      const resumed = everConnected;
+      everConnected = true;
+      mesh.me = msg.peer_id;
+      mesh.iceServers = msg.ice_servers ?? [];
+      for (const peer of msg.peers) mesh.add(peer);
+      if (msg.visit) {
+        view.setTimes(msg.visit.ends_at, msg.now);
+        setState(msg.visit.state);
+      }
+      // Back after a drop: the media never stopped, but paths may have changed.
+      if (resumed) mesh.restartIce();
+      break;
+    }
+    case "peer-joined":
+      mesh.add(msg.peer);
+      break;
+    case "peer-left":
+      mesh.remove(msg.peer_id);
+      break;
+    case "signal":
+      mesh.receive(msg.from, msg.data);
+      break;
+    case "visit":
+      view.setTimes(msg.ends_at, msg.now);
+      setState(msg.state);
+      break;
+    case "error":
+      if (msg.code === "too_early") {
+        $("wait-msg").textContent = t("tooEarly");
+      } else if (["invalid_token", "link_expired", "link_replaced", "visit_cancelled", "visit_full"].includes(msg.code)) {
+        finish(`error_${msg.code}`);
+      }
+      break;
+  }
+}
+
+async function start() {
+  show("prejoin");
+  const { stream, problem } = await openMedia();
+  local = stream;
+  if (problem) {
+    const help = $("media-help");
+    help.textContent = t(`media_${problem}`);
+    help.hidden = false;
+  }
+  const preview = /** @type {HTMLVideoElement} */ ($("preview"));
+  preview.srcObject = stream;
+  preview.hidden = !stream || stream.getVideoTracks().length === 0;
+  view.showSelf(stream);
+  mesh.setLocal(stream);
+  view.bindControls(() => local, () => {
+    signaling.leave();
+    mesh.closeAll();
+    for (const track of local?.getTracks() ?? []) track.stop();
+    $("ended-title").textContent = t("leftTitle");
+    $("rejoin").hidden = false;
+    show("ended");
+  });
+  signaling.connect();
+}
+
+// For tests and support: what the page is doing.
+Object.assign(window, { menkai: { mesh, state: () => state, stats: () => mesh.stats() } });
+start();

@@ -1,0 +1,194 @@
+// @ts-check
+// The ward tablet's and the entrance kiosk's page. It keeps one signaling socket all
+// day; between visits it shows the facility, a large clock and today's visits; when a
+// visit booked for this device opens it joins with no touch, full screen; afterwards
+// the kiosk asks for the screen to be wiped, then goes back to idle.
+
+import { Signaling } from "./signaling.js";
+import { Mesh } from "./mesh.js";
+import { $, CallView, openMedia } from "./callview.js";
+
+const TOKEN_KEY = "menkai-device-token";
+const config = $("device-config").dataset;
+
+// A launcher hands the token in the fragment; keep it and clear it from the address.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get("token")) {
+  localStorage.setItem(TOKEN_KEY, fragment.get("token") ?? "");
+  history.replaceState(null, "", location.pathname);
+}
+const token = localStorage.getItem(TOKEN_KEY);
+
+/** @type {MediaStream | null} */
+let local = null;
+let role = "ward";
+/** @type {string | null} */
+let visitId = null;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let cleaningTimer;
+
+/** @param {"idle" | "call" | "cleaning" | "unpaired"} screen */
+function show(screen) {
+  for (const id of ["idle", "call", "cleaning", "unpaired"]) $(id).hidden = id !== screen;
+  document.body.dataset.screen = screen;
+}
+
+const mesh = new Mesh((to, data) => signaling?.signal(to, data), {
+  onStream: (info, stream) => view.addStream(info, stream),
+  onGone: (peerId) => view.removePeer(peerId),
+  onState: () => {},
+});
+const view = new CallView(mesh);
+
+const timeFormat = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit", timeZone: config.timeZone });
+const dateFormat = new Intl.DateTimeFormat(config.lang, { dateStyle: "full", timeZone: config.timeZone });
+function tick() {
+  const now = new Date();
+  $("clock").textContent = timeFormat.format(now);
+  $("today").textContent = dateFormat.format(now);
+}
+tick();
+setInterval(tick, 1000);
+
+/** @param {{ starts_at: string, ends_at: string, resident: string }[]} schedule */
+function renderSchedule(schedule) {
+  const list = $("schedule");
+  list.replaceChildren();
+  if (!schedule.length) {
+    const empty = document.createElement("li");
+    empty.className = "empty-item";
+    empty.textContent = config.noVisits ?? "";
+    list.append(empty);
+  }
+  for (const entry of schedule) {
+    const item = document.createElement("li");
+    const time = document.createElement("strong");
+    time.textContent = `${timeFormat.format(new Date(entry.starts_at))}–${timeFormat.format(new Date(entry.ends_at))}`;
+    item.append(time, ` ${entry.resident}`);
+    list.append(item);
+  }
+}
+
+/** @param {any} visit */
+function enterVisit(visit) {
+  visitId = visit.id;
+  clearTimeout(cleaningTimer);
+  view.setTimes(visit.ends_at, visit.now);
+  show("call");
+  document.documentElement.requestFullscreen?.().catch(() => {});
+}
+
+function leaveVisit() {
+  visitId = null;
+  mesh.closeAll();
+  if (role === "entrance") {
+    // The kiosk is shared by strangers: ask for a wipe during the cleaning buffer.
+    show("cleaning");
+    cleaningTimer = setTimeout(() => show("idle"), Number(config.bufferMinutes ?? 10) * 60000);
+  } else {
+    show("idle");
+  }
+}
+
+/** @param {any} msg */
+function onMessage(msg) {
+  switch (msg.type) {
+    case "welcome":
+      mesh.me = msg.peer_id;
+      mesh.iceServers = msg.ice_servers ?? [];
+      role = msg.role;
+      document.body.dataset.role = role;
+      renderSchedule(msg.schedule ?? []);
+      if (msg.visit) {
+        enterVisit(msg.visit);
+        for (const peer of msg.peers) mesh.add(peer);
+        mesh.restartIce();
+      } else if (visitId) {
+        leaveVisit();
+      }
+      break;
+    case "visit":
+      if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg);
+      else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
+      else view.setTimes(msg.ends_at, msg.now);
+      break;
+    case "peer-joined":
+      mesh.add(msg.peer);
+      break;
+    case "peer-left":
+      mesh.remove(msg.peer_id);
+      break;
+    case "signal":
+      mesh.receive(msg.from, msg.data);
+      break;
+    case "schedule":
+      renderSchedule(msg.schedule);
+      break;
+    case "control":
+      view.setVolume(msg.volume);
+      break;
+    case "error":
+      if (msg.code === "invalid_token") {
+        localStorage.removeItem(TOKEN_KEY);
+        signaling?.stop();
+        show("unpaired");
+      }
+      break;
+  }
+}
+
+/** Keeps the screen on (tablets sleep otherwise). */
+async function keepAwake() {
+  try {
+    await navigator.wakeLock?.request("screen");
+  } catch {
+    /* not available or refused: the device's own settings must keep it on */
+  }
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") keepAwake();
+});
+
+/** Browsers play sound only after one tap on the page; explain that, once. */
+function offerSoundUnlock() {
+  const AudioContextClass = window.AudioContext;
+  if (!AudioContextClass) return;
+  const probe = new AudioContextClass();
+  if (probe.state === "running") {
+    probe.close();
+    return;
+  }
+  const overlay = $("sound-unlock");
+  overlay.hidden = false;
+  $("sound-unlock-button").onclick = () => {
+    probe.resume();
+    overlay.hidden = true;
+    for (const media of document.querySelectorAll("video")) /** @type {HTMLVideoElement} */ (media).play().catch(() => {});
+  };
+}
+
+/** @type {Signaling | null} */
+let signaling = null;
+
+async function start() {
+  if (!token) {
+    show("unpaired");
+    return;
+  }
+  show("idle");
+  keepAwake();
+  offerSoundUnlock();
+  const media = await openMedia();
+  local = media.stream;
+  mesh.setLocal(local);
+  view.showSelf(local);
+  view.bindControls(() => local, () => {});
+  signaling = new Signaling(token, onMessage, (up) => {
+    $("device-status").textContent = up ? "" : ($("device-status").dataset.offline ?? "…");
+    $("reconnecting").hidden = up || !visitId;
+  });
+  signaling.connect();
+}
+
+Object.assign(window, { menkai: { mesh, visit: () => visitId, stats: () => mesh.stats() } });
+start();
