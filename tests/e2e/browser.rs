@@ -25,8 +25,20 @@ fn workspace_root() -> PathBuf {
 /// A chromedriver process and one headless Chromium session.
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
+}
+
+/// Chromium outlives chromedriver unless told otherwise: on drop, end the whole
+/// process group chromedriver leads (it was started as a group of its own).
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
 }
 
 impl Browser {
@@ -46,6 +58,7 @@ impl Browser {
             .port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -62,7 +75,11 @@ impl Browser {
                     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
                     "--hide-scrollbars", "--lang=ja",
                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required", "--force-device-scale-factor=1", "--window-size=1280,1400",
+                    "--autoplay-policy=no-user-gesture-required",
+                    // mDNS-hidden host candidates need multicast to resolve, which this
+                    // sandbox does not reliably deliver: use plain loopback candidates.
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
+                    "--allow-loopback-in-peer-connection", "--force-device-scale-factor=1", "--window-size=1280,1400",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }),
@@ -79,7 +96,7 @@ impl Browser {
                 Ok(client) => {
                     return Browser {
                         client,
-                        _driver: driver,
+                        driver,
                         _profile: profile,
                     };
                 }
@@ -120,11 +137,36 @@ impl Browser {
             if ready {
                 return stats;
             }
+            if std::time::Instant::now() >= deadline {
+                let log = self
+                    .eval("window.menkai && window.menkai.mesh.log.join('\\n')")
+                    .await;
+                panic!(
+                    "media did not flow in time: {stats}\nnegotiation log:\n{}",
+                    log.as_str().unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
+    }
+
+    /// Evaluates a JavaScript expression in the page.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.client
+            .execute(&format!("return {expression};"), vec![])
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    /// Waits until a JavaScript expression is true in the page.
+    pub async fn wait_until(&self, expression: &str, within: StdDuration) {
+        let deadline = std::time::Instant::now() + within;
+        while self.eval(expression).await != Value::Bool(true) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "media did not flow in time: {stats}"
+                "never true: {expression}"
             );
-            tokio::time::sleep(StdDuration::from_millis(250)).await;
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
         }
     }
 

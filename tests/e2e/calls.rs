@@ -66,3 +66,109 @@ async fn the_family_and_the_ward_tablet_see_and_hear_each_other_with_no_touch() 
         "the device token was cleared from the address: {url}"
     );
 }
+
+const MEDIA: StdDuration = StdDuration::from_secs(30);
+
+#[tokio::test]
+async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+    family.wait_for_media(1, MEDIA).await;
+    family.client.refresh().await.expect("reload");
+    let again = family.wait_for_media(1, MEDIA).await;
+    assert_eq!(again[0]["role"], "ward");
+    // The tablet dropped the old connection and talks to the new page.
+    tablet
+        .wait_until("window.menkai.mesh.links.size === 1", MEDIA)
+        .await;
+    tablet.wait_for_media(1, MEDIA).await;
+}
+
+#[tokio::test]
+async fn at_the_end_of_the_visit_both_pages_show_the_end() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+    family.wait_for_media(1, MEDIA).await;
+    tablet
+        .wait_until("window.menkai.screen() === 'call'", MEDIA)
+        .await;
+    app.advance(chrono::Duration::minutes(20));
+    app.tick().await;
+    family
+        .wait_until("window.menkai.screen() === 'ended'", MEDIA)
+        .await;
+    tablet
+        .wait_until("window.menkai.screen() === 'idle'", MEDIA)
+        .await;
+    assert_eq!(tablet.eval("window.menkai.mesh.links.size").await, 0);
+}
+
+#[tokio::test]
+async fn an_entrance_visit_joins_the_kiosk_and_the_tablet_with_no_touch() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    let (kiosk_id, kiosk_token) = app
+        .paired_device(&token, "entrance", "Entrance kiosk")
+        .await;
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let kiosk = Browser::start().await;
+    kiosk
+        .goto(&app.url(&format!("/device#token={kiosk_token}")))
+        .await;
+    kiosk.wait_until("window.menkai.linked()", MEDIA).await;
+    let (status, visit) = app
+        .api_post(
+            "/visits",
+            &token,
+            serde_json::json!({"resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(), "mode": "entrance",
+                               "ward_device_id": ward_id, "entrance_device_id": kiosk_id, "guests": [{"name": "Hanako's daughter"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let kiosk_stats = kiosk.wait_for_media(1, MEDIA).await;
+    let tablet_stats = tablet.wait_for_media(1, MEDIA).await;
+    assert_eq!(kiosk_stats[0]["role"], "ward");
+    assert_eq!(tablet_stats[0]["role"], "entrance");
+    // Afterwards the kiosk asks for the screen to be wiped.
+    app.advance(chrono::Duration::minutes(20));
+    app.tick().await;
+    kiosk
+        .wait_until("window.menkai.screen() === 'cleaning'", MEDIA)
+        .await;
+    tablet
+        .wait_until("window.menkai.screen() === 'idle'", MEDIA)
+        .await;
+}
+
+#[tokio::test]
+async fn two_families_from_two_homes_and_the_tablet_all_see_each_other() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro", "Jiro"]).await;
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let home_a = Browser::start().await;
+    home_a.goto(&app.url(&links[0])).await;
+    let home_b = Browser::start().await;
+    home_b.goto(&app.url(&links[1])).await;
+    for browser in [&tablet, &home_a, &home_b] {
+        let stats = browser.wait_for_media(2, MEDIA).await;
+        assert!(frames(&stats) > 0);
+    }
+}

@@ -77,6 +77,7 @@ function onMessage(msg) {
       setState(msg.state);
       break;
     case "error":
+      mesh.note(`server error ${msg.code}`);
       if (msg.code === "too_early") {
         $("wait-msg").textContent = t("tooEarly");
       } else if (["invalid_token", "link_expired", "link_replaced", "visit_cancelled", "visit_full"].includes(msg.code)) {
@@ -112,5 +113,7 @@ async function start() {
 }
 
 // For tests and support: what the page is doing.
-Object.assign(window, { menkai: { mesh, state: () => state, stats: () => mesh.stats() } });
+Object.assign(window, {
+  menkai: { mesh, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+});
 start();

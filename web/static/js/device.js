@@ -128,6 +128,7 @@ function onMessage(msg) {
       view.setVolume(msg.volume);
       break;
     case "error":
+      mesh.note(`server error ${msg.code}`);
       if (msg.code === "invalid_token") {
         localStorage.removeItem(TOKEN_KEY);
         signaling?.stop();
@@ -190,5 +191,7 @@ async function start() {
   signaling.connect();
 }
 
-Object.assign(window, { menkai: { mesh, visit: () => visitId, stats: () => mesh.stats() } });
+Object.assign(window, {
+  menkai: { mesh, visit: () => visitId, stats: () => mesh.stats(), linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+});
 start();

@@ -6,7 +6,7 @@
 /**
  * @typedef {{ peer_id: string, role: string, name: string }} PeerInfo
  * @typedef {{ pc: RTCPeerConnection, info: PeerInfo, polite: boolean, makingOffer: boolean,
- *             ignoreOffer: boolean, stream: MediaStream }} Link
+ *             ignoreOffer: boolean, stream: MediaStream, sentCandidates?: number, gotCandidates?: number }} Link
  */
 
 export class Mesh {
@@ -27,6 +27,14 @@ export class Mesh {
     this.local = null;
     /** @type {Map<string, Link>} */
     this.links = new Map();
+    /** Recent negotiation events, for support and tests. @type {string[]} */
+    this.log = [];
+  }
+
+  /** @param {string} line */
+  note(line) {
+    this.log.push(`${Math.round(performance.now())} ${line}`);
+    if (this.log.length > 200) this.log.shift();
   }
 
   /** @param {MediaStream | null} stream */
@@ -55,19 +63,25 @@ export class Mesh {
       this.events.onStream(link.info, link.stream);
     };
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.send(info.peer_id, { candidate: candidate.toJSON() });
+      if (candidate) {
+        link.sentCandidates = (link.sentCandidates ?? 0) + 1;
+        this.send(info.peer_id, { candidate: candidate.toJSON() });
+      }
     };
     pc.onnegotiationneeded = async () => {
       try {
         link.makingOffer = true;
         await pc.setLocalDescription();
+        this.note(`sent ${pc.localDescription?.type} to ${info.peer_id}`);
         this.send(info.peer_id, { description: pc.localDescription?.toJSON() });
       } catch (err) {
-        console.warn("offer failed", err);
+        this.note(`offer failed: ${err}`);
       } finally {
         link.makingOffer = false;
       }
     };
+    this.note(`link to ${info.peer_id} (${info.role}), polite ${link.polite}`);
+    this.watch(link);
     pc.onconnectionstatechange = () => {
       this.events.onState(info.peer_id, pc.connectionState);
       // A path that failed may come back over another route: try ICE again.
@@ -76,23 +90,87 @@ export class Mesh {
     return link;
   }
 
+  /**
+   * Signals can be lost (a socket dropped in between, a peer not yet known to the
+   * other side). A link whose offer went unanswered, or that never got going, offers
+   * again; perfect negotiation makes a repeated offer harmless.
+   * @param {Link} link
+   */
+  watch(link) {
+    const { pc } = link;
+    let since = performance.now();
+    let lastState = "";
+    let stalls = 0;
+    const timer = setInterval(async () => {
+      if (pc.connectionState === "closed" || this.links.get(link.info.peer_id) !== link) {
+        clearInterval(timer);
+        return;
+      }
+      const state = `${pc.signalingState}/${pc.connectionState}`;
+      if (state !== lastState) {
+        lastState = state;
+        since = performance.now();
+        return;
+      }
+      if (performance.now() - since < 5000 || pc.connectionState === "connected") return;
+      since = performance.now();
+      stalls += 1;
+      const counts = `candidates sent ${link.sentCandidates ?? 0}, got ${link.gotCandidates ?? 0}`;
+      try {
+        if (stalls >= 2 && !link.polite && pc.connectionState === "new") {
+          // A connection that never gathered a path is replaced on both sides.
+          this.note(`link to ${link.info.peer_id} stuck (${counts}): rebuilding`);
+          this.send(link.info.peer_id, { reset: true });
+          this.rebuild(link.info.peer_id);
+        } else if (pc.signalingState === "have-local-offer") {
+          this.note(`offer to ${link.info.peer_id} unanswered: offering again`);
+          await pc.setLocalDescription({ type: "rollback" });
+          pc.restartIce();
+        } else if (pc.signalingState === "stable" && pc.connectionState === "new") {
+          this.note(`link to ${link.info.peer_id} idle (${counts}): offering again`);
+          pc.restartIce();
+        }
+      } catch (err) {
+        this.note(`retry failed: ${err}`);
+      }
+    }, 1000);
+  }
+
+  /** Replaces the connection to a peer with a fresh one. @param {string} peerId */
+  rebuild(peerId) {
+    const link = this.links.get(peerId);
+    if (!link) return;
+    link.pc.close();
+    this.links.delete(peerId);
+    this.add(link.info);
+  }
+
   /** @param {string} from @param {any} data */
   async receive(from, data) {
     const link = this.links.get(from);
-    if (!link) return;
+    if (!link) {
+      this.note(`dropped ${data.description ? data.description.type : "candidate"} from unknown ${from}`);
+      return;
+    }
     const { pc } = link;
     try {
-      if (data.description) {
+      if (data.reset) {
+        this.note(`${from} asked to rebuild the connection`);
+        this.rebuild(from);
+      } else if (data.description) {
         const description = data.description;
         const collision = description.type === "offer" && (link.makingOffer || pc.signalingState !== "stable");
         link.ignoreOffer = !link.polite && collision;
+        this.note(`got ${description.type} from ${from} (${pc.signalingState}, polite ${link.polite}, collision ${collision})`);
         if (link.ignoreOffer) return;
         await pc.setRemoteDescription(description);
         if (description.type === "offer") {
           await pc.setLocalDescription();
+          this.note(`sent ${pc.localDescription?.type} to ${from}`);
           this.send(from, { description: pc.localDescription?.toJSON() });
         }
       } else if (data.candidate) {
+        link.gotCandidates = (link.gotCandidates ?? 0) + 1;
         try {
           await pc.addIceCandidate(data.candidate);
         } catch (err) {
@@ -100,7 +178,7 @@ export class Mesh {
         }
       }
     } catch (err) {
-      console.warn("negotiation failed", err);
+      this.note(`negotiation failed: ${err}`);
     }
   }
 
