@@ -348,3 +348,25 @@ async fn the_end_of_the_visit_and_an_extension_reach_every_peer() {
         assert!(ws.closed().await, "a guest's socket closes after the end");
     }
 }
+
+#[tokio::test]
+async fn staff_see_who_is_connected_and_can_end_the_visit() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit, guests) = visit_now(&app, &token, &seed, &["Taro", "Jiro"]).await;
+    let (mut a, _) = Ws::hello(&app, &guests[0], None).await;
+    let (_b, _) = Ws::hello(&app, &guests[1], None).await;
+    app.login_as_admin().await;
+    let (_, today) = app.get_text("/staff").await;
+    assert!(today.contains("Taro") && today.contains("Jiro"));
+    assert!(
+        today.contains("badge state-live"),
+        "two people connected: live"
+    );
+    let id = visit["id"].as_str().expect("id");
+    let res = app
+        .post_form("/staff", &format!("/staff/visits/{id}/end"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    app.tick().await;
+    assert_eq!(a.recv_type("visit").await["state"], "ended");
+}

@@ -32,3 +32,14 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
 for (const button of document.querySelectorAll("button[data-print]")) {
   button.addEventListener("click", () => window.print());
 }
+
+// Today's visits: reload every few seconds to show who is connected, unless the person
+// is in the middle of something on the page.
+for (const marker of document.querySelectorAll("[data-autorefresh]")) {
+  if (!(marker instanceof HTMLElement)) continue;
+  const seconds = Number(marker.dataset.autorefresh) || 30;
+  setInterval(() => {
+    const busy = document.activeElement && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+    if (!busy && document.visibilityState === "visible") location.reload();
+  }, seconds * 1000);
+}

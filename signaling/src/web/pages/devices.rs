@@ -22,12 +22,14 @@ pub fn router() -> Router<AppState> {
         .route("/staff/devices", get(list).post(add))
         .route("/staff/devices/{id}/code", post(renew))
         .route("/staff/devices/{id}/revoke", post(revoke))
+        .route("/staff/devices/{id}/volume", post(volume))
 }
 
 pub struct DeviceRow {
     pub id: String,
     pub name: String,
     pub kind: String,
+    pub kind_code: &'static str,
     pub status: &'static str,
     pub status_label: String,
     pub last_seen: String,
@@ -49,6 +51,7 @@ struct DevicesPage {
     name: String,
     errors: FieldErrors,
     pair_url: String,
+    volume_offline: bool,
 }
 
 impl DevicesPage {
@@ -92,6 +95,7 @@ async fn page(
                 id: d.id.clone(),
                 name: d.name.clone(),
                 kind: ctx.tr.t(&format!("kind-{}", d.kind.as_str())),
+                kind_code: d.kind.as_str(),
                 status,
                 status_label: ctx.tr.t(&format!("device-{status}")),
                 last_seen: d.last_seen_at.map(when).unwrap_or_default(),
@@ -105,25 +109,35 @@ async fn page(
         name,
         errors,
         pair_url: format!("{}/pair", state.public_url),
+        volume_offline: false,
     })
+}
+
+#[derive(serde::Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
 }
 
 async fn list(
     ctx: Ctx,
     State(state): State<AppState>,
     AdminUser(me): AdminUser,
+    axum::extract::Query(q): axum::extract::Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    Ok(render(
-        &page(
-            &ctx,
-            &state,
-            &me,
-            None,
-            String::new(),
-            FieldErrors::default(),
-        )
-        .await?,
-    )?
+    let volume_offline = q.notice.as_deref() == Some("volume-offline");
+    let page = page(
+        &ctx,
+        &state,
+        &me,
+        None,
+        String::new(),
+        FieldErrors::default(),
+    )
+    .await?;
+    Ok(render(&DevicesPage {
+        volume_offline,
+        ..page
+    })?
     .into_response())
 }
 
@@ -194,4 +208,29 @@ async fn revoke(
         .revoke_device(id, &Actor::from(&me), state.now())
         .await?;
     Ok(Redirect::to("/staff/devices").into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct VolumeForm {
+    volume: u8,
+}
+
+/// Turns a ward tablet up (or down) at once, for residents who hear poorly.
+async fn volume(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<VolumeForm>,
+) -> Result<Response, PageError> {
+    let volume = f32::from(form.volume.min(100)) / 100.0;
+    let sent = state.hub.send_to_device(
+        &id,
+        &crate::signaling::protocol::ServerMsg::Control { volume },
+    );
+    let target = if sent {
+        "/staff/devices"
+    } else {
+        "/staff/devices?notice=volume-offline"
+    };
+    Ok(Redirect::to(target).into_response())
 }

@@ -33,16 +33,25 @@ pub struct VisitRow {
     pub guests: String,
     pub state: &'static str,
     pub state_label: String,
+    /// Who is connected now (names), for visits in progress.
+    pub connected: Vec<String>,
 }
 
 impl VisitRow {
+    /// A row for `visit`; `hub` says who is connected (and so whether it is live).
     pub fn new(
         tr: &Tr,
         facility: &Facility,
         visit: &Visit,
         now: chrono::DateTime<chrono::Utc>,
+        hub: &crate::signaling::Hub,
     ) -> Self {
-        let state = visit.state(now, false).as_str();
+        let connected: Vec<String> = hub
+            .presence(&visit.id)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        let state = visit.state(now, connected.len() >= 2).as_str();
         Self {
             id: visit.id.clone(),
             time: format!(
@@ -61,6 +70,7 @@ impl VisitRow {
                 .join("、"),
             state,
             state_label: tr.t(&format!("state-{state}")),
+            connected,
         }
     }
 }
@@ -94,7 +104,7 @@ async fn today(
     let visits = state.db.visits_on(&facility, date).await?;
     let rows = visits
         .iter()
-        .map(|v| VisitRow::new(&ctx.tr, &facility, v, now))
+        .map(|v| VisitRow::new(&ctx.tr, &facility, v, now, &state.hub))
         .collect();
     render(&TodayPage {
         c: Chrome::staff(&ctx, &state, &me, "today"),

@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/staff/visits/{id}", get(visit_page))
         .route("/staff/visits/{id}/cancel", post(cancel))
+        .route("/staff/visits/{id}/extend", post(extend))
+        .route("/staff/visits/{id}/end", post(end))
         .route("/staff/visits/{id}/reschedule", post(reschedule))
         .route("/staff/visits/{id}/guests/{guest}/link", post(new_link))
 }
@@ -133,7 +135,7 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
     let local = visit.starts_at.with_timezone(&facility.tz());
     VisitPage {
         c: Chrome::staff(ctx, state, me, "today"),
-        row: VisitRow::new(&ctx.tr, &facility, visit, now),
+        row: VisitRow::new(&ctx.tr, &facility, visit, now, &state.hub),
         guests: visit
             .guests
             .iter()
@@ -260,4 +262,32 @@ async fn new_link(
         .await?;
     let visit = state.db.visit(id).await?;
     Ok(render(&InvitationsPage::new(&ctx, &state, &me, &visit, &[link]))?.into_response())
+}
+
+/// Ten more minutes for a visit in progress (if nothing else needs the time).
+async fn extend(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .extend_visit(id, 10, state.facility(), &Actor::from(&me), state.now())
+        .await?;
+    Ok(Redirect::to("/staff").into_response())
+}
+
+/// Ends a visit in progress now; everyone in it sees the end screen.
+async fn end(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .end_visit(id, state.facility(), &Actor::from(&me), state.now())
+        .await?;
+    Ok(Redirect::to("/staff").into_response())
 }
