@@ -93,6 +93,7 @@ impl Application {
                 let _ = stop_rx.wait_for(|stopped| *stopped).await;
             }
         }));
+        let hub = self.state.hub.clone();
         let router = crate::web::router(self.state);
         let served = axum::serve(
             self.listener,
@@ -101,6 +102,9 @@ impl Application {
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
+            // Signaling sockets would otherwise hold the shutdown open; clients
+            // reconnect by themselves (and calls keep flowing peer to peer meanwhile).
+            hub.close_all();
         })
         .await;
         scheduler.abort();

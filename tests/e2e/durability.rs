@@ -13,16 +13,21 @@ use tokio::process::{Child, Command};
 const MENKAI: &str = env!("CARGO_BIN_EXE_menkai");
 
 /// A running `menkai serve`.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
     stdout_head: String,
 }
 
 impl Server {
-    async fn start(data: &Path) -> Server {
+    pub async fn start(data: &Path) -> Server {
+        Self::start_on(data, "127.0.0.1:0").await
+    }
+
+    /// On a given address (to come back on the same port after a restart).
+    pub async fn start_on(data: &Path, listen: &str) -> Server {
         let mut child = Command::new(MENKAI)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", listen, "--data"])
             .arg(data)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
@@ -53,7 +58,7 @@ impl Server {
     }
 
     /// SIGTERM, then wait for a graceful exit; returns everything it logged.
-    async fn stop(mut self) -> String {
+    pub async fn stop(mut self) -> String {
         let pid = self.child.id().expect("running").to_string();
         let status = Command::new("kill")
             .args(["-TERM", &pid])
@@ -74,7 +79,7 @@ impl Server {
     }
 }
 
-async fn admin(args: &[&str], data: &Path) -> String {
+pub async fn admin(args: &[&str], data: &Path) -> String {
     let out = Command::new(MENKAI)
         .args(args)
         .arg("--data")
@@ -110,7 +115,7 @@ async fn call(
 
 /// Opens visiting hours all day (the real clock is in charge here), adds a resident and
 /// a tablet, and books a visit an hour from now. Returns the visit.
-async fn book_one(server: &Server, token: &str) -> Value {
+pub async fn book_one(server: &Server, token: &str) -> Value {
     let client = reqwest::Client::new();
     let api = |p: &str| format!("{}/api/v1{p}", server.base);
     let all_day: Vec<Value> = (1..=7)

@@ -9,6 +9,6 @@ mod auth;
 mod booking;
 mod browser;
 mod calls;
-mod durability;
+pub mod durability;
 mod invitations;
 mod signaling;

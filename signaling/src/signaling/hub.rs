@@ -604,6 +604,13 @@ impl Hub {
         }
     }
 
+    /// Closes every socket (the server is shutting down).
+    pub fn close_all(&self) {
+        for (conn, _) in self.lock().conns.values() {
+            conn.close();
+        }
+    }
+
     /// Sends a frame to a device, if it is connected (staff controls).
     pub fn send_to_device(&self, device_id: &str, msg: &ServerMsg) -> bool {
         let state = self.lock();
