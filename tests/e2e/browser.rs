@@ -238,7 +238,7 @@ impl Browser {
 }
 
 /// Screenshot plus accessibility check of the page now shown.
-async fn check(browser: &Browser, name: &str, problems: &mut Vec<String>) {
+pub async fn check(browser: &Browser, name: &str, problems: &mut Vec<String>) {
     browser.screenshot(name).await;
     for violation in browser.axe().await {
         problems.push(format!("{name}: {violation}"));

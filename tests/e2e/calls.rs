@@ -55,6 +55,9 @@ async fn the_family_and_the_ward_tablet_see_and_hear_each_other_with_no_touch() 
     let family = Browser::start().await;
     family.goto(&app.url(&links[0])).await;
     let family_stats = family.wait_for_media(1, StdDuration::from_secs(30)).await;
+    family
+        .wait_until("window.menkai.screen() === 'call'", MEDIA)
+        .await;
     let tablet_stats = tablet.wait_for_media(1, StdDuration::from_secs(30)).await;
     assert_eq!(family_stats[0]["role"], "ward");
     assert_eq!(tablet_stats[0]["role"], "guest");
@@ -295,4 +298,61 @@ async fn a_call_survives_a_restart_of_the_server() {
         "and it still flows"
     );
     server.stop().await;
+}
+
+/// Screenshots of the waiting screen, the call, the end screen and the device's idle
+/// screen in both languages, each checked by axe-core.
+#[tokio::test]
+async fn the_call_screens_are_clear_and_accessible_in_both_languages() {
+    let mut problems = vec![];
+    for lang in ["ja", "en"] {
+        let (app, token, seed) = spawn_app_with_seed().await;
+        let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+        let seed = Seed {
+            ward: ward_id,
+            ..seed
+        };
+        let start = monday_9am_tokyo() + chrono::Duration::minutes(10);
+        let (_, visit) = app.book(&token, &seed, start, &["Taro"]).await;
+        let link = path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+        let tablet = Browser::start().await;
+        tablet.resize(1280, 800).await;
+        tablet
+            .goto(&app.url(&format!("/device?lang={lang}#token={ward_token}")))
+            .await;
+        tablet.wait_until("window.menkai.linked()", MEDIA).await;
+        tablet
+            .wait_until(
+                "document.querySelectorAll('#schedule li').length === 1",
+                MEDIA,
+            )
+            .await;
+        crate::browser::check(&tablet, &format!("device-idle-{lang}"), &mut problems).await;
+        let family = Browser::start().await;
+        family.resize(412, 915).await;
+        family.goto(&app.url(&format!("{link}?lang={lang}"))).await;
+        family.wait_until("window.menkai.state() === 'scheduled' && !document.getElementById('preview').hidden", MEDIA).await;
+        crate::browser::check(&family, &format!("call-waiting-{lang}"), &mut problems).await;
+        app.advance(chrono::Duration::minutes(10));
+        app.tick().await;
+        family.wait_for_media(1, MEDIA).await;
+        tablet.wait_for_media(1, MEDIA).await;
+        family
+            .wait_until("window.menkai.screen() === 'call'", MEDIA)
+            .await;
+        tokio::time::sleep(StdDuration::from_secs(1)).await;
+        crate::browser::check(&family, &format!("call-family-{lang}"), &mut problems).await;
+        crate::browser::check(&tablet, &format!("call-device-{lang}"), &mut problems).await;
+        app.advance(chrono::Duration::minutes(20));
+        app.tick().await;
+        family
+            .wait_until("window.menkai.screen() === 'ended'", MEDIA)
+            .await;
+        crate::browser::check(&family, &format!("call-ended-{lang}"), &mut problems).await;
+    }
+    assert!(
+        problems.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        problems.join("\n")
+    );
 }

@@ -781,10 +781,10 @@ impl Hub {
         // Tell everyone about changed states and times.
         for room in state.rooms.values_mut() {
             let now_told = (room.state(now), room.visit.starts_at, room.visit.ends_at);
+            // A room seen for the first time is announced too: its members may have
+            // been welcomed before a change this same step made (a device seated).
             if room.told != Some(now_told) {
-                if room.told.is_some() {
-                    room.broadcast(&room.visit_msg(now, false), None);
-                }
+                room.broadcast(&room.visit_msg(now, false), None);
                 room.told = Some(now_told);
             }
         }

@@ -56,6 +56,7 @@ function onMessage(msg) {
       mesh.iceServers = msg.ice_servers ?? [];
       for (const peer of msg.peers) mesh.add(peer);
       if (msg.visit) {
+        view.residentName = msg.visit.resident;
         view.setTimes(msg.visit.ends_at, msg.now);
         setState(msg.visit.state);
       }

@@ -18,7 +18,10 @@ export function t(key) {
 export async function play(el) {
   try {
     await el.play();
-  } catch {
+  } catch (err) {
+    // Only a browser that wants a tap first says NotAllowedError; an interrupted
+    // play() (the stream changed) is harmless.
+    if (/** @type {Error} */ (err).name !== "NotAllowedError") return;
     const button = $("tap-for-sound");
     if (!button) return;
     button.hidden = false;
@@ -42,6 +45,8 @@ export class CallView {
     /** @type {Set<number>} */
     this.noticed = new Set();
     this.serverOffset = 0;
+    /** The resident's name, shown on the ward tablet's picture. */
+    this.residentName = "";
     setInterval(() => this.refreshQuality(), 3000);
     setInterval(() => this.checkEnding(), 5000);
   }
@@ -64,7 +69,7 @@ export class CallView {
       video.autoplay = true;
       video.playsInline = true;
       const caption = document.createElement("figcaption");
-      caption.textContent = info.name;
+      caption.textContent = info.role === "ward" && this.residentName ? this.residentName : info.name;
       const paused = document.createElement("p");
       paused.className = "video-paused";
       paused.textContent = t("videoPaused");
