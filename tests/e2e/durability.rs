@@ -57,6 +57,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
     /// SIGTERM, then wait for a graceful exit; returns everything it logged.
     pub async fn stop(mut self) -> String {
         let pid = self.child.id().expect("running").to_string();

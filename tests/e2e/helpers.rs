@@ -413,3 +413,17 @@ impl TestApp {
             .expect("scheduler step");
     }
 }
+
+impl Ws {
+    /// Frames until one of `kind` whose `field` equals `value`; earlier ones (such as
+    /// an announcement of the state already known) are skipped.
+    pub async fn recv_where(&mut self, kind: &str, field: &str, value: &str) -> Value {
+        for _ in 0..20 {
+            let frame = self.recv_type(kind).await;
+            if frame[field] == value {
+                return frame;
+            }
+        }
+        panic!("no {kind} frame with {field} = {value}");
+    }
+}

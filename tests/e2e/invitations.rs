@@ -289,3 +289,43 @@ async fn pages_carry_a_strict_content_security_policy_and_no_referrer() {
         );
     }
 }
+
+/// Everything the family's phone downloads for the call page: the page, the stylesheet
+/// and every script module it pulls in. Old phones on slow mobile data: under 100 KB.
+pub async fn join_page_bytes(app: &TestApp, link: &str) -> usize {
+    let (_, html) = app.get_text(link).await;
+    let mut total = html.len();
+    let mut pending: Vec<String> = html
+        .split("/static/")
+        .skip(1)
+        .filter_map(|p| p.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(path) = pending.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let (status, body) = app.get_text(&format!("/static/{path}")).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        total += body.len();
+        for import in body
+            .split("from \"./")
+            .skip(1)
+            .filter_map(|p| p.split('"').next())
+        {
+            pending.push(format!("js/{import}"));
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn the_call_page_stays_under_100_kb() {
+    let app = spawn_app().await;
+    let (_, _, link) = booked_visit(&app).await;
+    app.advance(Duration::hours(1));
+    let bytes = join_page_bytes(&app, &link).await;
+    println!("join page, with its stylesheet and scripts: {bytes} bytes");
+    assert!(bytes < 100_000, "{bytes} bytes");
+}

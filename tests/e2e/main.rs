@@ -6,9 +6,10 @@ mod helpers;
 
 mod api;
 mod auth;
+mod bench_join;
 mod booking;
 mod browser;
 mod calls;
 pub mod durability;
-mod invitations;
+pub mod invitations;
 mod signaling;

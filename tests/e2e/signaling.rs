@@ -77,7 +77,10 @@ async fn a_family_member_and_the_ward_tablet_meet_and_relay_signals() {
     assert_eq!(joined["peer"]["peer_id"], family_id.as_str());
     assert_eq!(joined["peer"]["name"], "Taro");
     app.tick().await;
-    assert_eq!(tablet.recv_type("visit").await["state"], "live");
+    assert_eq!(
+        tablet.recv_where("visit", "state", "live").await["state"],
+        "live"
+    );
     // Signals pass untouched, one way and the other.
     let data = json!({"description": {"type": "offer", "sdp": "v=0 …"}});
     family
@@ -154,7 +157,10 @@ async fn a_guest_who_comes_too_early_waits_on_the_same_socket() {
     // At the start the visit opens for everyone in it.
     app.advance(Duration::minutes(15));
     app.tick().await;
-    assert_eq!(ws.recv_type("visit").await["state"], "open");
+    assert_eq!(
+        ws.recv_where("visit", "state", "open").await["state"],
+        "open"
+    );
 }
 
 #[tokio::test]
@@ -337,14 +343,18 @@ async fn the_end_of_the_visit_and_an_extension_reach_every_peer() {
         .await;
     assert_eq!(status, StatusCode::OK, "{extended}");
     app.tick().await;
+    let new_end = extended["ends_at"].as_str().expect("ends_at");
     for ws in [&mut a, &mut b] {
-        let frame = ws.recv_type("visit").await;
+        let frame = ws.recv_where("visit", "ends_at", new_end).await;
         assert_eq!(frame["ends_at"], extended["ends_at"], "{frame}");
     }
     app.advance(Duration::minutes(30));
     app.tick().await;
     for ws in [&mut a, &mut b] {
-        assert_eq!(ws.recv_type("visit").await["state"], "ended");
+        assert_eq!(
+            ws.recv_where("visit", "state", "ended").await["state"],
+            "ended"
+        );
         assert!(ws.closed().await, "a guest's socket closes after the end");
     }
 }
@@ -368,5 +378,8 @@ async fn staff_see_who_is_connected_and_can_end_the_visit() {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     app.tick().await;
-    assert_eq!(a.recv_type("visit").await["state"], "ended");
+    assert_eq!(
+        a.recv_where("visit", "state", "ended").await["state"],
+        "ended"
+    );
 }
