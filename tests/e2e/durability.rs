@@ -15,6 +15,8 @@ const MENKAI: &str = env!("CARGO_BIN_EXE_menkai");
 /// A running `menkai serve`.
 pub struct Server {
     child: Child,
+    /// Everything the server logged, read as it comes (a full pipe would block it).
+    log: tokio::task::JoinHandle<String>,
     pub base: String,
     stdout_head: String,
 }
@@ -48,10 +50,17 @@ impl Server {
             .and_then(|u| u.strip_suffix("/staff"))
             .expect("address in the first line")
             .to_owned();
+        let mut stderr = child.stderr.take().expect("stderr");
+        let log = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
         // Keep reading stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server {
             child,
+            log,
             base,
             stdout_head: first,
         }
@@ -75,10 +84,7 @@ impl Server {
             .expect("stops in time")
             .expect("exit");
         assert!(exit.success(), "graceful shutdown exits 0: {exit}");
-        let mut log = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            err.read_to_string(&mut log).await.expect("stderr");
-        }
+        let log = self.log.await.unwrap_or_default();
         log
     }
 }
@@ -298,4 +304,83 @@ async fn the_server_log_never_contains_a_token() {
         );
         assert!(!printed.contains(secret.as_str()));
     }
+}
+
+/// A client flooding its socket is rate limited, and the server's memory stays flat.
+#[tokio::test]
+async fn a_flood_of_frames_leaves_the_servers_memory_flat() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(
+        &["admin", "token", "create", "--name", "flood"],
+        data.path(),
+    )
+    .await;
+    let server = Server::start(data.path()).await;
+    let visit = book_one(&server, &token).await;
+    let guest = visit["invitations"][0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let url = format!("{}/ws", server.base.replacen("http://", "ws://", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Text(
+        json!({"type": "hello", "token": guest}).to_string().into(),
+    ))
+    .await
+    .expect("hello");
+    let _ = ws.next().await;
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let pid = server.child.id().expect("running");
+    let before = rss(pid);
+    // 20,000 frames of 4 KiB (80 MB) as fast as the socket takes them, while reading
+    // whatever comes back so the server is never blocked on us.
+    let (mut sink, mut stream) = ws.split();
+    let reader = tokio::spawn(async move {
+        let mut limited = 0;
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(StdDuration::from_secs(3), stream.next()).await
+        {
+            if let Message::Text(text) = message
+                && text.contains("rate_limited")
+            {
+                limited += 1;
+            }
+        }
+        limited
+    });
+    let frame =
+        json!({"type": "signal", "to": "nobody", "data": {"pad": "x".repeat(4096)}}).to_string();
+    for _ in 0..20_000 {
+        if sink
+            .send(Message::Text(frame.clone().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let limited = reader.await.expect("reader");
+    let after = rss(pid);
+    println!(
+        "server RSS before the flood {before} KiB, after {after} KiB; {limited} rate_limited warnings"
+    );
+    assert!(limited >= 1, "the flood was told it is limited");
+    assert!(
+        after < before + 16 * 1024,
+        "memory stayed flat: {before} KiB → {after} KiB"
+    );
+    server.stop().await;
 }
