@@ -84,8 +84,7 @@ impl Server {
             .expect("stops in time")
             .expect("exit");
         assert!(exit.success(), "graceful shutdown exits 0: {exit}");
-        let log = self.log.await.unwrap_or_default();
-        log
+        self.log.await.unwrap_or_default()
     }
 }
 
