@@ -12,21 +12,10 @@ use std::time::{Duration as StdDuration, Instant};
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::helpers::{Seed, Ws, monday_9am_tokyo, path_of, spawn_app_with_seed};
+use crate::helpers::{Seed, Ws, monday_9am_tokyo, path_of, rss_kib, spawn_app_with_seed};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test]

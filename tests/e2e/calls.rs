@@ -33,6 +33,17 @@ async fn remote_visit_now(
     (ward_token, links)
 }
 
+/// The ward tablet's page and a family member's page, both opened.
+async fn tablet_and_family(app: &TestApp, ward_token: &str, link: &str) -> (Browser, Browser) {
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(link)).await;
+    (tablet, family)
+}
+
 fn frames(stats: &Value) -> u64 {
     stats
         .as_array()
@@ -48,12 +59,7 @@ fn frames(stats: &Value) -> u64 {
 async fn the_family_and_the_ward_tablet_see_and_hear_each_other_with_no_touch() {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
-    let tablet = Browser::start().await;
-    tablet
-        .goto(&app.url(&format!("/device#token={ward_token}")))
-        .await;
-    let family = Browser::start().await;
-    family.goto(&app.url(&links[0])).await;
+    let (tablet, family) = tablet_and_family(&app, &ward_token, &links[0]).await;
     let family_stats = family.wait_for_media(1, StdDuration::from_secs(30)).await;
     family
         .wait_until("window.menkai.screen() === 'call'", MEDIA)
@@ -76,12 +82,7 @@ const MEDIA: StdDuration = StdDuration::from_secs(30);
 async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
-    let tablet = Browser::start().await;
-    tablet
-        .goto(&app.url(&format!("/device#token={ward_token}")))
-        .await;
-    let family = Browser::start().await;
-    family.goto(&app.url(&links[0])).await;
+    let (tablet, family) = tablet_and_family(&app, &ward_token, &links[0]).await;
     family.wait_for_media(1, MEDIA).await;
     family.client.refresh().await.expect("reload");
     let again = family.wait_for_media(1, MEDIA).await;
@@ -97,12 +98,7 @@ async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
 async fn at_the_end_of_the_visit_both_pages_show_the_end() {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
-    let tablet = Browser::start().await;
-    tablet
-        .goto(&app.url(&format!("/device#token={ward_token}")))
-        .await;
-    let family = Browser::start().await;
-    family.goto(&app.url(&links[0])).await;
+    let (tablet, family) = tablet_and_family(&app, &ward_token, &links[0]).await;
     family.wait_for_media(1, MEDIA).await;
     tablet
         .wait_until("window.menkai.screen() === 'call'", MEDIA)

@@ -332,18 +332,8 @@ async fn a_flood_of_frames_leaves_the_servers_memory_flat() {
     .await
     .expect("hello");
     let _ = ws.next().await;
-    let rss = |pid: u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            })
-            .unwrap_or(0)
-    };
     let pid = server.child.id().expect("running");
-    let before = rss(pid);
+    let before = crate::helpers::rss_kib(pid);
     // 20,000 frames of 4 KiB (80 MB) as fast as the socket takes them, while reading
     // whatever comes back so the server is never blocked on us.
     let (mut sink, mut stream) = ws.split();
@@ -372,7 +362,7 @@ async fn a_flood_of_frames_leaves_the_servers_memory_flat() {
         }
     }
     let limited = reader.await.expect("reader");
-    let after = rss(pid);
+    let after = crate::helpers::rss_kib(pid);
     println!(
         "server RSS before the flood {before} KiB, after {after} KiB; {limited} rate_limited warnings"
     );

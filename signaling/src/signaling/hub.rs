@@ -242,6 +242,14 @@ impl std::fmt::Debug for Hub {
     }
 }
 
+/// How a device appears to the others in a visit.
+fn role_of(kind: DeviceKind) -> Role {
+    match kind {
+        DeviceKind::Ward => Role::Ward,
+        DeviceKind::Entrance => Role::Entrance,
+    }
+}
+
 fn new_peer_id() -> String {
     format!("p{}", &tokens::new_id()[..12])
 }
@@ -403,10 +411,7 @@ impl Hub {
         now: DateTime<Utc>,
     ) {
         let device_id = device.id.clone();
-        let role = match device.kind {
-            DeviceKind::Ward => Role::Ward,
-            DeviceKind::Entrance => Role::Entrance,
-        };
+        let role = role_of(device.kind);
         // A device has one session: a new socket replaces the old one.
         let previous = state.devices.remove(&device_id);
         let mut room_id = None;
@@ -815,10 +820,7 @@ impl Hub {
         ) else {
             return;
         };
-        let role = match session.device.kind {
-            DeviceKind::Ward => Role::Ward,
-            DeviceKind::Entrance => Role::Entrance,
-        };
+        let role = role_of(session.device.kind);
         let room = state.rooms.entry(visit.id.clone()).or_insert_with(|| Room {
             visit: visit.clone(),
             told: None,

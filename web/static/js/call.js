@@ -48,6 +48,7 @@ function finish(titleKey) {
 
 /** @param {any} msg */
 function onMessage(msg) {
+  if (mesh.handle(msg)) return;
   switch (msg.type) {
     case "welcome": {
       const resumed = everConnected;
@@ -64,15 +65,6 @@ function onMessage(msg) {
       if (resumed) mesh.restartIce();
       break;
     }
-    case "peer-joined":
-      mesh.add(msg.peer);
-      break;
-    case "peer-left":
-      mesh.remove(msg.peer_id);
-      break;
-    case "signal":
-      mesh.receive(msg.from, msg.data);
-      break;
     case "visit":
       view.setTimes(msg.ends_at, msg.now);
       setState(msg.state);

@@ -92,6 +92,7 @@ function leaveVisit() {
 
 /** @param {any} msg */
 function onMessage(msg) {
+  if (mesh.handle(msg)) return;
   switch (msg.type) {
     case "welcome":
       mesh.me = msg.peer_id;
@@ -111,15 +112,6 @@ function onMessage(msg) {
       if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg);
       else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
       else view.setTimes(msg.ends_at, msg.now);
-      break;
-    case "peer-joined":
-      mesh.add(msg.peer);
-      break;
-    case "peer-left":
-      mesh.remove(msg.peer_id);
-      break;
-    case "signal":
-      mesh.receive(msg.from, msg.data);
       break;
     case "schedule":
       renderSchedule(msg.schedule);

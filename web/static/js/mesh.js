@@ -182,6 +182,26 @@ export class Mesh {
     }
   }
 
+  /**
+   * Handles the frames about peers (joined, left, signal); says whether it did.
+   * @param {any} msg
+   */
+  handle(msg) {
+    switch (msg.type) {
+      case "peer-joined":
+        this.add(msg.peer);
+        return true;
+      case "peer-left":
+        this.remove(msg.peer_id);
+        return true;
+      case "signal":
+        this.receive(msg.from, msg.data);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** After our socket came back: find fresh paths to everyone. */
   restartIce() {
     for (const { pc } of this.links.values()) pc.restartIce();
