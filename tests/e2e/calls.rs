@@ -112,6 +112,15 @@ async fn at_the_end_of_the_visit_both_pages_show_the_end() {
         .wait_until("window.menkai.screen() === 'idle'", MEDIA)
         .await;
     assert_eq!(tablet.eval("window.menkai.mesh.links.size").await, 0);
+    tokio::time::sleep(StdDuration::from_secs(1)).await;
+    let notice_hidden = family
+        .eval("document.getElementById('reconnecting').hidden")
+        .await;
+    assert_eq!(
+        notice_hidden,
+        Value::Bool(true),
+        "no reconnecting notice after the end"
+    );
 }
 
 #[tokio::test]

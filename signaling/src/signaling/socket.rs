@@ -155,6 +155,7 @@ async fn run(socket: WebSocket, state: AppState) {
     let mut writer = tokio::spawn(write_loop(sink, outbox, kill));
     let mut bucket = Bucket::new();
     let mut authenticated = false;
+    let mut writer_done = false;
     let mut device_id = None;
     let started = Instant::now();
     loop {
@@ -168,7 +169,10 @@ async fn run(socket: WebSocket, state: AppState) {
                 Ok(Some(Ok(message))) => message,
                 _ => break,
             },
-            _ = &mut writer => break,
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
         };
         let text = match message {
             Message::Text(text) => text,
@@ -225,7 +229,10 @@ async fn run(socket: WebSocket, state: AppState) {
     }
     hub.dropped(id);
     conn.close();
-    let _ = writer.await;
+    // A JoinHandle may be awaited once: only if the select above did not already.
+    if !writer_done {
+        let _ = writer.await;
+    }
     if let Some(device_id) = device_id {
         let _ = state.db.touch_device(device_id, state.now()).await;
     }

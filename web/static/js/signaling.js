@@ -61,9 +61,9 @@ export class Signaling {
     ws.onclose = () => {
       clearInterval(this.pingTimer);
       clearTimeout(this.deadTimer);
-      if (this.ws !== ws) return;
+      // Closed on purpose (the visit ended, the person left): nothing to report.
+      if (this.ws !== ws || this.stopped) return;
       this.onLink(false);
-      if (this.stopped) return;
       // 0.5 s, 1 s, 2 s … at most 5 s: a restarted server is found again quickly.
       const delay = Math.min(5000, 500 * 2 ** this.retry++);
       setTimeout(() => this.connect(), delay);
