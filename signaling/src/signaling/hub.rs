@@ -137,6 +137,22 @@ impl Room {
         }
     }
 
+    /// Seats a new member and tells the others it joined.
+    fn admit(&mut self, peer_id: &str, role: Role, name: String, conn: Conn) {
+        let member = Member {
+            peer_id: peer_id.to_owned(),
+            role,
+            name,
+            conn: Some(conn),
+            away_since: None,
+        };
+        let joined = ServerMsg::PeerJoined {
+            peer: member.info(),
+        };
+        self.members.push(member);
+        self.broadcast(&joined, Some(peer_id));
+    }
+
     fn peers_except(&self, peer_id: &str) -> Vec<PeerInfo> {
         self.members
             .iter()
@@ -371,25 +387,7 @@ impl Hub {
             }
             member.away_since = None;
         } else {
-            room.members.push(Member {
-                peer_id: peer_id.clone(),
-                role: Role::Guest,
-                name,
-                conn: Some(conn.clone()),
-                away_since: None,
-            });
-            let joined = ServerMsg::PeerJoined {
-                peer: PeerInfo {
-                    peer_id: peer_id.clone(),
-                    role: Role::Guest,
-                    name: room
-                        .members
-                        .last()
-                        .map(|m| m.name.clone())
-                        .unwrap_or_default(),
-                },
-            };
-            room.broadcast(&joined, Some(&peer_id));
+            room.admit(&peer_id, Role::Guest, name, conn.clone());
         }
         conn.send_msg(&welcome(room));
         state
@@ -486,23 +484,7 @@ impl Hub {
                 members: vec![],
             });
             if let Some(room) = state.rooms.get_mut(&visit_id) {
-                room.members.push(Member {
-                    peer_id: peer_id.clone(),
-                    role,
-                    name: name.clone(),
-                    conn: Some(conn.clone()),
-                    away_since: None,
-                });
-                room.broadcast(
-                    &ServerMsg::PeerJoined {
-                        peer: PeerInfo {
-                            peer_id: peer_id.clone(),
-                            role,
-                            name,
-                        },
-                    },
-                    Some(&peer_id),
-                );
+                room.admit(&peer_id, role, name.clone(), conn.clone());
             }
             if let Some(session) = state.devices.get_mut(&device_id) {
                 session.room = Some(visit_id.clone());
@@ -833,23 +815,7 @@ impl Hub {
                 peer: member.info(),
             });
         }
-        room.members.push(Member {
-            peer_id: peer_id.clone(),
-            role,
-            name: name.clone(),
-            conn: Some(conn),
-            away_since: None,
-        });
-        room.broadcast(
-            &ServerMsg::PeerJoined {
-                peer: PeerInfo {
-                    peer_id: peer_id.clone(),
-                    role,
-                    name,
-                },
-            },
-            Some(&peer_id),
-        );
+        room.admit(&peer_id, role, name, conn);
         if let Some(session) = state.devices.get_mut(device_id) {
             session.room = Some(visit.id.clone());
         }
