@@ -7,31 +7,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::browser::Browser;
-use crate::helpers::{Seed, TestApp, monday_9am_tokyo, path_of, spawn_app_with_seed};
-
-/// Pairs a ward tablet, books a remote visit on it starting now, and returns the
-/// device token and the family links.
-async fn remote_visit_now(
-    app: &TestApp,
-    token: &str,
-    seed: &Seed,
-    guests: &[&str],
-) -> (String, Vec<String>) {
-    let (ward_id, ward_token) = app.paired_device(token, "ward", "Tablet 2F").await;
-    let seed = Seed {
-        ward: ward_id,
-        ..seed.clone()
-    };
-    let (status, visit) = app.book(token, &seed, monday_9am_tokyo(), guests).await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
-    let links = visit["invitations"]
-        .as_array()
-        .expect("links")
-        .iter()
-        .map(|i| path_of(i["url"].as_str().expect("url")))
-        .collect();
-    (ward_token, links)
-}
+use crate::helpers::{
+    Seed, TestApp, monday_9am_tokyo, path_of, remote_visit_now, spawn_app_with_seed,
+};
 
 /// The ward tablet's page and a family member's page, both opened.
 async fn tablet_and_family(app: &TestApp, ward_token: &str, link: &str) -> (Browser, Browser) {

@@ -101,6 +101,30 @@ pub fn csrf_of(html: &str) -> String {
         .to_owned()
 }
 
+/// Pairs a ward tablet, books a remote visit on it starting now, and returns the
+/// device token and the family links.
+pub async fn remote_visit_now(
+    app: &TestApp,
+    token: &str,
+    seed: &Seed,
+    guests: &[&str],
+) -> (String, Vec<String>) {
+    let (ward_id, ward_token) = app.paired_device(token, "ward", "Tablet 2F").await;
+    let seed = Seed {
+        ward: ward_id,
+        ..seed.clone()
+    };
+    let (status, visit) = app.book(token, &seed, monday_9am_tokyo(), guests).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let links = visit["invitations"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|i| path_of(i["url"].as_str().expect("url")))
+        .collect();
+    (ward_token, links)
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -12,4 +12,5 @@ mod browser;
 mod calls;
 pub mod durability;
 pub mod invitations;
+mod rust_peer;
 mod signaling;

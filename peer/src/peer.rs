@@ -1,0 +1,330 @@
+//! A Menkai endpoint: one signaling socket and a link to every other endpoint of the
+//! visit. It behaves like the browser clients: it joins with a token, keeps its seat
+//! with `resume` when the socket drops, and follows the visit from open to end.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use webrtc::peer_connection::RTCIceServer;
+
+use crate::link::{Link, LinkContext, LinkStats, SharedStats};
+use crate::protocol::{ClientFrame, IceServer, PeerInfo, ServerFrame};
+use crate::signaling::{self, JoinError, Socket, Welcome};
+
+/// How the peer reaches the network.
+#[derive(Debug, Clone)]
+pub struct PeerOptions {
+    /// Local UDP addresses for media. `0.0.0.0:0` means every interface but loopback;
+    /// tests on one machine pass `127.0.0.1:0`.
+    pub udp_addrs: Vec<String>,
+}
+
+impl Default for PeerOptions {
+    fn default() -> Self {
+        PeerOptions {
+            udp_addrs: vec!["0.0.0.0:0".into()],
+        }
+    }
+}
+
+/// What the peer knows right now: plain data.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    pub peer_id: String,
+    pub role: String,
+    /// The visit's state (`scheduled`, `open`, `live`, `ended`, …); `None` for a
+    /// device between visits.
+    pub visit: Option<String>,
+    /// Whether the signaling socket is up (it is down while reconnecting).
+    pub online: bool,
+    pub links: Vec<LinkStats>,
+}
+
+#[derive(Default)]
+struct Shared {
+    visit: Option<String>,
+    online: bool,
+    links: BTreeMap<String, SharedStats>,
+}
+
+/// A running endpoint. Dropping it leaves the visit as a closed tab would.
+pub struct Peer {
+    peer_id: String,
+    role: String,
+    shared: Arc<Mutex<Shared>>,
+    leave: mpsc::UnboundedSender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Peer {
+    /// Connects to the signaling socket (`ws://host/ws`) with an invitation or device
+    /// token and takes a seat. Fails with the server's error code (`invalid_token`,
+    /// `visit_full`, …) when it is refused.
+    pub async fn join(ws_url: &str, token: &str, options: PeerOptions) -> Result<Peer, JoinError> {
+        let (socket, welcome) = signaling::connect(ws_url, token, None).await?;
+        let (outgoing, outbox) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (leave, left) = mpsc::unbounded_channel();
+        let mut session = Session {
+            url: ws_url.to_owned(),
+            token: token.to_owned(),
+            resume: welcome.resume.clone(),
+            role: welcome.role.clone(),
+            context: LinkContext {
+                me: welcome.peer_id.clone(),
+                ice_servers: ice_servers(&welcome.ice_servers),
+                udp_addrs: options.udp_addrs,
+                outgoing,
+            },
+            links: BTreeMap::new(),
+            shared: shared.clone(),
+        };
+        let (peer_id, role) = (welcome.peer_id.clone(), welcome.role.clone());
+        session.welcomed(welcome);
+        let task = tokio::spawn(session.run(socket, outbox, left));
+        Ok(Peer {
+            peer_id,
+            role,
+            shared,
+            leave,
+            task,
+        })
+    }
+
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        Snapshot {
+            peer_id: self.peer_id.clone(),
+            role: self.role.clone(),
+            visit: shared.visit.clone(),
+            online: shared.online,
+            links: shared
+                .links
+                .values()
+                .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
+                .collect(),
+        }
+    }
+
+    /// Waits until `done` holds for a snapshot, and returns it; fails after `within`
+    /// with the last snapshot in the message.
+    pub async fn wait_until(
+        &self,
+        within: Duration,
+        done: impl Fn(&Snapshot) -> bool,
+    ) -> Result<Snapshot> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let snapshot = self.snapshot();
+            if done(&snapshot) {
+                return Ok(snapshot);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("not reached within {within:?}: {snapshot:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Says `leave` (the others see `peer-left` at once) and closes every connection.
+    pub async fn leave(self) {
+        let _ = self.leave.send(());
+        let _ = (&mut { self }.task).await;
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.leave.send(());
+    }
+}
+
+fn ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// How a socket's life ended.
+enum Ended {
+    /// We said leave, or the visit is over for a guest: done.
+    Done,
+    /// The socket dropped: reconnect with `resume`.
+    Dropped,
+}
+
+/// The signaling task's state.
+struct Session {
+    url: String,
+    token: String,
+    resume: String,
+    role: String,
+    context: LinkContext,
+    links: BTreeMap<String, Link>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+/// The longest wait between two attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+impl Session {
+    async fn run(
+        mut self,
+        mut socket: Socket,
+        mut outbox: mpsc::UnboundedReceiver<(String, Value)>,
+        mut left: mpsc::UnboundedReceiver<()>,
+    ) {
+        loop {
+            self.set(|s| s.online = true);
+            let ended = self.serve(&mut socket, &mut outbox, &mut left).await;
+            self.set(|s| s.online = false);
+            if let Ended::Done = ended {
+                break;
+            }
+            match self.reconnect(&mut left).await {
+                Some(fresh) => socket = fresh,
+                None => break,
+            }
+        }
+        for link in self.links.values() {
+            link.close();
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        socket: &mut Socket,
+        outbox: &mut mpsc::UnboundedReceiver<(String, Value)>,
+        left: &mut mpsc::UnboundedReceiver<()>,
+    ) -> Ended {
+        loop {
+            tokio::select! {
+                frame = signaling::next(socket) => match frame {
+                    Ok(Some(frame)) => {
+                        if self.on_frame(frame) {
+                            return Ended::Done;
+                        }
+                    }
+                    Ok(None) | Err(_) => return Ended::Dropped,
+                },
+                Some((to, data)) = outbox.recv() => {
+                    let signal = ClientFrame::Signal { to, data };
+                    if signaling::send(socket, &signal).await.is_err() {
+                        return Ended::Dropped;
+                    }
+                }
+                _ = left.recv() => {
+                    let _ = signaling::send(socket, &ClientFrame::Leave).await;
+                    let _ = socket.close(None).await;
+                    return Ended::Done;
+                }
+            }
+        }
+    }
+
+    /// Handles one frame; says whether the session is over.
+    fn on_frame(&mut self, frame: ServerFrame) -> bool {
+        match frame {
+            ServerFrame::PeerJoined { peer } => self.add(peer),
+            ServerFrame::PeerLeft { peer_id } => self.remove(&peer_id),
+            ServerFrame::Signal { from, data } => match self.links.get(&from) {
+                Some(link) => link.receive(data),
+                None => tracing::debug!("signal from unknown peer {from}"),
+            },
+            ServerFrame::Visit { state, .. } => {
+                let over = matches!(state.as_str(), "ended" | "cancelled");
+                self.set(|s| s.visit = Some(state));
+                if over {
+                    for peer_id in self.links.keys().cloned().collect::<Vec<_>>() {
+                        self.remove(&peer_id);
+                    }
+                    // A guest's socket closes with the visit; a device stays for the next.
+                    if self.role == "guest" {
+                        return true;
+                    }
+                }
+            }
+            ServerFrame::Error { code, message } => {
+                tracing::warn!("server error {code}: {message}");
+            }
+            ServerFrame::Welcome { .. } | ServerFrame::Other => {}
+        }
+        false
+    }
+
+    fn welcomed(&mut self, welcome: Welcome) {
+        self.resume = welcome.resume;
+        self.set(|s| s.visit = welcome.visit_state);
+        for peer in welcome.peers {
+            match self.links.get(&peer.peer_id) {
+                // Resumed: both sides keep the connection and look for a new path.
+                Some(link) => link.restart_ice(),
+                None => self.add(peer),
+            }
+        }
+    }
+
+    /// Tries again and again with `resume` until the server takes us back, refuses
+    /// us, or we are told to leave.
+    async fn reconnect(&mut self, left: &mut mpsc::UnboundedReceiver<()>) -> Option<Socket> {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = left.recv() => return None,
+            }
+            match signaling::connect(&self.url, &self.token, Some(&self.resume)).await {
+                Ok((socket, welcome)) => {
+                    self.welcomed(welcome);
+                    return Some(socket);
+                }
+                Err(JoinError::Unreachable(_)) => backoff = (backoff * 2).min(MAX_BACKOFF),
+                Err(err) => {
+                    tracing::warn!("not taken back: {err}");
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, peer: PeerInfo) {
+        if self.links.contains_key(&peer.peer_id) {
+            return;
+        }
+        let peer_id = peer.peer_id.clone();
+        let link = Link::start(self.context.clone(), peer);
+        let stats = link.stats.clone();
+        self.links.insert(peer_id.clone(), link);
+        self.set(|s| {
+            s.links.insert(peer_id, stats);
+        });
+    }
+
+    fn remove(&mut self, peer_id: &str) {
+        if let Some(link) = self.links.remove(peer_id) {
+            link.close();
+        }
+        self.set(|s| {
+            s.links.remove(peer_id);
+        });
+    }
+
+    fn set(&self, change: impl FnOnce(&mut Shared)) {
+        change(&mut self.shared.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+}

@@ -1,0 +1,81 @@
+//! Menkai's own WebRTC endpoint in Rust (webrtc-rs) meets the browser clients: real
+//! ICE, DTLS and SRTP between two different WebRTC stacks, over the real signaling.
+
+use std::time::Duration;
+
+use menkai_peer::{Peer, PeerOptions, Snapshot};
+
+use crate::browser::Browser;
+use crate::helpers::{TestApp, remote_visit_now, spawn_app_with_seed};
+
+const WITHIN: Duration = Duration::from_secs(30);
+
+async fn join(app: &TestApp, token: &str) -> Peer {
+    let options = PeerOptions {
+        udp_addrs: vec!["127.0.0.1:0".into()],
+    };
+    Peer::join(&menkai_peer::ws_url(&app.url("")), token, options)
+        .await
+        .expect("the Rust peer is welcomed")
+}
+
+fn receives_both_ways(snapshot: &Snapshot) -> bool {
+    snapshot.links.len() == 1
+        && snapshot.links.iter().all(|l| {
+            l.state == "connected"
+                && l.audio_packets > 0
+                && l.video_packets > 0
+                && l.reflected_packets > 0
+        })
+}
+
+#[tokio::test]
+async fn a_rust_ward_device_and_the_family_page_in_chromium_exchange_media_both_ways() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let ward = join(&app, &ward_token).await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+
+    // Chromium decodes video (and receives audio) that came from the Rust peer: its own
+    // fake camera and microphone, mirrored by webrtc-rs.
+    let seen = family.wait_for_media(1, WITHIN).await;
+    assert_eq!(seen[0]["role"], "ward");
+    assert_eq!(seen[0]["peerId"], ward.peer_id());
+    // The Rust peer received Chromium's RTP, audio and video, and sent it back.
+    let snapshot = ward
+        .wait_until(WITHIN, |s| {
+            receives_both_ways(s) && s.visit.as_deref() == Some("live")
+        })
+        .await
+        .expect("the Rust peer receives the family's media, and the visit is live");
+    assert_eq!(snapshot.links[0].role, "guest");
+
+    // The family leaves: the Rust peer drops its connection at once.
+    family.goto(&app.url("/")).await;
+    ward.wait_until(WITHIN, |s| s.links.is_empty())
+        .await
+        .expect("the link closes when the family leaves");
+}
+
+#[tokio::test]
+async fn two_rust_peers_connect_to_each_other_whoever_offers_first() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let guest_token = links[0].trim_start_matches("/v/");
+    // Both start offering at once when they meet: perfect negotiation settles it.
+    let ward = join(&app, &ward_token).await;
+    let guest = join(&app, guest_token).await;
+    for peer in [&ward, &guest] {
+        peer.wait_until(WITHIN, |s| {
+            s.links.len() == 1 && s.links[0].state == "connected"
+        })
+        .await
+        .expect("connected");
+    }
+    let guest_id = guest.peer_id().to_owned();
+    guest.leave().await;
+    ward.wait_until(WITHIN, |s| s.links.iter().all(|l| l.peer_id != guest_id))
+        .await
+        .expect("the ward side lets go of a guest who left");
+}
