@@ -59,6 +59,8 @@ pub struct LinkStats {
     pub video_bytes: u64,
     /// Received packets sent back to their sender.
     pub reflected_packets: u64,
+    /// Offer/answer exchanges completed (the first, then ICE restarts and renegotiations).
+    pub negotiations: u32,
     /// How many times the connection was rebuilt at the other side's request.
     pub rebuilds: u32,
 }
@@ -231,7 +233,7 @@ impl Actor {
             };
             let result = match input {
                 None | Some(Input::Close) => break,
-                Some(Input::RestartIce) => conn.pc.restart_ice().await.map_err(Into::into),
+                Some(Input::RestartIce) => self.restart_ice(&conn).await,
                 Some(Input::Remote(data)) => match serde_json::from_value::<SignalData>(data) {
                     Ok(data) if data.reset => match self.rebuild(conn).await {
                         Ok(fresh) => {
@@ -331,7 +333,7 @@ impl Actor {
                 update(&self.stats, |s| s.state = state.to_string());
                 if state == RTCPeerConnectionState::Failed {
                     // A path that failed may come back over another route.
-                    conn.pc.restart_ice().await?;
+                    self.restart_ice(conn).await?;
                 }
                 Ok(())
             }
@@ -358,6 +360,12 @@ impl Actor {
         conn.pc.set_local_description(offer).await?;
         self.offered_at = Some(Instant::now());
         self.send_local_description(conn).await
+    }
+
+    /// Marks ICE for a restart and offers at once (see `run` for why not on the event).
+    async fn restart_ice(&mut self, conn: &Connection) -> Result<()> {
+        conn.pc.restart_ice().await?;
+        self.offer(conn).await
     }
 
     async fn on_signal(&mut self, conn: &Connection, data: SignalData) -> Result<()> {
@@ -404,6 +412,7 @@ impl Actor {
             conn.pc.set_local_description(answer).await?;
             self.send_local_description(conn).await?;
         }
+        update(&self.stats, |s| s.negotiations += 1);
         Ok(())
     }
 
@@ -414,16 +423,16 @@ impl Actor {
             return;
         }
         self.offered_at = None;
-        let retried = async {
-            conn.pc
-                .set_local_description(RTCSessionDescription::rollback(None)?)
-                .await?;
-            conn.pc.restart_ice().await?;
-            anyhow::Ok(())
-        };
-        if let Err(err) = retried.await {
+        if let Err(err) = self.offer_again(conn).await {
             tracing::debug!("offering again to {}: {err:#}", self.remote.peer_id);
         }
+    }
+
+    async fn offer_again(&mut self, conn: &Connection) -> Result<()> {
+        conn.pc
+            .set_local_description(RTCSessionDescription::rollback(None)?)
+            .await?;
+        self.restart_ice(conn).await
     }
 
     async fn send_local_description(&self, conn: &Connection) -> Result<()> {

@@ -36,6 +36,7 @@ impl Default for PeerOptions {
 /// What the peer knows right now: plain data.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Snapshot {
+    /// Our id in the visit, as the server's latest `welcome` said.
     pub peer_id: String,
     pub role: String,
     /// The visit's state (`scheduled`, `open`, `live`, `ended`, …); `None` for a
@@ -48,6 +49,8 @@ pub struct Snapshot {
 
 #[derive(Default)]
 struct Shared {
+    /// As the latest `welcome` said: the same after a resume.
+    peer_id: String,
     visit: Option<String>,
     online: bool,
     links: BTreeMap<String, SharedStats>,
@@ -104,7 +107,7 @@ impl Peer {
     pub fn snapshot(&self) -> Snapshot {
         let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         Snapshot {
-            peer_id: self.peer_id.clone(),
+            peer_id: shared.peer_id.clone(),
             role: self.role.clone(),
             visit: shared.visit.clone(),
             online: shared.online,
@@ -269,7 +272,10 @@ impl Session {
 
     fn welcomed(&mut self, welcome: Welcome) {
         self.resume = welcome.resume;
-        self.set(|s| s.visit = welcome.visit_state);
+        self.set(|s| {
+            s.peer_id = welcome.peer_id;
+            s.visit = welcome.visit_state;
+        });
         for peer in welcome.peers {
             match self.links.get(&peer.peer_id) {
                 // Resumed: both sides keep the connection and look for a new path.

@@ -164,8 +164,7 @@ async fn two_families_from_two_homes_and_the_tablet_all_see_each_other() {
 /// the signaling socket within seconds, as the same peers.
 #[tokio::test]
 async fn a_call_survives_a_restart_of_the_server() {
-    use crate::durability::{Server, admin};
-    use serde_json::json;
+    use crate::durability::{Server, admin, call_now};
     let data = tempfile::tempdir().expect("temp dir");
     let token = admin(
         &["admin", "token", "create", "--name", "restart"],
@@ -174,70 +173,10 @@ async fn a_call_survives_a_restart_of_the_server() {
     .await;
     let server = Server::start(data.path()).await;
     let base = server.base.clone();
-    let client = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
-        client
-            .request(method, format!("{base}/api/v1{path}"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-    };
-    let all_day: Vec<_> = (1..=7)
-        .map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"}))
-        .collect();
-    call(reqwest::Method::PUT, "/facility", json!({"name": "Home", "time_zone": "UTC", "language": "en", "slot_minutes": 20, "buffer_minutes": 0, "visiting_hours": all_day}))
-        .await
-        .expect("facility");
-    let resident: Value = call(
-        reqwest::Method::POST,
-        "/residents",
-        json!({"name": "Hanako"}),
-    )
-    .await
-    .expect("resident")
-    .json()
-    .await
-    .expect("json");
-    let device: Value = call(
-        reqwest::Method::POST,
-        "/devices",
-        json!({"name": "Tablet", "kind": "ward"}),
-    )
-    .await
-    .expect("device")
-    .json()
-    .await
-    .expect("json");
-    let paired: Value = call(
-        reqwest::Method::POST,
-        "/devices/pair",
-        json!({"code": device["pairing_code"]}),
-    )
-    .await
-    .expect("pair")
-    .json()
-    .await
-    .expect("json");
-    let now = chrono::Utc::now();
-    let start = now - chrono::Duration::seconds(i64::from(chrono::Timelike::second(&now)));
-    let visit: Value = call(
-        reqwest::Method::POST,
-        "/visits",
-        json!({"resident_id": resident["id"], "starts_at": start.to_rfc3339(), "duration_minutes": 60, "mode": "remote",
-               "ward_device_id": device["id"], "guests": [{"name": "Taro"}]}),
-    )
-    .await
-    .expect("visit")
-    .json()
-    .await
-    .expect("json");
-    let link = path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+    let (device_token, link) = call_now(&server, &token).await;
     let tablet = Browser::start().await;
     tablet
-        .goto(&format!(
-            "{base}/device#token={}",
-            paired["device_token"].as_str().expect("token")
-        ))
+        .goto(&format!("{base}/device#token={device_token}"))
         .await;
     let family = Browser::start().await;
     family.goto(&format!("{base}{link}")).await;

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -122,28 +122,30 @@ async fn call(
     (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
-/// Opens visiting hours all day (the real clock is in charge here), adds a resident and
-/// a tablet, and books a visit an hour from now. Returns the visit.
-pub async fn book_one(server: &Server, token: &str) -> Value {
+/// A home open all day (the real clock is in charge here) with one resident and one
+/// ward tablet.
+pub struct Home {
+    pub resident: Value,
+    pub tablet: Value,
+}
+
+pub async fn home(server: &Server, token: &str) -> Home {
     let client = reqwest::Client::new();
     let api = |p: &str| format!("{}/api/v1{p}", server.base);
     let all_day: Vec<Value> = (1..=7)
         .map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"}))
         .collect();
     let facility = json!({"name": "Test Home", "time_zone": "UTC", "language": "en", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": all_day});
-    assert_eq!(
-        call(
-            &client,
-            reqwest::Method::PUT,
-            api("/facility"),
-            token,
-            Some(facility)
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    let (_, r) = call(
+    let put = call(
+        &client,
+        reqwest::Method::PUT,
+        api("/facility"),
+        token,
+        Some(facility),
+    )
+    .await;
+    assert_eq!(put.0, StatusCode::OK);
+    let (_, resident) = call(
         &client,
         reqwest::Method::POST,
         api("/residents"),
@@ -151,7 +153,7 @@ pub async fn book_one(server: &Server, token: &str) -> Value {
         Some(json!({"name": "Hanako"})),
     )
     .await;
-    let (_, w) = call(
+    let (_, tablet) = call(
         &client,
         reqwest::Method::POST,
         api("/devices"),
@@ -159,7 +161,28 @@ pub async fn book_one(server: &Server, token: &str) -> Value {
         Some(json!({"name": "Tablet", "kind": "ward"})),
     )
     .await;
-    // Whole minutes, and not across midnight UTC, so "today" lists it.
+    Home { resident, tablet }
+}
+
+/// Books a remote visit for Taro with the home's resident on its tablet.
+pub async fn book(server: &Server, token: &str, home: &Home, start: DateTime<Utc>) -> Value {
+    let start = start - Duration::seconds(i64::from(chrono::Timelike::second(&start)));
+    let (status, visit) = call(
+        &reqwest::Client::new(),
+        reqwest::Method::POST,
+        format!("{}/api/v1/visits", server.base),
+        token,
+        Some(json!({"resident_id": home.resident["id"], "starts_at": start.to_rfc3339(), "mode": "remote", "ward_device_id": home.tablet["id"], "guests": [{"name": "Taro"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    visit
+}
+
+/// A visit booked five minutes from now (and not across midnight UTC, so "today"
+/// lists it).
+pub async fn book_one(server: &Server, token: &str) -> Value {
+    let home = home(server, token).await;
     let now = Utc::now();
     let start = (now + Duration::minutes(5)).min(
         now.date_naive()
@@ -167,17 +190,26 @@ pub async fn book_one(server: &Server, token: &str) -> Value {
             .expect("time")
             .and_utc(),
     );
-    let start = start - Duration::seconds(i64::from(chrono::Timelike::second(&start)));
-    let (status, visit) = call(
-        &client,
+    book(server, token, &home, start).await
+}
+
+/// A visit that has begun, on a paired tablet: returns the tablet's device token and
+/// the family's link (a path).
+pub async fn call_now(server: &Server, token: &str) -> (String, String) {
+    let home = home(server, token).await;
+    let (status, paired) = call(
+        &reqwest::Client::new(),
         reqwest::Method::POST,
-        api("/visits"),
+        format!("{}/api/v1/devices/pair", server.base),
         token,
-        Some(json!({"resident_id": r["id"], "starts_at": start.to_rfc3339(), "mode": "remote", "ward_device_id": w["id"], "guests": [{"name": "Taro"}]})),
+        Some(json!({"code": home.tablet["pairing_code"]})),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
-    visit
+    assert_eq!(status, StatusCode::OK, "{paired}");
+    let visit = book(server, token, &home, Utc::now()).await;
+    let device_token = paired["device_token"].as_str().expect("token").to_owned();
+    let link = crate::helpers::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+    (device_token, link)
 }
 
 async fn visits_today(base: &str, token: &str) -> Value {

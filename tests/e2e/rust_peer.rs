@@ -11,12 +11,20 @@ use crate::helpers::{TestApp, remote_visit_now, spawn_app_with_seed};
 const WITHIN: Duration = Duration::from_secs(30);
 
 async fn join(app: &TestApp, token: &str) -> Peer {
+    join_at(&app.url(""), token).await
+}
+
+async fn join_at(server: &str, token: &str) -> Peer {
     let options = PeerOptions {
         udp_addrs: vec!["127.0.0.1:0".into()],
     };
-    Peer::join(&menkai_peer::ws_url(&app.url("")), token, options)
+    Peer::join(&menkai_peer::ws_url(server), token, options)
         .await
         .expect("the Rust peer is welcomed")
+}
+
+fn connected_to_one(snapshot: &Snapshot) -> bool {
+    snapshot.links.len() == 1 && snapshot.links[0].state == "connected"
 }
 
 fn receives_both_ways(snapshot: &Snapshot) -> bool {
@@ -67,15 +75,64 @@ async fn two_rust_peers_connect_to_each_other_whoever_offers_first() {
     let ward = join(&app, &ward_token).await;
     let guest = join(&app, guest_token).await;
     for peer in [&ward, &guest] {
-        peer.wait_until(WITHIN, |s| {
-            s.links.len() == 1 && s.links[0].state == "connected"
-        })
-        .await
-        .expect("connected");
+        peer.wait_until(WITHIN, connected_to_one)
+            .await
+            .expect("connected");
     }
     let guest_id = guest.peer_id().to_owned();
     guest.leave().await;
     ward.wait_until(WITHIN, |s| s.links.iter().all(|l| l.peer_id != guest_id))
         .await
         .expect("the ward side lets go of a guest who left");
+}
+
+/// The real binary is stopped and started again on the same data: both Rust peers
+/// come back with `resume` as the same peers, and keep the connection they had.
+#[tokio::test]
+async fn rust_peers_keep_their_seats_and_their_connection_through_a_server_restart() {
+    use crate::durability::{Server, admin, call_now};
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(
+        &["admin", "token", "create", "--name", "peers"],
+        data.path(),
+    )
+    .await;
+    let server = Server::start(data.path()).await;
+    let (device_token, link) = call_now(&server, &token).await;
+    let ward = join_at(&server.base, &device_token).await;
+    let guest = join_at(&server.base, link.trim_start_matches("/v/")).await;
+    for peer in [&ward, &guest] {
+        peer.wait_until(WITHIN, connected_to_one)
+            .await
+            .expect("connected");
+    }
+
+    let before = ward.snapshot().links[0].negotiations;
+    let listen = server.base.trim_start_matches("http://").to_owned();
+    server.stop().await;
+    for peer in [&ward, &guest] {
+        peer.wait_until(WITHIN, |s| !s.online)
+            .await
+            .expect("the socket is down");
+    }
+    let server = Server::start_on(data.path(), &listen).await;
+    for peer in [&ward, &guest] {
+        let back = peer
+            .wait_until(WITHIN, |s| s.online && connected_to_one(s))
+            .await
+            .expect("back on signaling, still connected");
+        assert_eq!(
+            back.peer_id,
+            peer.peer_id(),
+            "the same peer after the restart"
+        );
+        assert_eq!(back.links[0].rebuilds, 0, "the connection was kept");
+    }
+    // Both sides restarted ICE when they were back (glare settled by politeness).
+    ward.wait_until(WITHIN, |s| {
+        connected_to_one(s) && s.links[0].negotiations > before
+    })
+    .await
+    .expect("ICE restarted, still connected");
+    server.stop().await;
 }
