@@ -47,6 +47,29 @@ pub struct Device {
     pub paired_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Playback volume in percent, one of [`VOLUME_CHOICES`].
+    pub volume_percent: u16,
+}
+
+/// The volumes staff can choose for a ward tablet, in percent. 100 is the tablet's own
+/// full volume; above it the device page amplifies (and limits peaks), for residents
+/// who hear poorly.
+pub const VOLUME_CHOICES: [u16; 6] = [50, 75, 100, 150, 200, 300];
+
+/// A volume staff may set, or `invalid_choice`.
+pub fn parse_volume(percent: u16) -> Result<u16, FieldErrors> {
+    if VOLUME_CHOICES.contains(&percent) {
+        Ok(percent)
+    } else {
+        let mut errors = FieldErrors::default();
+        errors.add("volume", "invalid_choice");
+        Err(errors)
+    }
+}
+
+/// The volume as the protocol carries it: 1.0 is full volume.
+pub fn volume_gain(percent: u16) -> f32 {
+    f32::from(percent) / 100.0
 }
 
 /// Where a device stands, for the devices page.
@@ -121,6 +144,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_offered_volumes_can_be_set() {
+        assert_eq!(parse_volume(200).ok(), Some(200));
+        assert!(parse_volume(0).is_err());
+        assert!(parse_volume(101).is_err());
+        assert!(parse_volume(1000).is_err());
+        assert!((volume_gain(150) - 1.5).abs() < f32::EPSILON);
+    }
+
+    #[test]
     fn a_device_moves_from_pairing_to_paired_to_revoked() {
         let now = Utc::now();
         let mut d = Device {
@@ -128,6 +160,7 @@ mod tests {
             name: "Tablet".into(),
             kind: DeviceKind::Ward,
             pairing_expires_at: Some(now + PAIRING_VALID_FOR),
+            volume_percent: 100,
             paired_at: None,
             revoked_at: None,
             last_seen_at: None,

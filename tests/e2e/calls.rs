@@ -278,3 +278,73 @@ async fn the_call_screens_are_clear_and_accessible_in_both_languages() {
         problems.join("\n")
     );
 }
+
+/// A resident who hears poorly: staff turn the ward tablet up past its own full volume.
+/// The tablet amplifies at once (the family's voice really goes through the gain), and
+/// keeps the setting after a reload; a volume not on the list changes nothing.
+#[tokio::test]
+async fn staff_turn_the_ward_tablet_up_and_it_stays_up() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (tablet, _family) = tablet_and_family(&app, &ward_token, &links[0]).await;
+    tablet.wait_for_media(1, MEDIA).await;
+    let device = |db: menkai::storage::Db, token: String| async move {
+        db.device_by_token(token)
+            .await
+            .expect("db")
+            .expect("device")
+    };
+    let id = device(app.app_state.db.clone(), ward_token.clone())
+        .await
+        .id;
+    app.login_as_admin().await;
+    let set = |volume: &'static str| {
+        let action = format!("/staff/devices/{id}/volume");
+        let app = &app;
+        async move {
+            app.post_form("/staff/devices", &action, &[("volume", volume)])
+                .await
+        }
+    };
+
+    let res = set("200").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/devices?notice=volume-set"
+    );
+    let amplified = "window.menkai.view.volume === 2 && window.menkai.view.amps.size === 1 \
+                     && document.querySelector('#remotes video').muted";
+    tablet.wait_until(amplified, MEDIA).await;
+    // The fake microphone beeps: the family's sound comes out of the gain.
+    tablet
+        .wait_until("window.menkai.view.amplifiedLevel() > 0.01", MEDIA)
+        .await;
+    let (_, page) = app.get_text("/staff/devices").await;
+    assert!(
+        page.contains(r#"value="200" selected"#),
+        "the page shows 200%"
+    );
+
+    let res = set("250").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        device(app.app_state.db.clone(), ward_token.clone())
+            .await
+            .volume_percent,
+        200,
+        "a volume not offered changes nothing"
+    );
+
+    tablet.client.refresh().await.expect("reload");
+    tablet.wait_for_media(1, MEDIA).await;
+    tablet.wait_until(amplified, MEDIA).await;
+
+    set("100").await;
+    tablet
+        .wait_until(
+            "window.menkai.view.amps.size === 0 && !document.querySelector('#remotes video').muted",
+            MEDIA,
+        )
+        .await;
+}

@@ -379,6 +379,7 @@ impl Hub {
             peers: room.peers_except(&peer_id),
             ice_servers: self.config.ice_servers.clone(),
             schedule: None,
+            volume: None,
             now: now.to_rfc3339(),
         };
         if let Some(member) = room.member_mut(&peer_id) {
@@ -454,6 +455,7 @@ impl Hub {
             }
         }
         let name = device.name.clone();
+        let volume_percent = device.volume_percent;
         state.devices.insert(
             device_id.clone(),
             DeviceSession {
@@ -500,6 +502,7 @@ impl Hub {
             peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
             ice_servers: self.config.ice_servers.clone(),
             schedule: Some(schedule),
+            volume: Some(crate::devices::volume_gain(volume_percent)),
             now: now.to_rfc3339(),
         });
     }

@@ -36,6 +36,10 @@ pub enum ServerMsg {
         /// Devices only: today's upcoming visits for this device (an extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         schedule: Option<Vec<ScheduleEntry>>,
+        /// Devices only (an extension): the playback volume staff set (1.0 = full;
+        /// above it the device amplifies).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        volume: Option<f32>,
         /// The server's clock (an extension): lets clients with a wrong clock time
         /// the end-of-visit notices right.
         now: String,
@@ -68,7 +72,8 @@ pub enum ServerMsg {
         code: &'static str,
         message: String,
     },
-    /// Devices only (an extension): staff changed the playback volume (0.0–1.0).
+    /// Devices only (an extension): staff changed the playback volume (0.5–3.0;
+    /// 1.0 is the device's full volume, above it the device amplifies).
     Control {
         volume: f32,
     },

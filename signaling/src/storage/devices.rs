@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::staff::Actor;
 use crate::tokens::{self, NewToken};
 
-const DEVICE_COLUMNS: &str =
-    "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at";
+pub(super) const DEVICE_COLUMNS: &str =
+    "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at, volume_percent";
 
 pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     let kind: String = r.get(2)?;
@@ -20,6 +20,7 @@ pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device>
         paired_at: opt_from_ts(r.get(4)?),
         revoked_at: opt_from_ts(r.get(5)?),
         last_seen_at: opt_from_ts(r.get(6)?),
+        volume_percent: r.get(7)?,
     })
 }
 
@@ -166,6 +167,40 @@ impl Db {
                 device_from_row,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    /// Stores a ward tablet's volume (already checked by `devices::parse_volume`).
+    pub async fn set_device_volume(
+        &self,
+        id: String,
+        percent: u16,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let actor = actor.label.clone();
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let name: String = tx
+                .query_row("SELECT name FROM devices WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or(Error::NotFound)?;
+            tx.execute(
+                "UPDATE devices SET volume_percent = ?2 WHERE id = ?1",
+                params![id, percent],
+            )?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "device_volume",
+                &format!("{name}: {percent}%"),
+            )?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_facility_phone.sql"),
     include_str!("migrations/0003_server_keys.sql"),
+    include_str!("migrations/0004_device_volume.sql"),
 ];
 
 #[derive(Clone)]

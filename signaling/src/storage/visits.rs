@@ -1,7 +1,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::devices::device_from_row;
+use super::devices::{DEVICE_COLUMNS, device_from_row};
 use super::{Db, audit, from_ts, opt_from_ts, ts};
 use crate::devices::DeviceKind;
 use crate::error::{Error, FieldErrors, Result};
@@ -128,7 +128,7 @@ fn check_references(tx: &Transaction<'_>, req: &BookingRequest) -> Result<()> {
     let mut check_device = |field: &'static str, id: &str, kind: DeviceKind| -> Result<()> {
         let device = tx
             .query_row(
-                "SELECT id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at FROM devices WHERE id = ?1",
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
                 [id],
                 device_from_row,
             )

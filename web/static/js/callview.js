@@ -32,6 +32,11 @@ export async function play(el) {
   }
 }
 
+/** Staff may set up to 300%; above 100% the sound goes through a gain and a limiter. */
+const MAX_VOLUME = 3;
+
+/** @typedef {{ stream: MediaStream, source: MediaStreamAudioSourceNode, gain: GainNode }} Amp */
+
 export class CallView {
   /** @param {Mesh} mesh */
   constructor(mesh) {
@@ -40,6 +45,10 @@ export class CallView {
     /** @type {Map<string, HTMLElement>} */
     this.tiles = new Map();
     this.volume = 1;
+    /** Per peer, while amplifying. @type {Map<string, Amp>} */
+    this.amps = new Map();
+    /** The shared output of amplified sound. @type {{ ctx: AudioContext, input: AudioNode, analyser: AnalyserNode } | null} */
+    this.out = null;
     /** @type {number | null} */
     this.endsAt = null;
     /** @type {Set<number>} */
@@ -82,13 +91,14 @@ export class CallView {
     }
     const video = /** @type {HTMLVideoElement} */ (tile.querySelector("video"));
     if (video.srcObject !== stream) video.srcObject = stream;
-    video.volume = this.volume;
+    this.applyVolume(info.peer_id, tile);
     play(video);
     this.layout();
   }
 
   /** @param {string} peerId */
   removePeer(peerId) {
+    this.unamplify(peerId);
     this.tiles.get(peerId)?.remove();
     this.tiles.delete(peerId);
     this.layout();
@@ -99,10 +109,73 @@ export class CallView {
     $("alone").hidden = this.tiles.size > 0;
   }
 
-  /** @param {number} volume 0..1 */
+  /** @param {number} volume 1 is the device's full volume; up to 3 amplifies */
   setVolume(volume) {
-    this.volume = Math.max(0, Math.min(1, volume));
-    for (const video of this.remotes.querySelectorAll("video")) /** @type {HTMLVideoElement} */ (video).volume = this.volume;
+    this.volume = Math.max(0, Math.min(MAX_VOLUME, Number(volume) || 1));
+    for (const [peerId, tile] of this.tiles) this.applyVolume(peerId, tile);
+  }
+
+  /**
+   * Up to 100% the video element's own volume; above it the stream's sound goes
+   * through a gain. The element keeps playing the stream, muted (browsers feed remote
+   * WebRTC sound to Web Audio only while an element plays it).
+   * @param {string} peerId @param {HTMLElement} tile
+   */
+  applyVolume(peerId, tile) {
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector("video"));
+    const stream = video.srcObject instanceof MediaStream ? video.srcObject : null;
+    const boost = this.volume > 1 && !!stream && stream.getAudioTracks().length > 0;
+    const current = this.amps.get(peerId);
+    if (current && (!boost || current.stream !== stream)) this.unamplify(peerId);
+    if (boost && stream && !this.amps.has(peerId)) {
+      const out = this.output();
+      const source = out.ctx.createMediaStreamSource(stream);
+      const gain = out.ctx.createGain();
+      source.connect(gain).connect(out.input);
+      this.amps.set(peerId, { stream, source, gain });
+    }
+    const amp = this.amps.get(peerId);
+    if (amp) amp.gain.gain.value = this.volume;
+    video.muted = !!amp;
+    video.volume = Math.min(1, this.volume);
+  }
+
+  /** @param {string} peerId */
+  unamplify(peerId) {
+    const amp = this.amps.get(peerId);
+    if (!amp) return;
+    amp.source.disconnect();
+    amp.gain.disconnect();
+    this.amps.delete(peerId);
+  }
+
+  /** Amplified sound meets a limiter (loud voices must not distort), then the speakers. */
+  output() {
+    if (!this.out) {
+      const ctx = new AudioContext();
+      const limiter = ctx.createDynamicsCompressor();
+      limiter.threshold.value = -6;
+      limiter.knee.value = 3;
+      limiter.ratio.value = 20;
+      const analyser = ctx.createAnalyser();
+      limiter.connect(analyser).connect(ctx.destination);
+      this.out = { ctx, input: limiter, analyser };
+    }
+    this.resumeSound();
+    return this.out;
+  }
+
+  /** After the one tap browsers ask for before they play sound. */
+  resumeSound() {
+    if (this.out?.ctx.state === "suspended") this.out.ctx.resume().catch(() => {});
+  }
+
+  /** Peak level (0..1) of the amplified sound right now; 0 when not amplifying. For support and tests. */
+  amplifiedLevel() {
+    if (!this.out || this.amps.size === 0) return 0;
+    const samples = new Float32Array(this.out.analyser.fftSize);
+    this.out.analyser.getFloatTimeDomainData(samples);
+    return samples.reduce((peak, v) => Math.max(peak, Math.abs(v)), 0);
   }
 
   /** Binds the microphone, camera and leave buttons. @param {() => MediaStream | null} local @param {() => void} onLeave */

@@ -100,6 +100,7 @@ function onMessage(msg) {
       role = msg.role;
       document.body.dataset.role = role;
       renderSchedule(msg.schedule ?? []);
+      view.setVolume(msg.volume ?? 1);
       if (msg.visit) {
         enterVisit(msg.visit);
         for (const peer of msg.peers) mesh.add(peer);
@@ -155,6 +156,7 @@ function offerSoundUnlock() {
   overlay.hidden = false;
   $("sound-unlock-button").onclick = () => {
     probe.resume();
+    view.resumeSound();
     overlay.hidden = true;
     for (const media of document.querySelectorAll("video")) /** @type {HTMLVideoElement} */ (media).play().catch(() => {});
   };
@@ -184,6 +186,6 @@ async function start() {
 }
 
 Object.assign(window, {
-  menkai: { mesh, visit: () => visitId, stats: () => mesh.stats(), linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+  menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(), linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
 start();

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::{Chrome, field_message, local_hm};
-use crate::devices::{Device, DeviceInput};
-use crate::error::{FieldErrors, PageError};
+use crate::devices::{self, Device, DeviceInput, VOLUME_CHOICES};
+use crate::error::{Error, FieldErrors, PageError};
 use crate::i18n;
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
@@ -33,6 +33,13 @@ pub struct DeviceRow {
     pub status: &'static str,
     pub status_label: String,
     pub last_seen: String,
+    pub volume_percent: u16,
+}
+
+/// One choice of the volume list: `(percent, label)`.
+pub struct VolumeChoice {
+    pub percent: u16,
+    pub label: String,
 }
 
 /// A pairing code just made, shown once.
@@ -51,7 +58,9 @@ struct DevicesPage {
     name: String,
     errors: FieldErrors,
     pair_url: String,
-    volume_offline: bool,
+    volumes: Vec<VolumeChoice>,
+    /// After setting a volume: applied now, or kept for when the tablet connects.
+    volume_notice: Option<String>,
 }
 
 impl DevicesPage {
@@ -99,6 +108,7 @@ async fn page(
                 status,
                 status_label: ctx.tr.t(&format!("device-{status}")),
                 last_seen: d.last_seen_at.map(when).unwrap_or_default(),
+                volume_percent: d.volume_percent,
             }
         })
         .collect();
@@ -109,7 +119,22 @@ async fn page(
         name,
         errors,
         pair_url: format!("{}/pair", state.public_url),
-        volume_offline: false,
+        volumes: VOLUME_CHOICES
+            .iter()
+            .map(|&percent| VolumeChoice {
+                percent,
+                label: ctx.tr.t1(
+                    match percent {
+                        ..100 => "devices-volume-quieter",
+                        100 => "devices-volume-normal",
+                        _ => "devices-volume-louder",
+                    },
+                    "percent",
+                    percent.to_string(),
+                ),
+            })
+            .collect(),
+        volume_notice: None,
     })
 }
 
@@ -124,7 +149,11 @@ async fn list(
     AdminUser(me): AdminUser,
     axum::extract::Query(q): axum::extract::Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    let volume_offline = q.notice.as_deref() == Some("volume-offline");
+    let volume_notice = match q.notice.as_deref() {
+        Some("volume-set") => Some(ctx.tr.t("devices-volume-set-now")),
+        Some("volume-offline") => Some(ctx.tr.t("devices-volume-offline")),
+        _ => None,
+    };
     let page = page(
         &ctx,
         &state,
@@ -135,7 +164,7 @@ async fn list(
     )
     .await?;
     Ok(render(&DevicesPage {
-        volume_offline,
+        volume_notice,
         ..page
     })?
     .into_response())
@@ -212,25 +241,27 @@ async fn revoke(
 
 #[derive(serde::Deserialize)]
 struct VolumeForm {
-    volume: u8,
+    volume: u16,
 }
 
-/// Turns a ward tablet up (or down) at once, for residents who hear poorly.
+/// Turns a ward tablet up (or down), for residents who hear poorly: stored for the
+/// next time it connects, and applied at once if it is connected now.
 async fn volume(
     State(state): State<AppState>,
-    AdminUser(_): AdminUser,
+    AdminUser(me): AdminUser,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<VolumeForm>,
 ) -> Result<Response, PageError> {
-    let volume = f32::from(form.volume.min(100)) / 100.0;
+    let percent = devices::parse_volume(form.volume).map_err(Error::from)?;
+    state
+        .db
+        .set_device_volume(id.clone(), percent, &Actor::from(&me), state.now())
+        .await?;
+    let volume = devices::volume_gain(percent);
     let sent = state.hub.send_to_device(
         &id,
         &crate::signaling::protocol::ServerMsg::Control { volume },
     );
-    let target = if sent {
-        "/staff/devices"
-    } else {
-        "/staff/devices?notice=volume-offline"
-    };
-    Ok(Redirect::to(target).into_response())
+    let notice = if sent { "volume-set" } else { "volume-offline" };
+    Ok(Redirect::to(&format!("/staff/devices?notice={notice}")).into_response())
 }
