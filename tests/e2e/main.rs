@@ -12,5 +12,6 @@ mod browser;
 mod calls;
 pub mod durability;
 pub mod invitations;
+mod load_calls;
 mod rust_peer;
 mod signaling;

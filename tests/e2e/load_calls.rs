@@ -1,0 +1,100 @@
+//! `scripts/load-calls`: many visits at once, each between two Rust peers (webrtc-rs)
+//! against the real binary. Not part of the test suite (it is `#[ignore]`d and run by
+//! the script in release mode); it prints, it does not judge.
+//!
+//! Per visit a ward tablet and a family member join at the same moment, offer to each
+//! other at once (glare, settled by perfect negotiation) and connect peer to peer.
+//! Printed: time from joining to both sides connected (p50, p99, worst), and the
+//! server's memory before and with every call up.
+
+use std::time::{Duration, Instant};
+
+use menkai_peer::{Peer, PeerOptions};
+
+use crate::durability::{Server, admin, call_now};
+use crate::helpers::rss_kib;
+
+fn calls() -> usize {
+    std::env::var("MENKAI_LOAD_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50)
+}
+
+async fn join(url: &str, token: &str) -> Peer {
+    let options = PeerOptions {
+        udp_addrs: vec!["127.0.0.1:0".into()],
+    };
+    Peer::join(url, token, options).await.expect("welcomed")
+}
+
+/// Both ends of one visit joined at once; returns them once both are connected, and
+/// how long that took.
+async fn one_call(
+    url: String,
+    device_token: String,
+    guest_token: String,
+) -> (Duration, Peer, Peer) {
+    let started = Instant::now();
+    let (ward, guest) = tokio::join!(join(&url, &device_token), join(&url, &guest_token));
+    for peer in [&ward, &guest] {
+        peer.wait_until(Duration::from_secs(60), |s| {
+            s.links.len() == 1 && s.links[0].state == "connected"
+        })
+        .await
+        .expect("connected within a minute");
+    }
+    (started.elapsed(), ward, guest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a load script: run scripts/load-calls"]
+async fn load_calls() {
+    let calls = calls();
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(&["admin", "token", "create", "--name", "load"], data.path()).await;
+    let server = Server::start(data.path()).await;
+    let mut visits = vec![];
+    for _ in 0..calls {
+        visits.push(call_now(&server, &token).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(server.pid());
+    let url = menkai_peer::ws_url(&server.base);
+    let started = Instant::now();
+    let running: Vec<_> = visits
+        .into_iter()
+        .map(|(device_token, link)| {
+            let guest_token = link.trim_start_matches("/v/").to_owned();
+            tokio::spawn(one_call(url.clone(), device_token, guest_token))
+        })
+        .collect();
+    let mut times = vec![];
+    let mut peers = vec![];
+    for call in running {
+        let (took, ward, guest) = call.await.expect("call");
+        times.push(took.as_secs_f64());
+        peers.extend([ward, guest]);
+    }
+    let all_up = started.elapsed();
+    let during = rss_kib(server.pid());
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    println!(
+        "{calls} visits joined at once, {} Rust peers: connected p50 {:.2} s, p99 {:.2} s, worst {:.2} s; all up in {:.2} s",
+        calls * 2,
+        at(0.5),
+        at(0.99),
+        times[times.len() - 1],
+        all_up.as_secs_f64()
+    );
+    println!(
+        "server memory: {before} KiB before, {during} KiB with {} sockets in {calls} live visits ({:.1} KiB per visit)",
+        calls * 2,
+        (during.saturating_sub(before)) as f64 / calls as f64
+    );
+    for peer in peers {
+        peer.leave().await;
+    }
+    server.stop().await;
+}
