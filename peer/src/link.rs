@@ -2,6 +2,12 @@
 //! W3C "perfect negotiation" rules as the browsers' `mesh.js`, so a Rust peer can meet
 //! a browser or another Rust peer and either may offer first.
 //!
+//! As in the browsers, the impolite side makes the first offer and the polite side
+//! waits for it (offering itself only if none comes): the first exchange has no glare,
+//! so who is DTLS client is known in advance. webrtc-rs answers with a fixed DTLS role,
+//! not the one the connection already has (RFC 8842 §5.5 wants it kept), so each link
+//! is told to answer with the role it will have had from that first exchange.
+//!
 //! A link is an actor: one task owns the `RTCPeerConnection` and handles, one at a
 //! time, what the other side signalled and what the connection reported. webrtc-rs
 //! calls its event handler from the connection's own driver, and a handler that
@@ -17,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
@@ -104,7 +111,9 @@ impl Link {
             input: input.clone(),
             generation: 0,
             ignore_offer: false,
+            wait_for_offer: true,
             offered_at: None,
+            created_at: Instant::now(),
         };
         tokio::spawn(actor.run(inbox));
         Link { input, stats }
@@ -199,7 +208,10 @@ struct Actor {
     polite: bool,
     generation: u32,
     ignore_offer: bool,
+    /// The polite side lets the other offer first (see the module docs).
+    wait_for_offer: bool,
     offered_at: Option<Instant>,
+    created_at: Instant,
 }
 
 impl Actor {
@@ -217,16 +229,18 @@ impl Actor {
         };
         // webrtc-rs 0.21.1 raises `negotiationneeded` for the tracks added above only
         // when its driver next wakes for another reason (add_track does not wake it),
-        // which may be never: so the first offer is made here. Perfect negotiation makes
-        // it harmless when the other side offers too.
-        if let Err(err) = self.offer(&conn).await {
-            tracing::debug!("first offer to {}: {err:#}", self.remote.peer_id);
-        }
+        // which may be never: so the first offer is made here.
+        self.offer_first(&conn).await;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let input = tokio::select! {
                 input = inbox.recv() => input,
                 _ = tick.tick() => {
+                    if self.wait_for_offer && self.created_at.elapsed() >= UNANSWERED {
+                        // The other side's first offer never came: offer ourselves.
+                        self.wait_for_offer = false;
+                        self.offer_first(&conn).await;
+                    }
                     self.check_unanswered(&conn).await;
                     continue;
                 }
@@ -238,6 +252,7 @@ impl Actor {
                     Ok(data) if data.reset => match self.rebuild(conn).await {
                         Ok(fresh) => {
                             conn = fresh;
+                            self.offer_first(&conn).await;
                             Ok(())
                         }
                         Err(err) => {
@@ -260,6 +275,16 @@ impl Actor {
         }
         conn.close().await;
         update(&self.stats, |s| s.state = "closed".into());
+    }
+
+    async fn offer_first(&mut self, conn: &Connection) {
+        self.wait_for_offer = self.polite && self.wait_for_offer;
+        if self.wait_for_offer {
+            return;
+        }
+        if let Err(err) = self.offer(conn).await {
+            tracing::debug!("first offer to {}: {err:#}", self.remote.peer_id);
+        }
     }
 
     /// A fresh RTCPeerConnection with an audio and a video track to send on.
@@ -286,6 +311,14 @@ impl Actor {
             .with_setting_engine(
                 SettingEngineBuilder::new()
                     .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+                    // The polite side answers the first offer and browsers then take
+                    // the DTLS server role; the impolite side offered and was made
+                    // server by the answer. Keep that role in every later answer.
+                    .with_answering_dtls_role(if self.polite {
+                        RTCDtlsRole::Client
+                    } else {
+                        RTCDtlsRole::Server
+                    })
                     .build(),
             )
             .with_handler(handler)
@@ -311,7 +344,9 @@ impl Actor {
         old.close().await;
         self.generation += 1;
         self.ignore_offer = false;
+        self.wait_for_offer = true;
         self.offered_at = None;
+        self.created_at = Instant::now();
         update(&self.stats, |s| {
             s.state = "new".into();
             s.rebuilds += 1;
@@ -321,6 +356,7 @@ impl Actor {
 
     async fn on_event(&mut self, conn: &mut Connection, event: Event) -> Result<()> {
         match event {
+            Event::NegotiationNeeded if self.wait_for_offer => Ok(()),
             Event::NegotiationNeeded => self.offer(conn).await,
             Event::Candidate(mut candidate) => {
                 // webrtc-rs leaves the mid empty; browsers match candidates by mid.
@@ -387,6 +423,7 @@ impl Actor {
     }
 
     async fn on_description(&mut self, conn: &Connection, description: Description) -> Result<()> {
+        self.wait_for_offer = false;
         let have_local_offer = conn.pc.pending_local_description().await.is_some();
         let description = match description.kind.as_str() {
             "offer" => RTCSessionDescription::offer(description.sdp)?,

@@ -59,6 +59,26 @@ async fn a_rust_ward_device_and_the_family_page_in_chromium_exchange_media_both_
         .expect("the Rust peer receives the family's media, and the visit is live");
     assert_eq!(snapshot.links[0].role, "guest");
 
+    // Later either side may offer again (an ICE restart after a socket came back); the
+    // DTLS roles settled by the first exchange hold whoever offers.
+    let negotiated = snapshot.links[0].negotiations;
+    family.eval("window.menkai.mesh.restartIce()").await;
+    ward.wait_until(WITHIN, |s| {
+        receives_both_ways(s) && s.links[0].negotiations > negotiated
+    })
+    .await
+    .expect("the browser's ICE restart was answered");
+    let frames = |stats: &serde_json::Value| stats[0]["framesDecoded"].as_u64().unwrap_or(0);
+    let decoded = frames(&family.wait_for_media(1, WITHIN).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        frames(&family.wait_for_media(1, WITHIN).await) > decoded,
+        "video still flows after the restart"
+    );
+    let log = family.eval("window.menkai.mesh.log.join('\\n')").await;
+    let log = log.as_str().unwrap_or_default();
+    assert!(!log.contains("failed"), "no negotiation failed:\n{log}");
+
     // The family leaves: the Rust peer drops its connection at once.
     family.goto(&app.url("/")).await;
     ward.wait_until(WITHIN, |s| s.links.is_empty())

@@ -1,12 +1,16 @@
 // @ts-check
 // One RTCPeerConnection per other endpoint of the visit, each negotiated with the W3C
 // "perfect negotiation" pattern: either side may offer at any time, and glare is
-// settled by politeness (the peer with the smaller id yields).
+// settled by politeness (the peer with the smaller id yields). When two endpoints meet,
+// the impolite one offers first and the polite one waits for that offer: no glare on
+// the first exchange (Chromium sometimes gathered no candidates after one), and the
+// DTLS roles it settles stay the same in every later exchange, whoever offers.
 
 /**
  * @typedef {{ peer_id: string, role: string, name: string }} PeerInfo
  * @typedef {{ pc: RTCPeerConnection, info: PeerInfo, polite: boolean, makingOffer: boolean,
- *             ignoreOffer: boolean, stream: MediaStream, sentCandidates?: number, gotCandidates?: number }} Link
+ *             ignoreOffer: boolean, waitForOffer: boolean, stream: MediaStream,
+ *             sentCandidates?: number, gotCandidates?: number }} Link
  */
 
 export class Mesh {
@@ -50,8 +54,9 @@ export class Mesh {
       return existing;
     }
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const polite = this.me < info.peer_id;
     /** @type {Link} */
-    const link = { pc, info, polite: this.me < info.peer_id, makingOffer: false, ignoreOffer: false, stream: new MediaStream() };
+    const link = { pc, info, polite, makingOffer: false, ignoreOffer: false, waitForOffer: polite, stream: new MediaStream() };
     this.links.set(info.peer_id, link);
     const tracks = this.local?.getTracks() ?? [];
     const kinds = new Set(tracks.map((t) => t.kind));
@@ -68,17 +73,8 @@ export class Mesh {
         this.send(info.peer_id, { candidate: candidate.toJSON() });
       }
     };
-    pc.onnegotiationneeded = async () => {
-      try {
-        link.makingOffer = true;
-        await pc.setLocalDescription();
-        this.note(`sent ${pc.localDescription?.type} to ${info.peer_id}`);
-        this.send(info.peer_id, { description: pc.localDescription?.toJSON() });
-      } catch (err) {
-        this.note(`offer failed: ${err}`);
-      } finally {
-        link.makingOffer = false;
-      }
+    pc.onnegotiationneeded = () => {
+      if (!link.waitForOffer) this.offer(link);
     };
     this.note(`link to ${info.peer_id} (${info.role}), polite ${link.polite}`);
     this.watch(link);
@@ -88,6 +84,22 @@ export class Mesh {
       if (pc.connectionState === "failed") pc.restartIce();
     };
     return link;
+  }
+
+  /** @param {Link} link */
+  async offer(link) {
+    const { pc } = link;
+    if (link.makingOffer || pc.signalingState !== "stable") return;
+    try {
+      link.makingOffer = true;
+      await pc.setLocalDescription();
+      this.note(`sent ${pc.localDescription?.type} to ${link.info.peer_id}`);
+      this.send(link.info.peer_id, { description: pc.localDescription?.toJSON() });
+    } catch (err) {
+      this.note(`offer failed: ${err}`);
+    } finally {
+      link.makingOffer = false;
+    }
   }
 
   /**
@@ -127,8 +139,10 @@ export class Mesh {
           await pc.setLocalDescription({ type: "rollback" });
           pc.restartIce();
         } else if (pc.signalingState === "stable" && pc.connectionState === "new") {
-          this.note(`link to ${link.info.peer_id} idle (${counts}): offering again`);
+          this.note(`link to ${link.info.peer_id} idle (${counts}): offering`);
+          link.waitForOffer = false;
           pc.restartIce();
+          await this.offer(link);
         }
       } catch (err) {
         this.note(`retry failed: ${err}`);
@@ -159,6 +173,7 @@ export class Mesh {
         this.rebuild(from);
       } else if (data.description) {
         const description = data.description;
+        link.waitForOffer = false;
         const collision = description.type === "offer" && (link.makingOffer || pc.signalingState !== "stable");
         link.ignoreOffer = !link.polite && collision;
         this.note(`got ${description.type} from ${from} (${pc.signalingState}, polite ${link.polite}, collision ${collision})`);
