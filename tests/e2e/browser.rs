@@ -399,6 +399,8 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
             book_through_the_pages(&app, &browser, "en", &second, &mut problems).await,
         ),
     ];
+    // A paired ward tablet, so the devices page offers its volume.
+    app.paired_device(&token, "ward", "Tablet 3F").await;
     for lang in ["ja", "en"] {
         browser.goto(&app.url(&format!("/staff?lang={lang}"))).await;
         check(&browser, &format!("today-{lang}"), &mut problems).await;
@@ -406,6 +408,29 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
             browser.goto(&app.url(&format!("/staff/{page}"))).await;
             check(&browser, &format!("{page}-{lang}"), &mut problems).await;
         }
+        // Turning the tablet up: the page says whether it took effect now.
+        browser.goto(&app.url("/staff/devices")).await;
+        let volume = browser
+            .client
+            .find(Locator::Css("form.volume select"))
+            .await
+            .expect("a volume list for the paired tablet");
+        volume.select_by_value("200").await.expect("choose 200%");
+        browser
+            .client
+            .find(Locator::Css("form.volume button"))
+            .await
+            .expect("set button")
+            .click()
+            .await
+            .expect("set");
+        browser
+            .client
+            .wait()
+            .for_element(Locator::Css("p.alert.info"))
+            .await
+            .expect("a notice");
+        check(&browser, &format!("devices-volume-{lang}"), &mut problems).await;
     }
 
     // The printed card, at its real size.
