@@ -142,15 +142,9 @@ async fn bench_join() {
 #[tokio::test]
 #[ignore = "a benchmark: run scripts/bench-join"]
 async fn bench_idle_device_sockets() {
-    use crate::durability::{Server, admin};
+    use crate::durability::fresh_server;
     const SOCKETS: usize = 1000;
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "bench"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    let (_data, token, server) = fresh_server().await;
     let client = reqwest::Client::new();
     let mut device_tokens = vec![];
     for n in 0..SOCKETS {

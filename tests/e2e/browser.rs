@@ -111,6 +111,26 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// Clicks the element `css` finds (the test fails if there is none).
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{css}: {err}"))
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    /// Waits for an element `css` finds to appear.
+    pub async fn wait_for(&self, css: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("waiting for {css}: {err}"));
+    }
+
     /// Waits until the page's `window.menkai.stats()` satisfies `ready` for every peer
     /// (and there are `peers` of them); returns the last stats.
     pub async fn wait_for_media(&self, peers: usize, within: StdDuration) -> Value {
@@ -266,12 +286,7 @@ async fn book_through_the_pages(
         .await
         .expect("choose resident");
     // The page reloads by itself with the free slots (staff.js).
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css("input[name=slot]"))
-        .await
-        .expect("free slots appear");
+    browser.wait_for("input[name=slot]").await;
     browser
         .client
         .find(Locator::Css("input[name=guest]"))
@@ -300,20 +315,8 @@ async fn book_through_the_pages(
     let start = DateTime::parse_from_rfc3339(&value)
         .expect("RFC 3339 slot")
         .with_timezone(&Utc);
-    browser
-        .client
-        .find(Locator::Css("form.book button[type=submit]"))
-        .await
-        .expect("book button")
-        .click()
-        .await
-        .expect("book");
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css(".invitation"))
-        .await
-        .expect("invitations page");
+    browser.click("form.book button[type=submit]").await;
+    browser.wait_for(".invitation").await;
     browser
         .client
         .execute("document.querySelector('details').open = true", vec![])
@@ -374,20 +377,8 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
         input.clear().await.expect("clear");
         input.send_keys(value).await.expect("type");
     }
-    browser
-        .client
-        .find(Locator::Css("button[type=submit].primary"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("create");
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css(".page-head"))
-        .await
-        .expect("staff home");
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for(".page-head").await;
 
     let links: Vec<(String, (String, DateTime<Utc>))> = vec![
         (
@@ -416,20 +407,8 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
             .await
             .expect("a volume list for the paired tablet");
         volume.select_by_value("200").await.expect("choose 200%");
-        browser
-            .client
-            .find(Locator::Css("form.volume button"))
-            .await
-            .expect("set button")
-            .click()
-            .await
-            .expect("set");
-        browser
-            .client
-            .wait()
-            .for_element(Locator::Css("p.alert.info"))
-            .await
-            .expect("a notice");
+        browser.click("form.volume button").await;
+        browser.wait_for("p.alert.info").await;
         check(&browser, &format!("devices-volume-{lang}"), &mut problems).await;
     }
 

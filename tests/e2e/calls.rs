@@ -164,14 +164,8 @@ async fn two_families_from_two_homes_and_the_tablet_all_see_each_other() {
 /// the signaling socket within seconds, as the same peers.
 #[tokio::test]
 async fn a_call_survives_a_restart_of_the_server() {
-    use crate::durability::{Server, admin, call_now};
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "restart"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    use crate::durability::{Server, call_now, fresh_server};
+    let (data, token, server) = fresh_server().await;
     let base = server.base.clone();
     let (device_token, link) = call_now(&server, &token).await;
     let tablet = Browser::start().await;

@@ -88,6 +88,18 @@ impl Server {
     }
 }
 
+/// A fresh data directory with an API token in it, and the real binary serving it.
+pub async fn fresh_server() -> (tempfile::TempDir, String, Server) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = admin(
+        &["admin", "token", "create", "--name", "tests"],
+        data.path(),
+    )
+    .await;
+    let server = Server::start(data.path()).await;
+    (data, token, server)
+}
+
 pub async fn admin(args: &[&str], data: &Path) -> String {
     let out = Command::new(MENKAI)
         .args(args)
@@ -227,13 +239,7 @@ async fn visits_today(base: &str, token: &str) -> Value {
 
 #[tokio::test]
 async fn bookings_survive_a_restart_of_the_server() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "restart test"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    let (data, token, server) = fresh_server().await;
     let visit = book_one(&server, &token).await;
     let before = visits_today(&server.base, &token).await;
     server.stop().await;
@@ -253,13 +259,7 @@ async fn bookings_survive_a_restart_of_the_server() {
 
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_restores_to_the_same_visits() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "backup test"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    let (data, token, server) = fresh_server().await;
     book_one(&server, &token).await;
     let expected = visits_today(&server.base, &token).await;
     let backup_file = data.path().join("backup.sqlite3");
@@ -280,13 +280,7 @@ async fn a_backup_taken_while_the_server_runs_restores_to_the_same_visits() {
 
 #[tokio::test]
 async fn the_server_log_never_contains_a_token() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let api_token = admin(
-        &["admin", "token", "create", "--name", "log test"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    let (_data, api_token, server) = fresh_server().await;
     let visit = book_one(&server, &api_token).await;
     let link = visit["invitations"][0]["url"]
         .as_str()
@@ -340,13 +334,7 @@ async fn the_server_log_never_contains_a_token() {
 /// A client flooding its socket is rate limited, and the server's memory stays flat.
 #[tokio::test]
 async fn a_flood_of_frames_leaves_the_servers_memory_flat() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "flood"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    let (_data, token, server) = fresh_server().await;
     let visit = book_one(&server, &token).await;
     let guest = visit["invitations"][0]["token"]
         .as_str()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use menkai_peer::{Peer, PeerOptions};
 
-use crate::durability::{Server, admin, call_now};
+use crate::durability::{call_now, fresh_server};
 use crate::helpers::rss_kib;
 
 fn calls() -> usize {
@@ -51,9 +51,7 @@ async fn one_call(
 #[ignore = "a load script: run scripts/load-calls"]
 async fn load_calls() {
     let calls = calls();
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(&["admin", "token", "create", "--name", "load"], data.path()).await;
-    let server = Server::start(data.path()).await;
+    let (_data, token, server) = fresh_server().await;
     let mut visits = vec![];
     for _ in 0..calls {
         visits.push(call_now(&server, &token).await);

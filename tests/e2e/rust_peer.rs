@@ -110,14 +110,8 @@ async fn two_rust_peers_connect_to_each_other_whoever_offers_first() {
 /// come back with `resume` as the same peers, and keep the connection they had.
 #[tokio::test]
 async fn rust_peers_keep_their_seats_and_their_connection_through_a_server_restart() {
-    use crate::durability::{Server, admin, call_now};
-    let data = tempfile::tempdir().expect("temp dir");
-    let token = admin(
-        &["admin", "token", "create", "--name", "peers"],
-        data.path(),
-    )
-    .await;
-    let server = Server::start(data.path()).await;
+    use crate::durability::{Server, call_now, fresh_server};
+    let (data, token, server) = fresh_server().await;
     let (device_token, link) = call_now(&server, &token).await;
     let ward = join_at(&server.base, &device_token).await;
     let guest = join_at(&server.base, link.trim_start_matches("/v/")).await;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, audit, opt_from_ts, ts};
+use super::{Db, audit, name_of, opt_from_ts, ts};
 use crate::devices::{Device, DeviceKind, PAIRING_VALID_FOR};
 use crate::error::{Error, Result};
 use crate::staff::Actor;
@@ -71,10 +71,7 @@ impl Db {
             let code = tokens::pairing_code();
             let expires_at = now + PAIRING_VALID_FOR;
             let tx = c.transaction()?;
-            let name: String = tx
-                .query_row("SELECT name FROM devices WHERE id = ?1", [&id], |r| r.get(0))
-                .optional()?
-                .ok_or(Error::NotFound)?;
+            let name = name_of(&tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET pairing_code_hash = ?2, pairing_expires_at = ?3, token_hash = NULL,
                    paired_at = NULL, revoked_at = NULL WHERE id = ?1",
@@ -91,10 +88,7 @@ impl Db {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let name: String = tx
-                .query_row("SELECT name FROM devices WHERE id = ?1", [&id], |r| r.get(0))
-                .optional()?
-                .ok_or(Error::NotFound)?;
+            let name = name_of(&tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET revoked_at = ?2, token_hash = NULL, pairing_code_hash = NULL WHERE id = ?1",
                 params![id, ts(now)],
@@ -182,12 +176,7 @@ impl Db {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let name: String = tx
-                .query_row("SELECT name FROM devices WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })
-                .optional()?
-                .ok_or(Error::NotFound)?;
+            let name = name_of(&tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET volume_percent = ?2 WHERE id = ?1",
                 params![id, percent],

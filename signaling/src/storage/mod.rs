@@ -187,6 +187,23 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The name of a device or resident, for the audit log; `NotFound` if there is none.
+/// `table` is one of this module's tables, never input.
+fn name_of(
+    tx: &rusqlite::Transaction<'_>,
+    table: &'static str,
+    id: &str,
+) -> crate::error::Result<String> {
+    use rusqlite::OptionalExtension;
+    tx.query_row(
+        &format!("SELECT name FROM {table} WHERE id = ?1"),
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(crate::error::Error::NotFound)
+}
+
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, audit, ts};
+use super::{Db, audit, name_of, ts};
 use crate::error::{Error, Result};
 use crate::residents::{Resident, ResidentInput};
 use crate::staff::Actor;
@@ -73,12 +73,7 @@ impl Db {
         let actor = actor.label.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let name: String = tx
-                .query_row("SELECT name FROM residents WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })
-                .optional()?
-                .ok_or(Error::NotFound)?;
+            let name = name_of(&tx, "residents", &id)?;
             let at = archived.then_some(ts(now));
             tx.execute(
                 "UPDATE residents SET archived_at = ?2 WHERE id = ?1",
