@@ -72,7 +72,7 @@ pub struct LinkStats {
     pub rebuilds: u32,
 }
 
-pub(crate) type SharedStats = Arc<Mutex<LinkStats>>;
+type SharedStats = Arc<Mutex<LinkStats>>;
 
 fn update(stats: &SharedStats, change: impl FnOnce(&mut LinkStats)) {
     change(&mut stats.lock().unwrap_or_else(PoisonError::into_inner));
@@ -91,7 +91,7 @@ pub(crate) struct LinkContext {
 /// The signaling task's handle on a running link.
 pub(crate) struct Link {
     input: mpsc::UnboundedSender<Input>,
-    pub stats: SharedStats,
+    stats: SharedStats,
 }
 
 impl Link {
@@ -103,20 +103,29 @@ impl Link {
             ..LinkStats::default()
         }));
         let (input, inbox) = mpsc::unbounded_channel();
+        let polite = context.me < remote.peer_id;
         let actor = Actor {
-            polite: context.me < remote.peer_id,
+            polite,
             context,
             remote,
             stats: stats.clone(),
             input: input.clone(),
             generation: 0,
             ignore_offer: false,
-            wait_for_offer: true,
+            wait_for_offer: polite,
             offered_at: None,
             created_at: Instant::now(),
         };
         tokio::spawn(actor.run(inbox));
         Link { input, stats }
+    }
+
+    /// What the link has seen so far.
+    pub fn stats(&self) -> LinkStats {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Hands a `signal` frame from this link's peer to the link.
@@ -277,8 +286,8 @@ impl Actor {
         update(&self.stats, |s| s.state = "closed".into());
     }
 
+    /// The first offer of a connection, unless we are the side that waits for one.
     async fn offer_first(&mut self, conn: &Connection) {
-        self.wait_for_offer = self.polite && self.wait_for_offer;
         if self.wait_for_offer {
             return;
         }
@@ -289,8 +298,9 @@ impl Actor {
 
     /// A fresh RTCPeerConnection with an audio and a video track to send on.
     async fn connect(&mut self) -> Result<Connection> {
+        let codecs = codecs();
         let mut media = MediaEngine::default();
-        for (codec, kind) in codecs() {
+        for (codec, kind) in codecs.clone() {
             media.register_codec(codec, kind)?;
         }
         let registry = register_default_interceptors(Registry::new(), &mut media)?;
@@ -326,7 +336,7 @@ impl Actor {
             .build()
             .await?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let [(audio_codec, _), (video_codec, _)] = codecs();
+        let [(audio_codec, _), (video_codec, _)] = codecs;
         let audio = Arc::new(local_track(RtpCodecKind::Audio, audio_codec.rtp_codec));
         let video = Arc::new(local_track(RtpCodecKind::Video, video_codec.rtp_codec));
         pc.add_track(audio.clone()).await?;
@@ -344,7 +354,7 @@ impl Actor {
         old.close().await;
         self.generation += 1;
         self.ignore_offer = false;
-        self.wait_for_offer = true;
+        self.wait_for_offer = self.polite;
         self.offered_at = None;
         self.created_at = Instant::now();
         update(&self.stats, |s| {
@@ -425,13 +435,13 @@ impl Actor {
     async fn on_description(&mut self, conn: &Connection, description: Description) -> Result<()> {
         self.wait_for_offer = false;
         let have_local_offer = conn.pc.pending_local_description().await.is_some();
+        let is_offer = description.kind == "offer";
         let description = match description.kind.as_str() {
             "offer" => RTCSessionDescription::offer(description.sdp)?,
             "answer" if have_local_offer => RTCSessionDescription::answer(description.sdp)?,
             "answer" => bail!("an answer to no offer"),
             other => bail!("a description of type {other}"),
         };
-        let is_offer = description.sdp_type == webrtc::peer_connection::RTCSdpType::Offer;
         let collision = is_offer && have_local_offer;
         self.ignore_offer = !self.polite && collision;
         if self.ignore_offer {

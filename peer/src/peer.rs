@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::peer_connection::RTCIceServer;
 
-use crate::link::{Link, LinkContext, LinkStats, SharedStats};
+use crate::link::{Link, LinkContext, LinkStats};
 use crate::protocol::{ClientFrame, IceServer, PeerInfo, ServerFrame};
 use crate::signaling::{self, JoinError, Socket, Welcome};
 
@@ -53,7 +53,8 @@ struct Shared {
     peer_id: String,
     visit: Option<String>,
     online: bool,
-    links: BTreeMap<String, SharedStats>,
+    /// One link per other endpoint of the visit, by peer id.
+    links: BTreeMap<String, Link>,
 }
 
 /// A running endpoint. Dropping it leaves the visit as a closed tab would.
@@ -85,7 +86,6 @@ impl Peer {
                 udp_addrs: options.udp_addrs,
                 outgoing,
             },
-            links: BTreeMap::new(),
             shared: shared.clone(),
         };
         let (peer_id, role) = (welcome.peer_id.clone(), welcome.role.clone());
@@ -111,11 +111,7 @@ impl Peer {
             role: self.role.clone(),
             visit: shared.visit.clone(),
             online: shared.online,
-            links: shared
-                .links
-                .values()
-                .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
-                .collect(),
+            links: shared.links.values().map(Link::stats).collect(),
         }
     }
 
@@ -178,7 +174,6 @@ struct Session {
     resume: String,
     role: String,
     context: LinkContext,
-    links: BTreeMap<String, Link>,
     shared: Arc<Mutex<Shared>>,
 }
 
@@ -193,9 +188,9 @@ impl Session {
         mut left: mpsc::UnboundedReceiver<()>,
     ) {
         loop {
-            self.set(|s| s.online = true);
+            self.with(|s| s.online = true);
             let ended = self.serve(&mut socket, &mut outbox, &mut left).await;
-            self.set(|s| s.online = false);
+            self.with(|s| s.online = false);
             if let Ended::Done = ended {
                 break;
             }
@@ -204,9 +199,7 @@ impl Session {
                 None => break,
             }
         }
-        for link in self.links.values() {
-            link.close();
-        }
+        self.close_links();
     }
 
     async fn serve(
@@ -245,17 +238,15 @@ impl Session {
         match frame {
             ServerFrame::PeerJoined { peer } => self.add(peer),
             ServerFrame::PeerLeft { peer_id } => self.remove(&peer_id),
-            ServerFrame::Signal { from, data } => match self.links.get(&from) {
+            ServerFrame::Signal { from, data } => self.with(|s| match s.links.get(&from) {
                 Some(link) => link.receive(data),
                 None => tracing::debug!("signal from unknown peer {from}"),
-            },
+            }),
             ServerFrame::Visit { state, .. } => {
                 let over = matches!(state.as_str(), "ended" | "cancelled");
-                self.set(|s| s.visit = Some(state));
+                self.with(|s| s.visit = Some(state));
                 if over {
-                    for peer_id in self.links.keys().cloned().collect::<Vec<_>>() {
-                        self.remove(&peer_id);
-                    }
+                    self.close_links();
                     // A guest's socket closes with the visit; a device stays for the next.
                     if self.role == "guest" {
                         return true;
@@ -272,15 +263,15 @@ impl Session {
 
     fn welcomed(&mut self, welcome: Welcome) {
         self.resume = welcome.resume;
-        self.set(|s| {
+        self.with(|s| {
             s.peer_id = welcome.peer_id;
             s.visit = welcome.visit_state;
         });
         for peer in welcome.peers {
-            match self.links.get(&peer.peer_id) {
-                // Resumed: both sides keep the connection and look for a new path.
-                Some(link) => link.restart_ice(),
-                None => self.add(peer),
+            // Resumed: both sides keep the connection and look for a new path.
+            let known = self.with(|s| s.links.get(&peer.peer_id).map(Link::restart_ice));
+            if known.is_none() {
+                self.add(peer);
             }
         }
     }
@@ -308,29 +299,27 @@ impl Session {
         }
     }
 
-    fn add(&mut self, peer: PeerInfo) {
-        if self.links.contains_key(&peer.peer_id) {
-            return;
-        }
-        let peer_id = peer.peer_id.clone();
-        let link = Link::start(self.context.clone(), peer);
-        let stats = link.stats.clone();
-        self.links.insert(peer_id.clone(), link);
-        self.set(|s| {
-            s.links.insert(peer_id, stats);
+    fn add(&self, peer: PeerInfo) {
+        self.with(|s| {
+            s.links
+                .entry(peer.peer_id.clone())
+                .or_insert_with(|| Link::start(self.context.clone(), peer));
         });
     }
 
-    fn remove(&mut self, peer_id: &str) {
-        if let Some(link) = self.links.remove(peer_id) {
+    fn remove(&self, peer_id: &str) {
+        if let Some(link) = self.with(|s| s.links.remove(peer_id)) {
             link.close();
         }
-        self.set(|s| {
-            s.links.remove(peer_id);
-        });
     }
 
-    fn set(&self, change: impl FnOnce(&mut Shared)) {
-        change(&mut self.shared.lock().unwrap_or_else(PoisonError::into_inner));
+    fn close_links(&self) {
+        for link in self.with(|s| std::mem::take(&mut s.links)).values() {
+            link.close();
+        }
+    }
+
+    fn with<R>(&self, change: impl FnOnce(&mut Shared) -> R) -> R {
+        change(&mut self.shared.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
