@@ -9,10 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use menkai_peer::{Peer, PeerOptions};
+use menkai_peer::Peer;
 
 use crate::durability::{call_now, fresh_server};
 use crate::helpers::rss_kib;
+use crate::rust_peer::{connected_to_one, join_at};
 
 fn calls() -> usize {
     std::env::var("MENKAI_LOAD_CALLS")
@@ -21,28 +22,22 @@ fn calls() -> usize {
         .unwrap_or(50)
 }
 
-async fn join(url: &str, token: &str) -> Peer {
-    let options = PeerOptions {
-        udp_addrs: vec!["127.0.0.1:0".into()],
-    };
-    Peer::join(url, token, options).await.expect("welcomed")
-}
-
 /// Both ends of one visit joined at once; returns them once both are connected, and
 /// how long that took.
 async fn one_call(
-    url: String,
+    server: String,
     device_token: String,
     guest_token: String,
 ) -> (Duration, Peer, Peer) {
     let started = Instant::now();
-    let (ward, guest) = tokio::join!(join(&url, &device_token), join(&url, &guest_token));
+    let (ward, guest) = tokio::join!(
+        join_at(&server, &device_token),
+        join_at(&server, &guest_token)
+    );
     for peer in [&ward, &guest] {
-        peer.wait_until(Duration::from_secs(60), |s| {
-            s.links.len() == 1 && s.links[0].state == "connected"
-        })
-        .await
-        .expect("connected within a minute");
+        peer.wait_until(Duration::from_secs(60), connected_to_one)
+            .await
+            .expect("connected within a minute");
     }
     (started.elapsed(), ward, guest)
 }
@@ -58,13 +53,12 @@ async fn load_calls() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(server.pid());
-    let url = menkai_peer::ws_url(&server.base);
     let started = Instant::now();
     let running: Vec<_> = visits
         .into_iter()
         .map(|(device_token, link)| {
             let guest_token = link.trim_start_matches("/v/").to_owned();
-            tokio::spawn(one_call(url.clone(), device_token, guest_token))
+            tokio::spawn(one_call(server.base.clone(), device_token, guest_token))
         })
         .collect();
     let mut times = vec![];

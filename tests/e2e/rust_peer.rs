@@ -14,7 +14,8 @@ async fn join(app: &TestApp, token: &str) -> Peer {
     join_at(&app.url(""), token).await
 }
 
-async fn join_at(server: &str, token: &str) -> Peer {
+/// A Rust peer on loopback joining the server at `server` (its base URL).
+pub async fn join_at(server: &str, token: &str) -> Peer {
     let options = PeerOptions {
         udp_addrs: vec!["127.0.0.1:0".into()],
     };
@@ -23,7 +24,7 @@ async fn join_at(server: &str, token: &str) -> Peer {
         .expect("the Rust peer is welcomed")
 }
 
-fn connected_to_one(snapshot: &Snapshot) -> bool {
+pub fn connected_to_one(snapshot: &Snapshot) -> bool {
     snapshot.links.len() == 1 && snapshot.links[0].state == "connected"
 }
 
