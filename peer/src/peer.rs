@@ -3,6 +3,7 @@
 //! with `resume` when the socket drops, and follows the visit from open to end.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -267,13 +268,18 @@ impl Session {
             s.peer_id = welcome.peer_id;
             s.visit = welcome.visit_state;
         });
-        for peer in welcome.peers {
-            // Resumed: both sides keep the connection and look for a new path.
-            let known = self.with(|s| s.links.get(&peer.peer_id).map(Link::restart_ice));
-            if known.is_none() {
-                self.add(peer);
+        let context = &self.context;
+        self.with(|s| {
+            for peer in welcome.peers {
+                match s.links.entry(peer.peer_id.clone()) {
+                    // Resumed: both sides keep the connection and look for a new path.
+                    Entry::Occupied(link) => link.get().restart_ice(),
+                    Entry::Vacant(slot) => {
+                        slot.insert(Link::start(context.clone(), peer));
+                    }
+                }
             }
-        }
+        });
     }
 
     /// Tries again and again with `resume` until the server takes us back, refuses
