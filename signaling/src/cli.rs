@@ -83,6 +83,12 @@ pub struct ConfigArgs {
     /// The address families use, e.g. https://visits.example.jp.
     #[arg(long, env = "MENKAI_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Connections held open at once (default 4096); more get "503, try again".
+    #[arg(long, env = "MENKAI_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Answer /metrics to everyone (default: loopback clients and API tokens only).
+    #[arg(long, env = "MENKAI_METRICS_PUBLIC")]
+    pub metrics_public: Option<bool>,
 }
 
 impl ConfigArgs {
@@ -94,6 +100,8 @@ impl ConfigArgs {
                 data: self.data.clone(),
                 public_url: self.public_url.clone(),
                 ice_servers: None,
+                max_connections: self.max_connections,
+                metrics_public: self.metrics_public,
             },
         )
     }
@@ -125,6 +133,8 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
             let config = config.load()?;
             let db = Db::open(&config.data_dir)?;
             let role = Role::parse(&role).unwrap_or(Role::Staff);
+            let name = crate::validation::name(&name, 80)
+                .map_err(|code| anyhow::anyhow!("--name: {code}"))?;
             let token = db
                 .create_staff_invite(
                     name.clone(),

@@ -23,6 +23,10 @@ pub struct Config {
     /// STUN/TURN servers handed to clients in `welcome` (from the config file). With
     /// none, calls on one network still connect.
     pub ice_servers: Vec<IceServer>,
+    /// Connections held open at once (WebSockets included); more are refused with 503.
+    pub max_connections: usize,
+    /// Whether `/metrics` answers anyone, not only loopback clients and API tokens.
+    pub metrics_public: bool,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -35,6 +39,8 @@ pub struct Settings {
     /// File only: `[[ice_servers]]` tables with `urls`, `username`, `credential`.
     #[serde(default)]
     pub ice_servers: Option<Vec<IceServer>>,
+    pub max_connections: Option<usize>,
+    pub metrics_public: Option<bool>,
 }
 
 impl Settings {
@@ -45,6 +51,8 @@ impl Settings {
             data: self.data.or(lower.data),
             public_url: self.public_url.or(lower.public_url),
             ice_servers: self.ice_servers.or(lower.ice_servers),
+            max_connections: self.max_connections.or(lower.max_connections),
+            metrics_public: self.metrics_public.or(lower.metrics_public),
         }
     }
 }
@@ -61,6 +69,13 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         None => Settings::default(),
     };
     let merged = flags_and_env.over(from_file);
+    let max_connections = merged
+        .max_connections
+        .unwrap_or(crate::server::Limits::default().max_connections);
+    anyhow::ensure!(
+        max_connections >= 16,
+        "max_connections must be at least 16 (got {max_connections})"
+    );
     let public_url = merged
         .public_url
         .map(|u| u.trim_end_matches('/').to_owned());
@@ -80,6 +95,8 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         public_url,
         ice_servers: merged.ice_servers.unwrap_or_default(),
+        max_connections,
+        metrics_public: merged.metrics_public.unwrap_or(false),
     })
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldErrors;
+use crate::validation::{self, FieldErrors};
 
 /// How long a pairing code works after staff create it.
 pub const PAIRING_VALID_FOR: Duration = Duration::hours(1);
@@ -121,19 +121,14 @@ pub struct DeviceInput {
 
 impl DeviceInput {
     pub fn parse(&self) -> Result<(String, DeviceKind), FieldErrors> {
-        let name = self.name.trim();
         let mut errors = FieldErrors::default();
-        if name.is_empty() {
-            errors.add("name", "required");
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            errors.add("name", "too_long");
-        }
-        let kind = DeviceKind::parse(&self.kind);
-        if kind.is_none() {
-            errors.add("kind", "invalid_choice");
-        }
-        match kind {
-            Some(kind) if errors.is_empty() => Ok((name.to_owned(), kind)),
+        let name = errors.check("name", validation::name(&self.name, MAX_NAME_CHARS));
+        let kind = errors.check(
+            "kind",
+            DeviceKind::parse(&self.kind).ok_or("invalid_choice"),
+        );
+        match (name, kind) {
+            (Some(name), Some(kind)) => Ok((name, kind)),
             _ => Err(errors),
         }
     }

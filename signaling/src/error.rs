@@ -14,39 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::i18n::{self, Lang};
 
-/// One invalid field of a form or JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-}
-
-/// Every invalid field of one request, so a form can show them all at once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(pub Vec<FieldError>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, code: &'static str) {
-        self.0.push(FieldError { field, code });
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The code of the first error on a field, for templates.
-    pub fn code_for(&self, field: &str) -> Option<&'static str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.code)
-    }
-
-    pub fn into_result(self) -> Result<(), FieldErrors> {
-        if self.is_empty() { Ok(()) } else { Err(self) }
-    }
-
-    pub fn single(field: &'static str, code: &'static str) -> Self {
-        Self(vec![FieldError { field, code }])
-    }
-}
+pub use crate::validation::{FieldError, FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -67,6 +35,17 @@ pub enum Error {
     BadRequest(&'static str),
     #[error("too many attempts, retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// The server is at a limit it sets itself (password checks, connections): the
+    /// request was not tried; trying again shortly works.
+    #[error("busy")]
+    Busy,
+    /// A request body over the limit.
+    #[error("payload too large")]
+    TooLarge,
+    /// An error status produced outside the handlers (a wrong method, a timeout),
+    /// carried with its code so the API can answer it as JSON.
+    #[error("{1}")]
+    Status(StatusCode, &'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -89,6 +68,9 @@ impl Error {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Status(status, _) => *status,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +85,9 @@ impl Error {
             Error::Conflict(code) | Error::BadRequest(code) => code,
             Error::Invalid(_) => "invalid_input",
             Error::RateLimited { .. } => "rate_limited",
+            Error::Busy => "busy",
+            Error::TooLarge => "payload_too_large",
+            Error::Status(_, code) => code,
             Error::Internal(_) => "internal",
         }
     }
@@ -119,6 +104,22 @@ impl Error {
         }
     }
 
+    /// The error for a bare status produced before any handler ran.
+    pub fn from_status(status: StatusCode) -> Error {
+        match status {
+            StatusCode::NOT_FOUND => Error::NotFound,
+            StatusCode::UNAUTHORIZED => Error::Unauthorized,
+            StatusCode::FORBIDDEN => Error::Forbidden,
+            StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => Error::Busy,
+            StatusCode::METHOD_NOT_ALLOWED => Error::Status(status, "method_not_allowed"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::Status(status, "unsupported_media_type"),
+            StatusCode::REQUEST_TIMEOUT => Error::Status(status, "timeout"),
+            _ if status.is_server_error() => Error::Status(status, "internal"),
+            _ => Error::Status(status, "bad_request"),
+        }
+    }
+
     fn log_if_internal(&self) {
         if let Error::Internal(e) = self {
             tracing::error!(error = format!("{e:#}"), "internal error");
@@ -128,6 +129,7 @@ impl Error {
     fn retry_after(&self) -> Option<HeaderValue> {
         match self {
             Error::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+            Error::Busy => Some(HeaderValue::from(1u64)),
             _ => None,
         }
     }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldErrors;
 use crate::i18n::Lang;
+use crate::validation::{self, FieldErrors};
 
 /// Facility settings as the API and the settings page show them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,14 +75,12 @@ fn parse_minutes(hhmm: &str) -> Option<u32> {
 }
 
 impl Facility {
-    /// Checks every field; the caller stores nothing unless this passes.
-    pub fn validate(&self) -> Result<(), FieldErrors> {
+    /// Checks every field and returns the settings as stored (the name cleaned); the
+    /// caller stores nothing unless this passes.
+    pub fn validate(mut self) -> Result<Facility, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = self.name.trim();
-        if name.is_empty() {
-            errors.add("name", "required");
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            errors.add("name", "too_long");
+        if let Some(name) = errors.check("name", validation::name(&self.name, MAX_NAME_CHARS)) {
+            self.name = name;
         }
         if self.phone.chars().count() > 30
             || !self
@@ -114,7 +112,7 @@ impl Facility {
                 break;
             }
         }
-        errors.into_result()
+        errors.into_result().map(|()| self)
     }
 
     /// The number for a `tel:` link: digits and a leading plus only.

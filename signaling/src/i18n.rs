@@ -249,6 +249,20 @@ mod tests {
     }
 
     #[test]
+    fn no_catalog_defines_a_message_twice() {
+        for (lang, source) in [(Lang::Ja, JA_FTL), (Lang::En, EN_FTL)] {
+            let resource = FluentResource::try_new(source.to_owned())
+                .unwrap_or_else(|(_, errors)| panic!("catalog does not parse: {errors:?}"));
+            let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
+            assert!(
+                bundle.add_resource(resource).is_ok(),
+                "{} catalog defines a message twice",
+                lang.code()
+            );
+        }
+    }
+
+    #[test]
     fn every_message_used_in_templates_and_code_exists() {
         let ja = ids(JA_FTL);
         let mut missing = vec![];

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldErrors;
+use crate::validation::{self, FieldErrors};
 
 const MAX_NAME_CHARS: usize = 80;
 const MAX_ROOM_CHARS: usize = 40;
@@ -26,19 +26,16 @@ pub struct ResidentInput {
 impl ResidentInput {
     /// Trims and checks the input; the trimmed values are what gets stored.
     pub fn parse(self) -> Result<ResidentInput, FieldErrors> {
-        let name = self.name.trim().to_owned();
-        let room = self.room.trim().to_owned();
         let mut errors = FieldErrors::default();
-        if name.is_empty() {
-            errors.add("name", "required");
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            errors.add("name", "too_long");
+        let name = errors.check("name", validation::name(&self.name, MAX_NAME_CHARS));
+        let room = errors.check(
+            "room",
+            validation::optional_name(&self.room, MAX_ROOM_CHARS),
+        );
+        match (name, room) {
+            (Some(name), Some(room)) => Ok(ResidentInput { name, room }),
+            _ => Err(errors),
         }
-        if room.chars().count() > MAX_ROOM_CHARS {
-            errors.add("room", "too_long");
-        }
-        errors.into_result()?;
-        Ok(ResidentInput { name, room })
     }
 }
 

@@ -10,15 +10,20 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::passwords::Passwords;
+use crate::server::{self, Limits};
 use crate::signaling::resume::ResumeKey;
 use crate::signaling::{Hub, HubConfig};
-use crate::staff::Role;
 use crate::state::AppState;
 use crate::storage::Db;
+
+/// How long requests in flight may take to finish once the server is told to stop.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: Limits,
 }
 
 impl Application {
@@ -45,8 +50,18 @@ impl Application {
                 ..HubConfig::default()
             },
         ));
-        let state = AppState::new(db, clock, public_url, facility, hub);
-        Ok(Self { listener, state })
+        let passwords = Passwords::for_this_machine()?;
+        let mut state = AppState::new(db, clock, public_url, facility, hub, passwords);
+        state.metrics_public = config.metrics_public;
+        let limits = Limits {
+            max_connections: server::fit_to_open_file_limit(config.max_connections),
+            ..Limits::default()
+        };
+        Ok(Self {
+            listener,
+            state,
+            limits,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -64,21 +79,14 @@ impl Application {
     }
 
     /// While nobody has an account yet: a one-time link to create the first
-    /// administrator.
+    /// administrator. Each start makes a new one and spends the older ones.
     pub async fn first_admin_link(&self) -> anyhow::Result<Option<String>> {
-        let db = &self.state.db;
-        if db.staff_count().await? > 0 {
-            return Ok(None);
-        }
-        let token = db
-            .create_staff_invite(
-                String::new(),
-                Role::Admin,
-                crate::storage::actor::FIRST_START.into(),
-                self.state.now(),
-            )
+        let token = self
+            .state
+            .db
+            .create_first_admin_invite(self.state.now())
             .await?;
-        Ok(Some(format!("{}/setup/{token}", self.state.public_url)))
+        Ok(token.map(|token| format!("{}/setup/{token}", self.state.public_url)))
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.
@@ -94,18 +102,20 @@ impl Application {
             }
         }));
         let hub = self.state.hub.clone();
-        let router = crate::web::router(self.state);
-        let served = axum::serve(
+        let router = crate::web::router(self.state, self.limits.request);
+        let served = server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            self.limits,
+            async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+                // Signaling sockets would otherwise hold the shutdown open; clients
+                // reconnect by themselves (and calls keep flowing peer to peer meanwhile).
+                hub.close_all();
+            },
+            DRAIN,
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-            // Signaling sockets would otherwise hold the shutdown open; clients
-            // reconnect by themselves (and calls keep flowing peer to peer meanwhile).
-            hub.close_all();
-        })
         .await;
         scheduler.abort();
         drop(stop_rx);

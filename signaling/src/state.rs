@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::facility::Facility;
+use crate::passwords::Passwords;
 use crate::signaling::Hub;
-use crate::staff::LoginThrottle;
 use crate::storage::Db;
+use crate::throttle::{LoginThrottle, Throttle, WhenFull};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,9 +24,13 @@ pub struct AppState {
     facility: Arc<RwLock<Facility>>,
     pub login_throttle: Arc<LoginThrottle>,
     /// Failed pairing attempts, per client address.
-    pub pairing_throttle: Arc<LoginThrottle>,
+    pub pairing_throttle: Arc<Throttle>,
+    /// The only place passwords are hashed and checked (bounded memory).
+    pub passwords: Passwords,
     /// Signaling: who is connected to which visit.
     pub hub: Arc<Hub>,
+    /// Whether `/metrics` answers anyone (otherwise loopback and API tokens only).
+    pub metrics_public: bool,
 }
 
 impl AppState {
@@ -35,6 +40,7 @@ impl AppState {
         public_url: String,
         facility: Facility,
         hub: Arc<Hub>,
+        passwords: Passwords,
     ) -> Self {
         Self {
             db,
@@ -43,8 +49,10 @@ impl AppState {
             public_url: public_url.into(),
             facility: Arc::new(RwLock::new(facility)),
             login_throttle: Arc::default(),
-            pairing_throttle: Arc::default(),
+            pairing_throttle: Arc::new(Throttle::new(10_000, 3, WhenFull::Share)),
+            passwords,
             hub,
+            metrics_public: false,
         }
     }
 
@@ -57,11 +65,6 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Whether people are connected to a visit right now.
-    pub fn live(&self, visit_id: &str) -> bool {
-        self.hub.is_live(visit_id)
     }
 
     /// Stores new settings and updates the cache.

@@ -56,6 +56,8 @@ pub async fn spawn_app() -> TestApp {
         data_dir: data.path().to_owned(),
         public_url: None,
         ice_servers: vec![],
+        max_connections: 4096,
+        metrics_public: false,
     };
     let clock = ManualClock::new(monday_9am_tokyo());
     let app = Application::build_with_clock(config, Arc::new(clock.clone()))

@@ -54,6 +54,13 @@ error-forbidden = Only an administrator can do this.
 error-csrf_failed = This form has expired. Go back, reload the page and try again.
 error-invalid_input = Some entries need correcting.
 error-rate_limited = Too many attempts. Please wait { $seconds } seconds and try again.
+error-busy = The server is busy right now. Please try again in a moment.
+error-invalid_characters = Please use letters, numbers and spaces only (no control characters).
+error-payload_too_large = What was sent is too large.
+error-method_not_allowed = This address does not accept that kind of request.
+error-unsupported_media_type = What was sent is not in a format this address accepts.
+error-timeout = The request took too long. Please try again.
+error-bad_request = The request could not be understood.
 error-internal = Something went wrong on our side. Please try again in a moment.
 error-bad_form = The form could not be read. Reload the page and try again.
 error-bad_json = The request body is not valid JSON.
@@ -88,7 +95,6 @@ error-unknown_device = This device does not exist.
 error-device_revoked = This device has been revoked.
 error-wrong_device_kind = This device is of the wrong kind (tablet or entrance kiosk).
 error-unknown_time_zone = Unknown time zone.
-error-invalid_phone = Use digits, spaces and + - ( ) only, at most 30.
 error-invalid_phone = Use digits, spaces and + - ( ) only, at most 30.
 error-password_too_short = The password is too short.
 error-passwords_differ = The two passwords are not the same.
@@ -227,7 +233,6 @@ residents-archive = Archive
 residents-archive-hint = Archived residents are kept for history and can no longer be booked.
 residents-restore = Restore
 resident-with-room = { $name } ({ $room })
-resident-with-room = { $name } ({ $room })
 
 ## Devices
 devices-title = Devices
@@ -241,7 +246,6 @@ kind-entrance = Entrance kiosk
 devices-empty = No devices yet.
 devices-last-seen = Last seen
 devices-never-seen = not yet
-devices-never-seen = not yet
 devices-new-code = New pairing code
 devices-revoke = Revoke
 devices-code-for = Pairing code for { $device }
@@ -254,8 +258,6 @@ device-revoked = Revoked
 ## Settings
 facility-title = Settings
 facility-name = Facility name
-facility-phone = Telephone for families
-facility-phone-hint = Shown on the family's pages and the printed card. Optional.
 facility-phone = Telephone for families
 facility-phone-hint = Shown on the family's pages and the printed card. Optional.
 facility-time-zone = Time zone
@@ -303,9 +305,6 @@ audit-facility_changed = Settings changed
 actor-first-start = Menkai (first start)
 actor-command-line = Administrator (command line)
 actor-device = Device
-actor-first-start = Menkai (first start)
-actor-command-line = Administrator (command line)
-actor-device = Device
 
 ## The family's visit link
 join-page-title = Video visit
@@ -334,7 +333,6 @@ countdown-hours = h
 countdown-minutes = min
 countdown-soon = Starting any moment
 countdown-prefix = Starts in
-countdown-prefix = Starts in
 
 ## Print card
 card-print = Print this card
@@ -342,7 +340,6 @@ card-qr-alt = QR code for the video visit
 card-step-1 = Point your phone's camera at the QR code.
 card-step-2 = At the time shown above, tap the link that appears.
 card-step-3 = Allow camera and microphone. You will see each other.
-card-contact = Questions: { $facility }
 card-contact = Questions: { $facility }
 
 ## Signaling errors (the `message` of an error frame)

@@ -54,6 +54,13 @@ error-forbidden = この操作は管理者だけができます。
 error-csrf_failed = このフォームの有効期限が切れました。前の画面に戻り、再読み込みしてからもう一度お試しください。
 error-invalid_input = 入力内容に直すところがあります。
 error-rate_limited = 試行回数が多すぎます。{ $seconds } 秒待ってからもう一度お試しください。
+error-busy = ただいま混み合っています。少し待ってからもう一度お試しください。
+error-invalid_characters = 文字、数字、空白だけを使ってください（制御文字は使えません）。
+error-payload_too_large = 送信された内容が大きすぎます。
+error-method_not_allowed = このアドレスはその種類の要求を受け付けません。
+error-unsupported_media_type = 送信された内容の形式に対応していません。
+error-timeout = 要求の処理に時間がかかりすぎました。もう一度お試しください。
+error-bad_request = 要求を解釈できませんでした。
 error-internal = システム側で問題が起きました。少し待ってからもう一度お試しください。
 error-bad_form = フォームを読み取れませんでした。再読み込みしてもう一度お試しください。
 error-bad_json = リクエスト本文が正しい JSON ではありません。
@@ -88,7 +95,6 @@ error-unknown_device = この端末は存在しません。
 error-device_revoked = この端末は無効にされています。
 error-wrong_device_kind = 端末の種類が違います（病棟タブレットまたは玄関端末）。
 error-unknown_time_zone = 不明なタイムゾーンです。
-error-invalid_phone = 数字・空白・+ - ( ) だけで、30文字以内にしてください。
 error-invalid_phone = 数字・空白・+ - ( ) だけで、30文字以内にしてください。
 error-password_too_short = パスワードが短すぎます。
 error-passwords_differ = 2つのパスワードが一致しません。
@@ -227,7 +233,6 @@ residents-archive = 保管する
 residents-archive-hint = 保管した入居者は履歴に残り、予約できなくなります。
 residents-restore = 元に戻す
 resident-with-room = { $name }（{ $room }）
-resident-with-room = { $name }（{ $room }）
 
 ## 端末
 devices-title = 端末
@@ -241,7 +246,6 @@ kind-entrance = 玄関端末
 devices-empty = 端末はまだありません。
 devices-last-seen = 最終接続
 devices-never-seen = まだ接続なし
-devices-never-seen = まだ接続なし
 devices-new-code = 新しい接続コード
 devices-revoke = 無効にする
 devices-code-for = { $device } の接続コード
@@ -254,8 +258,6 @@ device-revoked = 無効
 ## 設定
 facility-title = 設定
 facility-name = 施設名
-facility-phone = ご家族向けの電話番号
-facility-phone-hint = ご家族の画面と印刷カードに表示されます。任意。
 facility-phone = ご家族向けの電話番号
 facility-phone-hint = ご家族の画面と印刷カードに表示されます。任意。
 facility-time-zone = タイムゾーン
@@ -303,9 +305,6 @@ audit-facility_changed = 設定を変更
 actor-first-start = Menkai（初回起動）
 actor-command-line = 管理者（コマンド）
 actor-device = 端末
-actor-first-start = Menkai（初回起動）
-actor-command-line = 管理者（コマンド）
-actor-device = 端末
 
 ## ご家族向け面会リンク
 join-page-title = オンライン面会
@@ -334,7 +333,6 @@ countdown-hours = 時間
 countdown-minutes = 分
 countdown-soon = まもなく始まります
 countdown-prefix = 開始まで あと
-countdown-prefix = 開始まで あと
 
 ## 印刷カード
 card-print = このカードを印刷
@@ -342,7 +340,6 @@ card-qr-alt = オンライン面会の QR コード
 card-step-1 = スマートフォンのカメラを QR コードに向けます。
 card-step-2 = 上の時間になったら、表示されたリンクを押します。
 card-step-3 = カメラとマイクを「許可」すると、お互いの顔が見えます。
-card-contact = お問い合わせ：{ $facility }
 card-contact = お問い合わせ：{ $facility }
 
 ## シグナリングのエラー（error フレームの message）

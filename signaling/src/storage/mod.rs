@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_facility_phone.sql"),
     include_str!("migrations/0003_server_keys.sql"),
     include_str!("migrations/0004_device_volume.sql"),
+    include_str!("migrations/0005_first_start_invites.sql"),
 ];
 
 #[derive(Clone)]

@@ -1,14 +1,32 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, audit, ts};
+use super::{Db, actor, audit, ts};
 use crate::error::{Error, FieldErrors, Result};
-use crate::staff::{
-    self, AccountInput, Actor, Role, SESSION_LIFETIME, SETUP_LINK_LIFETIME, StaffMember,
-};
+use crate::staff::{AccountInput, Actor, Role, SESSION_LIFETIME, SETUP_LINK_LIFETIME, StaffMember};
 use crate::tokens;
 
 const STAFF_COLUMNS: &str = "id, login, display_name, role, disabled";
+
+/// An invitation still works (`?2` is now): unused, unexpired, and for a first-start
+/// link, nobody has an account yet.
+const INVITE_USABLE: &str = "used_at IS NULL AND expires_at > ?2 \
+    AND (first_start = 0 OR NOT EXISTS (SELECT 1 FROM staff))";
+
+fn insert_invite(
+    tx: &rusqlite::Transaction<'_>,
+    display_name: &str,
+    role: Role,
+    first_start: bool,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<String> {
+    let token = tokens::generate();
+    tx.execute(
+        "INSERT INTO staff_invites (token_hash, display_name, role, expires_at, first_start) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token.hash, display_name, role.as_str(), ts(now + SETUP_LINK_LIFETIME), first_start],
+    )?;
+    Ok(token.plain)
+}
 
 fn staff_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
     let role: String = r.get(3)?;
@@ -45,15 +63,45 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<String> {
         self.call(move |c| {
-            let token = tokens::generate();
             let tx = c.transaction()?;
-            tx.execute(
-                "INSERT INTO staff_invites (token_hash, display_name, role, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![token.hash, display_name, role.as_str(), ts(now + SETUP_LINK_LIFETIME)],
+            let token = insert_invite(&tx, &display_name, role, false, now)?;
+            audit::record(
+                &tx,
+                now,
+                &actor,
+                "staff_invited",
+                &format!("{display_name} ({})", role.as_str()),
             )?;
-            audit::record(&tx, now, &actor, "staff_invited", &format!("{display_name} ({})", role.as_str()))?;
             tx.commit()?;
-            Ok(token.plain)
+            Ok(token)
+        })
+        .await
+    }
+
+    /// The set-up link printed at start while nobody has an account: creating it spends
+    /// every earlier one, so only the newest printed link works. `None` once anybody
+    /// has an account.
+    pub async fn create_first_admin_invite(&self, now: DateTime<Utc>) -> Result<Option<String>> {
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let staff: i64 = tx.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?;
+            if staff > 0 {
+                return Ok(None);
+            }
+            tx.execute(
+                "UPDATE staff_invites SET used_at = ?1 WHERE first_start = 1 AND used_at IS NULL",
+                params![ts(now)],
+            )?;
+            let token = insert_invite(&tx, "", Role::Admin, true, now)?;
+            audit::record(
+                &tx,
+                now,
+                actor::FIRST_START,
+                "staff_invited",
+                Role::Admin.as_str(),
+            )?;
+            tx.commit()?;
+            Ok(Some(token))
         })
         .await
     }
@@ -64,7 +112,7 @@ impl Db {
         }
         self.call(move |c| {
             c.query_row(
-                "SELECT display_name, role FROM staff_invites WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &format!("SELECT display_name, role FROM staff_invites WHERE token_hash = ?1 AND {INVITE_USABLE}"),
                 params![tokens::hash(&token), ts(now)],
                 |r| {
                     let role: String = r.get(1)?;
@@ -82,27 +130,20 @@ impl Db {
         &self,
         token: String,
         input: AccountInput,
+        password_hash: String,
         now: DateTime<Utc>,
     ) -> Result<StaffMember> {
-        input.validate()?;
         let invite = self.staff_invite(token.clone(), now).await?;
-        // Hash outside the transaction: argon2 is slow on purpose.
-        let password_hash = tokio::task::spawn_blocking({
-            let password = input.password.clone();
-            move || staff::hash_password(&password)
-        })
-        .await
-        .map_err(anyhow::Error::from)??;
         self.call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let spent = tx.execute(
-                "UPDATE staff_invites SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &format!("UPDATE staff_invites SET used_at = ?2 WHERE token_hash = ?1 AND {INVITE_USABLE}"),
                 params![tokens::hash(&token), ts(now)],
             )?;
             if spent == 0 {
                 return Err(Error::NotFound);
             }
-            let login = input.login.trim().to_owned();
+            let login = input.login;
             let taken: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE login = ?1)", [&login], |r| r.get(0))?;
             if taken {
                 return Err(FieldErrors::single("login", "login_taken").into());
@@ -110,7 +151,7 @@ impl Db {
             let member = StaffMember {
                 id: tokens::new_id(),
                 login,
-                display_name: input.display_name.trim().to_owned(),
+                display_name: input.display_name,
                 role: invite.role,
                 disabled: false,
             };

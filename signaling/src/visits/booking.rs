@@ -8,8 +8,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Mode;
-use crate::error::FieldErrors;
 use crate::facility::{Facility, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES};
+use crate::validation::{self, FieldErrors};
 
 /// The resident side plus up to three family homes.
 pub const MAX_GUESTS: usize = 3;
@@ -60,11 +60,11 @@ impl BookingRequest {
         self.starts_at + Duration::minutes(i64::from(self.duration_minutes))
     }
 
-    /// The guests' names, trimmed, blanks dropped.
+    /// The guests' names as stored (trimmed, NFC), blanks dropped.
     pub fn guest_names(&self) -> Vec<String> {
         self.guests
             .iter()
-            .map(|g| g.trim().to_owned())
+            .map(|g| validation::normalize(g))
             .filter(|g| !g.is_empty())
             .collect()
     }
@@ -117,11 +117,11 @@ impl BookingRequest {
             errors.add("guests", "guests_required");
         } else if names.len() > MAX_GUESTS || self.guests.len() > MAX_GUESTS * 4 {
             errors.add("guests", "too_many_guests");
-        } else if names
+        } else if let Some(code) = names
             .iter()
-            .any(|n| n.chars().count() > MAX_GUEST_NAME_CHARS)
+            .find_map(|n| validation::name(n, MAX_GUEST_NAME_CHARS).err())
         {
-            errors.add("guests", "too_long");
+            errors.add("guests", code);
         }
         errors.into_result()
     }

@@ -101,8 +101,17 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header, if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+}
+
 /// Whoever calls the API: an API token (`Authorization: Bearer …`, administrator
-/// rights) or a staff session.
+/// rights) or a staff session (whose changes also carry `X-CSRF-Token`).
 #[derive(Debug, Clone)]
 pub struct ApiActor(pub Actor);
 
@@ -113,13 +122,7 @@ impl FromRequestParts<AppState> for ApiActor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned());
-        if let Some(token) = bearer {
+        if let Some(token) = bearer_token(&parts.headers) {
             let name = state
                 .db
                 .api_token_name(token)
@@ -131,10 +134,23 @@ impl FromRequestParts<AppState> for ApiActor {
                 staff_id: None,
             }));
         }
-        match session_member(parts, state).await? {
-            Some(member) => Ok(ApiActor(Actor::from(&member))),
-            None => Err(ApiError(Error::Unauthorized)),
+        let member = session_member(parts, state)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        // A browser sends the session cookie with any request, also one another site
+        // makes it send: a change needs the session's CSRF value in a header too.
+        if !parts.method.is_safe() {
+            let expected = parts.extensions.get::<CsrfToken>().map(|t| t.0.as_str());
+            let sent = parts
+                .headers
+                .get(super::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok());
+            match (expected, sent) {
+                (Some(expected), Some(sent)) if tokens::constant_time_eq(expected, sent) => {}
+                _ => return Err(ApiError(Error::Csrf)),
+            }
         }
+        Ok(ApiActor(Actor::from(&member)))
     }
 }
 
@@ -189,6 +205,9 @@ pub struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return Error::TooLarge;
+        }
         let code = match rejection {
             JsonRejection::JsonDataError(_) => "bad_json_fields",
             JsonRejection::MissingJsonContentType(_) => "json_content_type_required",

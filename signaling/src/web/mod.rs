@@ -22,13 +22,14 @@ use std::time::Duration;
 use askama::Template;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{Error, ErrorPage, PageError};
@@ -47,7 +48,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
     connect-src 'self'; media-src 'self' blob:; font-src 'self'; form-action 'self'; \
     frame-ancestors 'none'; base-uri 'none'";
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(api::metrics))
@@ -62,9 +63,14 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             render_error_pages,
         ))
-        .layer(middleware::from_fn(csrf_cookie))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), language))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn(api_errors_as_json))
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The route pattern, not the path: `/v/{token}` must never be logged
@@ -160,12 +166,37 @@ fn form_urlencoded_get(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// The value forms must echo back (double-submit cookie; the cookie is HttpOnly and
-/// SameSite=Strict, so another site can neither read nor send it).
+/// The value forms (and API calls made with a session cookie, in `X-CSRF-Token`) must
+/// echo back. With a staff session it is derived from the session, so it changes at
+/// every login and is worthless to anyone without that session. Before login (the
+/// login and set-up forms) it is a random value in its own cookie (double submit; the
+/// cookie is HttpOnly and SameSite=Strict, so another site can neither read nor send it).
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
 
-async fn csrf_cookie(jar: CookieJar, mut req: Request, next: Next) -> Response {
+/// The header API clients using a session cookie send the CSRF value in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF value bound to a staff session.
+pub fn csrf_for_session(session: &str) -> String {
+    tokens::hash(&format!("csrf:{session}"))
+}
+
+async fn csrf_cookie(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(session) = jar
+        .get(extract::SESSION_COOKIE)
+        .map(|c| c.value())
+        .filter(|v| tokens::looks_valid(v))
+    {
+        req.extensions_mut()
+            .insert(CsrfToken(csrf_for_session(session)));
+        return next.run(req).await;
+    }
     if let Some(existing) = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -177,15 +208,37 @@ async fn csrf_cookie(jar: CookieJar, mut req: Request, next: Next) -> Response {
     let fresh = tokens::generate().plain;
     req.extensions_mut().insert(CsrfToken(fresh.clone()));
     let res = next.run(req).await;
-    (jar.add(csrf_cookie_for(fresh)), res).into_response()
-}
-
-pub fn csrf_cookie_for(value: String) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, value))
+    let cookie = Cookie::build((CSRF_COOKIE, fresh))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .build()
+        .secure(state.secure_cookies)
+        .build();
+    (jar.add(cookie), res).into_response()
+}
+
+/// Under `/api/`, every error is JSON (`{"error":{"code","message"}}`), including the
+/// ones axum and tower produce before a handler runs: 405 for a wrong method, 413 over
+/// the body limit, 415, 408 on a timeout.
+async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(res.status().is_client_error() || res.status().is_server_error()) {
+        return res;
+    }
+    let (parts, _) = res.into_parts();
+    let mut json = crate::error::ApiError(Error::from_status(parts.status)).into_response();
+    *json.status_mut() = parts.status;
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
 }
 
 #[derive(Template)]
@@ -232,6 +285,3 @@ pub fn render(template: &impl Template) -> Result<Html<String>, PageError> {
         .map(Html)
         .map_err(|e| PageError(Error::Internal(anyhow::anyhow!("rendering page: {e}"))))
 }
-
-/// How long a WebSocket or slow client may take; also used by tests.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -18,7 +18,7 @@ use crate::error::{ApiError, Error};
 use crate::facility::Facility;
 use crate::residents::{Resident, ResidentInput};
 use crate::state::AppState;
-use crate::web::extract::{ApiActor, ApiJson};
+use crate::web::extract::{ApiActor, ApiJson, bearer_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,7 +41,7 @@ async fn put_facility(
     ApiJson(facility): ApiJson<Facility>,
 ) -> ApiResult<Json<Facility>> {
     actor.require_admin()?;
-    facility.validate()?;
+    let facility = facility.validate()?;
     state.save_facility(facility.clone()).await?;
     state
         .db
@@ -133,7 +133,7 @@ async fn pair_device(
     ApiJson(req): ApiJson<PairRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = state.now();
-    let key = peer.ip().to_string();
+    let key = crate::throttle::address_key(peer.ip());
     if let Some(secs) = state.pairing_throttle.wait(&key, now) {
         return Err(Error::RateLimited {
             retry_after_secs: secs,
@@ -154,8 +154,22 @@ async fn pair_device(
     }
 }
 
-/// Prometheus text: a few numbers about what the server holds.
-pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Prometheus text: a few numbers about what the server holds. Answered to loopback
+/// clients (a local Prometheus or agent) and API tokens, or to anyone with
+/// `metrics_public`: on the internet, nobody else needs to count a care home's visits.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if !state.metrics_public && !client.ip().is_loopback() {
+        let bearer = bearer_token(&headers).ok_or(Error::Unauthorized)?;
+        state
+            .db
+            .api_token_name(bearer)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+    }
     let facility = state.facility();
     let now = state.now();
     let today = state

@@ -96,10 +96,10 @@ async fn invite(
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<Response, PageError> {
     let mut page = page(&ctx, &state, &me).await?;
-    let name = form.name.trim().to_owned();
+    let name = crate::validation::name(&form.name, 80);
     let role = Role::parse(&form.role);
-    match role {
-        Some(role) if !name.is_empty() && name.chars().count() <= 80 => {
+    match (role, name) {
+        (Some(role), Ok(name)) => {
             let token = state
                 .db
                 .create_staff_invite(name.clone(), role, me.display_name.clone(), state.now())
@@ -109,16 +109,12 @@ async fn invite(
             page.c = page.c.without_lang_switch();
             Ok(render(&page)?.into_response())
         }
-        _ => {
-            let field = if role.is_none() { "role" } else { "name" };
-            page.errors = FieldErrors::single(
-                field,
-                if role.is_none() {
-                    "invalid_choice"
-                } else {
-                    "required"
-                },
-            );
+        (role, name) => {
+            page.errors = match (role, name) {
+                (None, _) => FieldErrors::single("role", "invalid_choice"),
+                (_, Err(code)) => FieldErrors::single("name", code),
+                (Some(_), Ok(_)) => FieldErrors::default(),
+            };
             page.invite_name = form.name;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }

@@ -1,7 +1,9 @@
 //! Logging in and out, and creating an account from a one-time link.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,9 +15,9 @@ use super::{Chrome, field_message};
 use crate::error::{Error, FieldErrors, PageError};
 use crate::staff::{self, AccountInput};
 use crate::state::AppState;
-use crate::tokens;
+use crate::throttle::Account;
 use crate::web::extract::{CsrfForm, Ctx, NoFields, SESSION_COOKIE};
-use crate::web::{csrf_cookie_for, render};
+use crate::web::render;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,27 +53,34 @@ struct LoginForm {
 async fn login(
     ctx: Ctx,
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    if let Some(secs) = state.login_throttle.wait(&form.login, now) {
+    let found = state.db.staff_for_login(form.login.clone()).await?;
+    let account = match &found {
+        Some((m, _)) => Account::Known(&m.id),
+        None => Account::Unknown(&form.login),
+    };
+    if let Some(secs) = state.login_throttle.wait(account, client.ip(), now) {
         return Err(Error::RateLimited {
             retry_after_secs: secs,
         }
         .into());
     }
-    let found = state.db.staff_for_login(form.login.clone()).await?;
-    let (member, hash) = match found {
-        Some((m, h)) if !m.disabled => (Some(m), h),
-        _ => (None, staff::dummy_hash().to_owned()),
+    // Unknown and disabled accounts cost a real check too: no hint which names exist.
+    let (member, hash) = match &found {
+        Some((m, h)) if !m.disabled => (Some(m), h.as_str()),
+        _ => (None, staff::UNKNOWN_ACCOUNT_HASH),
     };
-    let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || staff::verify_password(&password, &hash))
+    let ok = state
+        .passwords
+        .verify(&form.password, hash)
         .await
-        .map_err(anyhow::Error::from)?;
+        .map_err(|_| Error::Busy)?;
     let Some(member) = member.filter(|_| ok) else {
-        state.login_throttle.failed(&form.login, now);
+        state.login_throttle.failed(account, client.ip(), now);
         tracing::info!("failed staff login");
         let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility());
         let page = LoginPage {
@@ -81,13 +90,13 @@ async fn login(
         };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
-    state.login_throttle.succeeded(&form.login);
+    state.login_throttle.succeeded(account, client.ip());
     let session = state.db.create_session(member.id.clone(), now).await?;
     Ok((start_session(jar, &state, session), Redirect::to("/staff")).into_response())
 }
 
-/// Sets the session cookie and a fresh CSRF value (so a value planted before login is
-/// worthless after it).
+/// Sets the session cookie. The CSRF value is derived from it (`web::csrf_for_session`),
+/// so a value planted before login is worthless after it.
 fn start_session(jar: CookieJar, state: &AppState, session: String) -> CookieJar {
     let cookie = Cookie::build((SESSION_COOKIE, session))
         .path("/")
@@ -96,7 +105,6 @@ fn start_session(jar: CookieJar, state: &AppState, session: String) -> CookieJar
         .secure(state.secure_cookies)
         .build();
     jar.add(cookie)
-        .add(csrf_cookie_for(tokens::generate().plain))
 }
 
 async fn logout(
@@ -155,11 +163,23 @@ async fn setup(
     CsrfForm(form): CsrfForm<AccountInput>,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    match state
-        .db
-        .accept_staff_invite(token.clone(), form.clone(), now)
-        .await
-    {
+    // A dead link is refused before any hashing is spent on it.
+    state.db.staff_invite(token.clone(), now).await?;
+    let created = match form.clone().validate() {
+        Ok(input) => {
+            let hash = state
+                .passwords
+                .hash(&input.password)
+                .await
+                .map_err(|_| Error::Busy)??;
+            state
+                .db
+                .accept_staff_invite(token.clone(), input, hash, now)
+                .await
+        }
+        Err(errors) => Err(Error::Invalid(errors)),
+    };
+    match created {
         Ok(member) => {
             let session = state.db.create_session(member.id, now).await?;
             Ok((start_session(jar, &state, session), Redirect::to("/staff")).into_response())

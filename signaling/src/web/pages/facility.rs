@@ -125,8 +125,8 @@ async fn save(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let facility = parse_form(&form, &state.facility());
-    match facility.validate() {
-        Ok(()) => {
+    match facility.clone().validate() {
+        Ok(facility) => {
             state.save_facility(facility).await?;
             state
                 .db

@@ -1,0 +1,233 @@
+//! Serving HTTP connections with limits, so that connections nobody uses cannot take
+//! the server down.
+//!
+//! `axum::serve` sets no timeouts: connections that send nothing, or a header line
+//! every few seconds, were kept forever, and about a thousand of them stopped the
+//! server answering. Here every connection:
+//! - holds one of `max_connections` permits for its whole life (a WebSocket keeps the
+//!   permit after the upgrade, because the permit lives in the stream); beyond the cap
+//!   a newcomer gets a short `503` and is closed;
+//! - must deliver its request head within [`Limits::header_read`], which also bounds
+//!   how long an idle keep-alive connection waits for its next request (hyper starts
+//!   the same timer when it starts waiting for a head);
+//! - has [`Limits::request`] for each request (applied as a layer in `web`).
+//!
+//! HTTP/1.1 only: browsers speak it on plain connections, and one protocol is one less
+//! place for a slow client to hide.
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+/// How much a connection may ask of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections (WebSockets included).
+    pub max_connections: usize,
+    /// Time to send a request head, and the longest a kept-alive connection may idle.
+    pub header_read: Duration,
+    /// Time to answer one request, body included.
+    pub request: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            header_read: Duration::from_secs(15),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Raises this process's open-file limit to what the OS allows, and returns the
+/// connection cap that fits under it (a few files stay for the database and logs).
+pub fn fit_to_open_file_limit(wanted: usize) -> usize {
+    const RESERVED: u64 = 64;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit > RESERVED => {
+            let fits = usize::try_from(limit - RESERVED).unwrap_or(usize::MAX);
+            if fits < wanted {
+                tracing::warn!(
+                    open_files = limit,
+                    max_connections = fits,
+                    "the open-file limit allows fewer connections than configured"
+                );
+            }
+            wanted.min(fits)
+        }
+        Ok(_) | Err(_) => wanted,
+    }
+}
+
+/// A stream that gives its connection permit back when it is dropped.
+struct Counted {
+    io: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+/// What a connection beyond the cap is told before it is closed.
+const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 41\r\n\r\nToo many connections; try again shortly.\n";
+/// Refusals written at once at most; past that a newcomer is closed without a word.
+const MAX_REFUSING: usize = 64;
+
+/// Serves `router` on `listener` until `shutdown` completes; then stops accepting,
+/// lets requests in flight finish (at most `drain` long), and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    drain: Duration,
+) -> io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept:
+                    // pause briefly rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Reap finished connection tasks so the set does not grow.
+        while connections.try_join_next().is_some() {}
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            refuse(stream, &refusing);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(Counted {
+            io: stream,
+            _permit: permit,
+        });
+        let service = hyper::service::service_fn({
+            let router = router.clone();
+            move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let router = router.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        router
+                            .oneshot(req.map(axum::body::Body::new))
+                            .await
+                            .unwrap_or_else(|e| match e {}),
+                    )
+                }
+            }
+        });
+        let connection = http.serve_connection(io, service).with_upgrades();
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Tells a connection over the cap to come back later, without waiting on it.
+fn refuse(mut stream: TcpStream, refusing: &Arc<Semaphore>) {
+    let Ok(slot) = refusing.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = stream.write_all(FULL_RESPONSE).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+        drop(slot);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_refusal_says_how_long_its_body_is() {
+        let text = std::str::from_utf8(super::FULL_RESPONSE).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    }
+}
