@@ -17,6 +17,7 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,7 +28,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -51,6 +52,24 @@ impl Default for Limits {
             request: Duration::from_secs(30),
         }
     }
+}
+
+/// Connections the kernel may hold for us before we accept them. The standard
+/// library's 128 overflowed when hundreds of tablets reconnected at once after a
+/// restart (their handshakes were dropped, and they waited for retransmissions).
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Binds a listening socket with a backlog fit for a herd of reconnecting devices.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // A restarted server must get its port back while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Raises this process's open-file limit to what the OS allows, and returns the

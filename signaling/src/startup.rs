@@ -33,8 +33,7 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = Db::open(&config.data_dir)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
+        let listener = server::listen(config.listen)
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public_url = config

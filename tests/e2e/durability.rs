@@ -19,6 +19,8 @@ pub struct Server {
     log: tokio::task::JoinHandle<String>,
     pub base: String,
     stdout_head: String,
+    /// Every line printed on standard output, as it comes.
+    printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -28,8 +30,15 @@ impl Server {
 
     /// On a given address (to come back on the same port after a restart).
     pub async fn start_on(data: &Path, listen: &str) -> Server {
+        Self::start_with(data, listen, &[]).await
+    }
+
+    /// With extra flags for `menkai serve`.
+    pub async fn start_with(data: &Path, listen: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(MENKAI)
-            .args(["serve", "--listen", listen, "--data"])
+            .args(["serve", "--listen", listen])
+            .args(flags)
+            .arg("--data")
             .arg(data)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
@@ -57,13 +66,40 @@ impl Server {
             text
         });
         // Keep reading stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(vec![first.clone()]));
+        tokio::spawn({
+            let printed = printed.clone();
+            async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    printed.lock().expect("lines").push(line);
+                }
+            }
+        });
         Server {
             child,
             log,
             base,
             stdout_head: first,
+            printed,
         }
+    }
+
+    /// The first-start set-up link it printed, if it prints one within a second.
+    pub async fn setup_link(&self) -> Option<String> {
+        for _ in 0..20 {
+            let found = self
+                .printed
+                .lock()
+                .expect("lines")
+                .iter()
+                .find_map(|l| l.trim().starts_with("http").then(|| l.trim().to_owned()))
+                .filter(|l| l.contains("/setup/"));
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        None
     }
 
     pub fn pid(&self) -> u32 {

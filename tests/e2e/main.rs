@@ -11,6 +11,7 @@ mod booking;
 mod browser;
 mod calls;
 pub mod durability;
+mod hardening;
 pub mod invitations;
 mod load_calls;
 mod rust_peer;

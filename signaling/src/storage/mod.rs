@@ -62,11 +62,14 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// Settings every pooled connection needs. The journal mode is not among them: it is
+/// stored in the file, set once in `Db::open` before the pool opens its connections
+/// (switching it from several new connections at once made them fail with "database
+/// is locked", which the pool logged as an error at every first start).
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
+        "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )
 }
@@ -78,6 +81,13 @@ impl Db {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let path = data_dir.join(DB_FILE);
+        {
+            let mut conn = Connection::open(&path)
+                .with_context(|| format!("opening database {}", path.display()))?;
+            configure(&mut conn)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            migrate(&mut conn)?;
+        }
         let manager = SqliteConnectionManager::file(&path).with_init(configure);
         let pool = Pool::builder()
             .max_size(8)
@@ -88,8 +98,6 @@ impl Db {
             path,
             visits_changed: Default::default(),
         };
-        let mut conn = db.pool.get().context("getting a database connection")?;
-        migrate(&mut conn)?;
         Ok(db)
     }
 

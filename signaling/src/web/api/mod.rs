@@ -162,7 +162,7 @@ pub async fn metrics(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !state.metrics_public && !client.ip().is_loopback() {
+    if !state.metrics_public && !client.ip().to_canonical().is_loopback() {
         let bearer = bearer_token(&headers).ok_or(Error::Unauthorized)?;
         state
             .db
