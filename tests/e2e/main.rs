@@ -16,3 +16,4 @@ pub mod invitations;
 mod load_calls;
 mod rust_peer;
 mod signaling;
+mod soak;
