@@ -6,6 +6,7 @@
 //! write transaction, so two requests racing for one slot cannot both win.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
 
 use super::Mode;
 use crate::facility::{Facility, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES};
@@ -29,6 +30,52 @@ pub struct BookingRequest {
     pub ward_device_id: String,
     pub entrance_device_id: Option<String>,
     pub guests: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GuestInput {
+    pub name: String,
+}
+
+/// A booking as the JSON API receives it, before parsing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingInput {
+    pub resident_id: String,
+    pub starts_at: String,
+    pub duration_minutes: Option<u32>,
+    pub mode: String,
+    pub ward_device_id: String,
+    pub entrance_device_id: Option<String>,
+    #[serde(default)]
+    pub guests: Vec<GuestInput>,
+}
+
+impl BookingInput {
+    /// Turns JSON into a booking request, collecting every field error.
+    pub fn parse(self, default_minutes: u32) -> Result<BookingRequest, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let starts_at =
+            DateTime::parse_from_rfc3339(&self.starts_at).map(|t| t.with_timezone(&Utc));
+        if starts_at.is_err() {
+            errors.add("starts_at", "invalid_time");
+        }
+        let mode = Mode::parse(&self.mode);
+        if mode.is_none() {
+            errors.add("mode", "invalid_choice");
+        }
+        match (starts_at, mode) {
+            (Ok(starts_at), Some(mode)) if errors.is_empty() => Ok(BookingRequest {
+                resident_id: self.resident_id,
+                starts_at,
+                duration_minutes: self.duration_minutes.unwrap_or(default_minutes),
+                mode,
+                ward_device_id: self.ward_device_id,
+                entrance_device_id: self.entrance_device_id,
+                guests: self.guests.into_iter().map(|g| g.name).collect(),
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 /// The time and the things a visit holds: what conflict checks compare.
@@ -345,5 +392,93 @@ mod tests {
         assert!(!free.contains(&at(0, 30)), "device taken");
         assert!(free.contains(&at(1, 0)));
         assert_eq!(free.len(), 14);
+    }
+
+    mod properties {
+        //! Booking input comes from anyone holding an API token or a staff page: any
+        //! JSON must be refused with field codes or accepted as a sane request, never
+        //! panic, and what is accepted always keeps the rules.
+        use super::*;
+        use proptest::prelude::*;
+
+        fn time_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                (-400i64..800, 0i64..1440).prop_map(|(days, minutes)| {
+                    (at(0, 0) + Duration::days(days) + Duration::minutes(minutes)).to_rfc3339()
+                }),
+                Just("2026-12-01T00:00:00+09:00".to_owned()),
+                Just("2026-02-30T25:61:00Z".to_owned()),
+            ]
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[a-zA-Z\\u{3040}-\\u{30ff} ]{0,100}",
+                Just("Taro\u{202E}".to_owned()),
+                Just(" ".to_owned()),
+            ]
+        }
+
+        fn input() -> impl Strategy<Value = BookingInput> {
+            (
+                any::<String>(),
+                time_text(),
+                prop::option::of(any::<u32>()),
+                prop_oneof![
+                    Just("remote".to_owned()),
+                    Just("entrance".to_owned()),
+                    any::<String>()
+                ],
+                prop::option::of(any::<String>()),
+                prop::collection::vec(name(), 0..16),
+            )
+                .prop_map(
+                    |(resident_id, starts_at, duration_minutes, mode, entrance, guests)| {
+                        BookingInput {
+                            resident_id,
+                            starts_at,
+                            duration_minutes,
+                            mode,
+                            ward_device_id: "w1".into(),
+                            entrance_device_id: entrance,
+                            guests: guests.into_iter().map(|name| GuestInput { name }).collect(),
+                        }
+                    },
+                )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_input_is_refused_with_field_codes_or_accepted_within_the_rules(input in input()) {
+                let facility = Facility::default();
+                let now = at(0, 0);
+                match input.parse(20).map_err(|e| (e, "parse")).and_then(|req| {
+                    req.validate(&facility, now).map(|()| req).map_err(|e| (e, "validate"))
+                }) {
+                    Ok(req) => {
+                        let names = req.guest_names();
+                        prop_assert!(names.len() <= MAX_GUESTS);
+                        prop_assert!(req.mode == Mode::Entrance || !names.is_empty());
+                        prop_assert!(names.iter().all(|n| validation::name(n, MAX_GUEST_NAME_CHARS).as_deref() == Ok(n.as_str())));
+                        prop_assert!((MIN_SLOT_MINUTES..=MAX_SLOT_MINUTES).contains(&req.duration_minutes));
+                        prop_assert!(req.starts_at >= now - START_GRACE);
+                        prop_assert!(facility.within_visiting_hours(req.starts_at, req.ends_at()));
+                    }
+                    Err((errors, _)) => {
+                        prop_assert!(!errors.is_empty());
+                        prop_assert!(errors.0.iter().all(|e| !e.code.is_empty() && !e.field.is_empty()));
+                    }
+                }
+            }
+
+            #[test]
+            fn any_json_body_parses_or_is_refused_without_panicking(body in any::<String>()) {
+                let _ = serde_json::from_str::<BookingInput>(&body).map(|i| i.parse(20));
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::ApiResult;
 use crate::error::{Error, FieldErrors};
 use crate::invitations::visit_url;
 use crate::state::AppState;
-use crate::visits::booking::BookingRequest;
+use crate::visits::booking::BookingInput;
 use crate::visits::{Mode, Visit};
 use crate::web::extract::{ApiActor, ApiJson};
 
@@ -81,55 +81,10 @@ fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
     }
 }
 
-#[derive(Deserialize)]
-struct GuestInput {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct BookInput {
-    resident_id: String,
-    starts_at: String,
-    duration_minutes: Option<u32>,
-    mode: String,
-    ward_device_id: String,
-    entrance_device_id: Option<String>,
-    #[serde(default)]
-    guests: Vec<GuestInput>,
-}
-
-impl BookInput {
-    /// Turns JSON into a booking request, collecting every field error.
-    fn parse(self, default_minutes: u32) -> Result<BookingRequest, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        let starts_at =
-            DateTime::parse_from_rfc3339(&self.starts_at).map(|t| t.with_timezone(&Utc));
-        if starts_at.is_err() {
-            errors.add("starts_at", "invalid_time");
-        }
-        let mode = Mode::parse(&self.mode);
-        if mode.is_none() {
-            errors.add("mode", "invalid_choice");
-        }
-        match (starts_at, mode) {
-            (Ok(starts_at), Some(mode)) if errors.is_empty() => Ok(BookingRequest {
-                resident_id: self.resident_id,
-                starts_at,
-                duration_minutes: self.duration_minutes.unwrap_or(default_minutes),
-                mode,
-                ward_device_id: self.ward_device_id,
-                entrance_device_id: self.entrance_device_id,
-                guests: self.guests.into_iter().map(|g| g.name).collect(),
-            }),
-            _ => Err(errors),
-        }
-    }
-}
-
 async fn book(
     State(state): State<AppState>,
     actor: ApiActor,
-    ApiJson(input): ApiJson<BookInput>,
+    ApiJson(input): ApiJson<BookingInput>,
 ) -> ApiResult<impl IntoResponse> {
     let facility = state.facility();
     let request = input.parse(facility.slot_minutes)?;
