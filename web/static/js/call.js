@@ -6,29 +6,48 @@ import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, openMedia, t } from "./callview.js";
 
+/**
+ * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
+ * @typedef {import("../../types/protocol").VisitState} VisitState
+ * @typedef {import("../../types/protocol").ErrorCode} ErrorCode
+ */
+
+/**
+ * Errors after which this link cannot take part any more: the page stops reconnecting
+ * and says why (the title comes from #strings, `data-error_<code>`).
+ * @type {ErrorCode[]}
+ */
+const FINAL_ERRORS = ["invalid_token", "link_expired", "link_replaced", "visit_cancelled", "visit_full", "joined_elsewhere"];
+
 const token = location.pathname.split("/")[2] ?? "";
 /** @type {MediaStream | null} */
 let local = null;
+/** @type {VisitState} */
 let state = "scheduled";
 let everConnected = false;
 
+/** @type {Mesh} */
 const mesh = new Mesh((to, data) => signaling.signal(to, data), {
   onStream: (info, stream) => view.addStream(info, stream),
   onGone: (peerId) => view.removePeer(peerId),
   onState: () => {},
 });
+/** @type {CallView} */
 const view = new CallView(mesh);
 const signaling = new Signaling(token, onMessage, (up) => {
   $("reconnecting").hidden = up || !everConnected;
 });
 
-/** Shows one of the page's screens. @param {"prejoin" | "call" | "ended"} screen */
+/**
+ * Shows one of the page's screens.
+ * @param {"prejoin" | "call" | "ended"} screen
+ */
 function show(screen) {
   for (const id of ["prejoin", "call", "ended"]) $(id).hidden = id !== screen;
   document.body.dataset.screen = screen;
 }
 
-/** @param {string} next */
+/** @param {VisitState} next */
 function setState(next) {
   state = next;
   document.body.dataset.visitState = state;
@@ -37,7 +56,10 @@ function setState(next) {
   else show("prejoin");
 }
 
-/** @param {string} titleKey */
+/**
+ * Stops for good (no socket, no connections, camera off) and shows the end screen.
+ * @param {string} titleKey
+ */
 function finish(titleKey) {
   signaling.stop();
   mesh.closeAll();
@@ -46,7 +68,7 @@ function finish(titleKey) {
   show("ended");
 }
 
-/** @param {any} msg */
+/** @param {ServerFrame} msg */
 function onMessage(msg) {
   if (mesh.handle(msg)) return;
   switch (msg.type) {
@@ -73,7 +95,9 @@ function onMessage(msg) {
       mesh.note(`server error ${msg.code}`);
       if (msg.code === "too_early") {
         $("wait-msg").textContent = t("tooEarly");
-      } else if (["invalid_token", "link_expired", "link_replaced", "visit_cancelled", "visit_full"].includes(msg.code)) {
+      } else if (FINAL_ERRORS.includes(msg.code)) {
+        // joined_elsewhere: the same link was opened on another device, which has the
+        // seat now; reconnecting here would take it back and start a tug of war.
         finish(`error_${msg.code}`);
       }
       break;

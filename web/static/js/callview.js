@@ -6,15 +6,23 @@
 
 import { Mesh } from "./mesh.js";
 
+/** @typedef {import("../../types/protocol").PeerInfo} PeerInfo */
+
 /** @param {string} id */
 export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-/** Translated strings rendered into #strings by the server. @param {string} key */
+/**
+ * Translated strings rendered into #strings by the server.
+ * @param {string} key the data attribute's name as `dataset` spells it
+ */
 export function t(key) {
   return $("strings")?.dataset[key] ?? key;
 }
 
-/** Plays a media element; if the browser wants a tap first, shows the sound button. @param {HTMLMediaElement} el */
+/**
+ * Plays a media element; if the browser wants a tap first, shows the sound button.
+ * @param {HTMLMediaElement} el
+ */
 export async function play(el) {
   try {
     await el.play();
@@ -45,9 +53,15 @@ export class CallView {
     /** @type {Map<string, HTMLElement>} */
     this.tiles = new Map();
     this.volume = 1;
-    /** Per peer, while amplifying. @type {Map<string, Amp>} */
+    /**
+     * Per peer, while amplifying.
+     * @type {Map<string, Amp>}
+     */
     this.amps = new Map();
-    /** The shared output of amplified sound. @type {{ ctx: AudioContext, input: AudioNode, analyser: AnalyserNode } | null} */
+    /**
+     * The shared output of amplified sound.
+     * @type {{ ctx: AudioContext, input: AudioNode, analyser: AnalyserNode } | null}
+     */
     this.out = null;
     /** @type {number | null} */
     this.endsAt = null;
@@ -68,7 +82,7 @@ export class CallView {
     self.hidden = !stream || stream.getVideoTracks().length === 0;
   }
 
-  /** @param {{ peer_id: string, role: string, name: string }} info @param {MediaStream} stream */
+  /** @param {PeerInfo} info @param {MediaStream} stream */
   addStream(info, stream) {
     let tile = this.tiles.get(info.peer_id);
     if (!tile) {
@@ -178,7 +192,11 @@ export class CallView {
     return samples.reduce((peak, v) => Math.max(peak, Math.abs(v)), 0);
   }
 
-  /** Binds the microphone, camera and leave buttons. @param {() => MediaStream | null} local @param {() => void} onLeave */
+  /**
+   * Binds the microphone, camera and leave buttons.
+   * @param {() => MediaStream | null} local
+   * @param {() => void} onLeave
+   */
   bindControls(local, onLeave) {
     const toggle = (/** @type {string} */ id, /** @type {"audio" | "video"} */ kind, /** @type {string} */ onKey, /** @type {string} */ offKey) => {
       const button = /** @type {HTMLButtonElement} */ ($(id));

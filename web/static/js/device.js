@@ -8,6 +8,13 @@ import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, openMedia } from "./callview.js";
 
+/**
+ * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
+ * @typedef {import("../../types/protocol").ScheduleEntry} ScheduleEntry
+ * @typedef {import("../../types/protocol").VisitInfo} VisitInfo
+ * @typedef {import("../../types/protocol").VisitFrame} VisitFrame
+ */
+
 const TOKEN_KEY = "menkai-device-token";
 const config = $("device-config").dataset;
 
@@ -21,6 +28,7 @@ const token = localStorage.getItem(TOKEN_KEY);
 
 /** @type {MediaStream | null} */
 let local = null;
+/** @type {import("../../types/protocol").Role} */
 let role = "ward";
 /** @type {string | null} */
 let visitId = null;
@@ -33,11 +41,13 @@ function show(screen) {
   document.body.dataset.screen = screen;
 }
 
+/** @type {Mesh} */
 const mesh = new Mesh((to, data) => signaling?.signal(to, data), {
   onStream: (info, stream) => view.addStream(info, stream),
   onGone: (peerId) => view.removePeer(peerId),
   onState: () => {},
 });
+/** @type {CallView} */
 const view = new CallView(mesh);
 
 const timeFormat = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit", timeZone: config.timeZone });
@@ -50,7 +60,7 @@ function tick() {
 tick();
 setInterval(tick, 1000);
 
-/** @param {{ starts_at: string, ends_at: string, resident: string }[]} schedule */
+/** @param {ScheduleEntry[]} schedule */
 function renderSchedule(schedule) {
   const list = $("schedule");
   list.replaceChildren();
@@ -69,11 +79,14 @@ function renderSchedule(schedule) {
   }
 }
 
-/** @param {any} visit */
-function enterVisit(visit) {
-  visitId = visit.id;
+/**
+ * @param {VisitInfo | VisitFrame} visit from `welcome` or a `visit` frame with an `id`
+ * @param {string} now the server's clock
+ */
+function enterVisit(visit, now) {
+  visitId = visit.id ?? null;
   clearTimeout(cleaningTimer);
-  view.setTimes(visit.ends_at, visit.now);
+  view.setTimes(visit.ends_at, now);
   show("call");
   document.documentElement.requestFullscreen?.().catch(() => {});
 }
@@ -90,7 +103,7 @@ function leaveVisit() {
   }
 }
 
-/** @param {any} msg */
+/** @param {ServerFrame} msg */
 function onMessage(msg) {
   if (mesh.handle(msg)) return;
   switch (msg.type) {
@@ -102,7 +115,7 @@ function onMessage(msg) {
       renderSchedule(msg.schedule ?? []);
       view.setVolume(msg.volume ?? 1);
       if (msg.visit) {
-        enterVisit(msg.visit);
+        enterVisit(msg.visit, msg.now);
         for (const peer of msg.peers) mesh.add(peer);
         mesh.restartIce();
       } else if (visitId) {
@@ -110,7 +123,7 @@ function onMessage(msg) {
       }
       break;
     case "visit":
-      if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg);
+      if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg, msg.now);
       else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
       else view.setTimes(msg.ends_at, msg.now);
       break;
@@ -122,9 +135,15 @@ function onMessage(msg) {
       break;
     case "error":
       mesh.note(`server error ${msg.code}`);
-      if (msg.code === "invalid_token") {
+      if (msg.code === "invalid_token" || msg.code === "device_revoked") {
+        // The token no longer works (never did, or staff revoked this device): stop
+        // reconnecting, drop any call and the camera, and show how to pair again.
         localStorage.removeItem(TOKEN_KEY);
         signaling?.stop();
+        visitId = null;
+        clearTimeout(cleaningTimer);
+        mesh.closeAll();
+        for (const track of local?.getTracks() ?? []) track.stop();
         show("unpaired");
       }
       break;
@@ -133,8 +152,11 @@ function onMessage(msg) {
 
 /** Keeps the screen on (tablets sleep otherwise). */
 async function keepAwake() {
+  // The Screen Wake Lock API, spelled out: older TypeScript DOM libraries lack it, and
+  // browsers without it leave `wakeLock` undefined.
+  const wakeLock = /** @type {{ wakeLock?: { request(type: "screen"): Promise<unknown> } }} */ (navigator).wakeLock;
   try {
-    await navigator.wakeLock?.request("screen");
+    await wakeLock?.request("screen");
   } catch {
     /* not available or refused: the device's own settings must keep it on */
   }

@@ -7,7 +7,9 @@
 // DTLS roles it settles stay the same in every later exchange, whoever offers.
 
 /**
- * @typedef {{ peer_id: string, role: string, name: string }} PeerInfo
+ * @typedef {import("../../types/protocol").PeerInfo} PeerInfo
+ * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
+ * @typedef {import("../../types/protocol").SignalData} SignalData
  * @typedef {{ pc: RTCPeerConnection, info: PeerInfo, polite: boolean, makingOffer: boolean,
  *             ignoreOffer: boolean, waitForOffer: boolean, stream: MediaStream,
  *             sentCandidates?: number, gotCandidates?: number }} Link
@@ -15,7 +17,7 @@
 
 export class Mesh {
   /**
-   * @param {(to: string, data: any) => void} send
+   * @param {(to: string, data: SignalData) => void} send
    * @param {{ onStream: (info: PeerInfo, stream: MediaStream) => void,
    *           onGone: (peerId: string) => void,
    *           onState: (peerId: string, state: RTCPeerConnectionState) => void }} events
@@ -31,7 +33,10 @@ export class Mesh {
     this.local = null;
     /** @type {Map<string, Link>} */
     this.links = new Map();
-    /** Recent negotiation events, for support and tests. @type {string[]} */
+    /**
+     * Recent negotiation events, for support and tests.
+     * @type {string[]}
+     */
     this.log = [];
   }
 
@@ -46,7 +51,10 @@ export class Mesh {
     this.local = stream;
   }
 
-  /** A peer to talk to; an existing connection to it is kept (a resumed peer). @param {PeerInfo} info */
+  /**
+   * A peer to talk to; an existing connection to it is kept (a resumed peer).
+   * @param {PeerInfo} info
+   */
   add(info) {
     const existing = this.links.get(info.peer_id);
     if (existing) {
@@ -93,13 +101,23 @@ export class Mesh {
     try {
       link.makingOffer = true;
       await pc.setLocalDescription();
-      this.note(`sent ${pc.localDescription?.type} to ${link.info.peer_id}`);
-      this.send(link.info.peer_id, { description: pc.localDescription?.toJSON() });
+      this.sendDescription(link);
     } catch (err) {
       this.note(`offer failed: ${err}`);
     } finally {
       link.makingOffer = false;
     }
+  }
+
+  /**
+   * Sends our local description (the offer or answer just set) to the link's peer.
+   * @param {Link} link
+   */
+  sendDescription(link) {
+    const description = link.pc.localDescription;
+    if (!description) return;
+    this.note(`sent ${description.type} to ${link.info.peer_id}`);
+    this.send(link.info.peer_id, { description: { type: description.type, sdp: description.sdp } });
   }
 
   /**
@@ -150,7 +168,10 @@ export class Mesh {
     }, 1000);
   }
 
-  /** Replaces the connection to a peer with a fresh one. @param {string} peerId */
+  /**
+   * Replaces the connection to a peer with a fresh one.
+   * @param {string} peerId
+   */
   rebuild(peerId) {
     const link = this.links.get(peerId);
     if (!link) return;
@@ -159,19 +180,19 @@ export class Mesh {
     this.add(link.info);
   }
 
-  /** @param {string} from @param {any} data */
+  /** @param {string} from @param {SignalData} data */
   async receive(from, data) {
     const link = this.links.get(from);
     if (!link) {
-      this.note(`dropped ${data.description ? data.description.type : "candidate"} from unknown ${from}`);
+      this.note(`dropped ${"description" in data ? data.description.type : "reset" in data ? "reset" : "candidate"} from unknown ${from}`);
       return;
     }
     const { pc } = link;
     try {
-      if (data.reset) {
+      if ("reset" in data) {
         this.note(`${from} asked to rebuild the connection`);
         this.rebuild(from);
-      } else if (data.description) {
+      } else if ("description" in data) {
         const description = data.description;
         link.waitForOffer = false;
         const collision = description.type === "offer" && (link.makingOffer || pc.signalingState !== "stable");
@@ -181,10 +202,9 @@ export class Mesh {
         await pc.setRemoteDescription(description);
         if (description.type === "offer") {
           await pc.setLocalDescription();
-          this.note(`sent ${pc.localDescription?.type} to ${from}`);
-          this.send(from, { description: pc.localDescription?.toJSON() });
+          this.sendDescription(link);
         }
-      } else if (data.candidate) {
+      } else if ("candidate" in data) {
         link.gotCandidates = (link.gotCandidates ?? 0) + 1;
         try {
           await pc.addIceCandidate(data.candidate);
@@ -199,7 +219,7 @@ export class Mesh {
 
   /**
    * Handles the frames about peers (joined, left, signal); says whether it did.
-   * @param {any} msg
+   * @param {ServerFrame} msg
    */
   handle(msg) {
     switch (msg.type) {
@@ -242,6 +262,7 @@ export class Mesh {
       let framesDecoded = 0;
       let audioBytes = 0;
       let videoBytes = 0;
+      /** @type {number | null} */
       let rtt = null;
       let lost = 0;
       let received = 0;

@@ -16,7 +16,7 @@ form.addEventListener("submit", async (event) => {
       body: JSON.stringify({ code }),
     });
     if (res.ok) {
-      const { device_token } = await res.json();
+      const { device_token } = /** @type {{ device_token: string }} */ (await res.json());
       localStorage.setItem("menkai-device-token", device_token);
       location.replace("/device");
       return;
