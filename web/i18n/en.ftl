@@ -325,6 +325,7 @@ join-cancelled-body = The visit with { $resident } on { $date } has been cancell
 join-ended-title = This visit has ended
 join-ended-body = Thank you for visiting { $resident }.
 join-replaced-title = This link has been replaced
+join-elsewhere-title = You joined this visit from another device
 join-replaced-body = The care home has sent you a newer link for this visit. Please use that one.
 join-contact = If you have questions, please contact the care home that sent you this link.
 join-contact-next = To book another visit, please contact the care home.

@@ -325,6 +325,7 @@ join-cancelled-body = { $date }の{ $resident } さんとの面会は取り消�
 join-ended-title = この面会は終了しました
 join-ended-body = { $resident } さんとの面会、ありがとうございました。
 join-replaced-title = このリンクは新しくなりました
+join-elsewhere-title = 別の端末からこの面会に参加しました
 join-replaced-body = 施設から、この面会用の新しいリンクが届いています。そちらをお使いください。
 join-contact = ご不明な点は、このリンクを送った施設へお問い合わせください。
 join-contact-next = 次の面会のご予約は、施設へお問い合わせください。

@@ -20,12 +20,13 @@ const DEAD_AFTER_MS = 10000;
 // moment, so each one waits a random time and they come back spread out, not in
 // lockstep. The first try is quick (100–250 ms: a restart takes about a second, and a
 // blip of Wi-Fi is often over at once); after it the wait doubles from 250 ms, each a
-// random time in [base/2, base]. For the first 30 s of an outage the base stops at 1 s,
-// so a restarted server has its pages back within a second of answering; an outage
+// random time in [base/2, base]. For the first 30 s of an outage the base stops at
+// 0.8 s, so a restarted server has its pages back within a second of answering (the
+// wait plus a handshake); an outage
 // longer than that is the network's or a long one, and the base grows to 3 s.
 const FIRST_RETRY_MS = { min: 100, max: 250 };
 const BACKOFF_FROM_MS = 250;
-const QUICK_CAP_MS = 1000;
+const QUICK_CAP_MS = 800;
 const QUICK_FOR_MS = 30000;
 const SLOW_CAP_MS = 3000;
 
