@@ -89,6 +89,27 @@ pub struct ConfigArgs {
     /// Answer /metrics to everyone (default: loopback clients and API tokens only).
     #[arg(long, env = "MENKAI_METRICS_PUBLIC")]
     pub metrics_public: Option<bool>,
+    /// Serve HTTPS with certificates from an ACME CA for this name, e.g. visits.example.jp.
+    #[arg(long, env = "MENKAI_DOMAIN")]
+    pub domain: Option<String>,
+    /// The ACME directory (default: Let's Encrypt).
+    #[arg(long, env = "MENKAI_ACME_DIRECTORY")]
+    pub acme_directory: Option<String>,
+    /// An e-mail address the CA may write to about the certificate.
+    #[arg(long, env = "MENKAI_ACME_CONTACT")]
+    pub acme_contact: Option<String>,
+    /// An extra root certificate (PEM) to trust when talking to the ACME directory.
+    #[arg(long, env = "MENKAI_ACME_ROOT")]
+    pub acme_root: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM), reloaded when it changes.
+    #[arg(long, env = "MENKAI_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM: RSA, ECDSA or Ed25519) of --tls-cert.
+    #[arg(long, env = "MENKAI_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here, only to redirect to HTTPS (e.g. 0.0.0.0:80).
+    #[arg(long, env = "MENKAI_REDIRECT_HTTP")]
+    pub redirect_http: Option<std::net::SocketAddr>,
 }
 
 impl ConfigArgs {
@@ -102,6 +123,13 @@ impl ConfigArgs {
                 ice_servers: None,
                 max_connections: self.max_connections,
                 metrics_public: self.metrics_public,
+                domain: self.domain.clone(),
+                acme_directory: self.acme_directory.clone(),
+                acme_contact: self.acme_contact.clone(),
+                acme_root: self.acme_root.clone(),
+                tls_cert: self.tls_cert.clone(),
+                tls_key: self.tls_key.clone(),
+                redirect_http: self.redirect_http,
             },
         )
     }
@@ -112,7 +140,7 @@ fn public_url(config: &Config) -> String {
     config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen))
+        .unwrap_or_else(|| crate::startup::default_public_url(config, config.listen))
 }
 
 /// Runs the commands other than `serve`.

@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::signaling::protocol::IceServer;
+use crate::tls::TlsSource;
+use crate::tls::acme::AcmeSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -27,6 +29,10 @@ pub struct Config {
     pub max_connections: usize,
     /// Whether `/metrics` answers anyone, not only loopback clients and API tokens.
     pub metrics_public: bool,
+    /// HTTPS on `listen`, and where its certificate comes from; `None`: plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// A plain-HTTP listener that only redirects to HTTPS.
+    pub redirect_http: Option<SocketAddr>,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -41,6 +47,13 @@ pub struct Settings {
     pub ice_servers: Option<Vec<IceServer>>,
     pub max_connections: Option<usize>,
     pub metrics_public: Option<bool>,
+    pub domain: Option<String>,
+    pub acme_directory: Option<String>,
+    pub acme_contact: Option<String>,
+    pub acme_root: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub redirect_http: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -53,6 +66,13 @@ impl Settings {
             ice_servers: self.ice_servers.or(lower.ice_servers),
             max_connections: self.max_connections.or(lower.max_connections),
             metrics_public: self.metrics_public.or(lower.metrics_public),
+            domain: self.domain.or(lower.domain),
+            acme_directory: self.acme_directory.or(lower.acme_directory),
+            acme_contact: self.acme_contact.or(lower.acme_contact),
+            acme_root: self.acme_root.or(lower.acme_root),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            redirect_http: self.redirect_http.or(lower.redirect_http),
         }
     }
 }
@@ -69,6 +89,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         None => Settings::default(),
     };
     let merged = flags_and_env.over(from_file);
+    let tls = tls_source(&merged)?;
     let max_connections = merged
         .max_connections
         .unwrap_or(crate::server::Limits::default().max_connections);
@@ -85,7 +106,13 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             "public_url must start with http:// or https:// (got {url})"
         );
     }
+    anyhow::ensure!(
+        merged.redirect_http.is_none() || tls.is_some(),
+        "redirect_http redirects to HTTPS: it needs domain or tls_cert and tls_key"
+    );
     Ok(Config {
+        tls,
+        redirect_http: merged.redirect_http,
         listen: match merged.listen {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -98,6 +125,47 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         max_connections,
         metrics_public: merged.metrics_public.unwrap_or(false),
     })
+}
+
+/// Which of the three ways to serve the settings choose (see README, "HTTPS").
+fn tls_source(s: &Settings) -> anyhow::Result<Option<TlsSource>> {
+    let acme_extras =
+        s.acme_directory.is_some() || s.acme_contact.is_some() || s.acme_root.is_some();
+    match (&s.domain, &s.tls_cert, &s.tls_key) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => anyhow::bail!(
+            "choose one way to get a certificate: domain (from an ACME CA such as Let's Encrypt) or tls_cert and tls_key (your own files), not both"
+        ),
+        (Some(domain), None, None) => {
+            let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+            anyhow::ensure!(
+                domain.contains('.')
+                    && domain.split('.').all(|label| !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+                "domain must be a DNS name like visits.example.jp (got {domain:?})"
+            );
+            let mut acme = AcmeSettings::new(domain);
+            if let Some(directory) = &s.acme_directory {
+                acme.directory = directory.clone();
+            }
+            acme.contact = s.acme_contact.clone();
+            acme.root = s.acme_root.clone();
+            Ok(Some(TlsSource::Acme(acme)))
+        }
+        (None, Some(cert), Some(key)) if !acme_extras => Ok(Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        })),
+        (None, Some(_), None) => {
+            anyhow::bail!("tls_cert needs tls_key (the certificate's private key)")
+        }
+        (None, None, Some(_)) => {
+            anyhow::bail!("tls_key needs tls_cert (the certificate it belongs to)")
+        }
+        _ if acme_extras => {
+            anyhow::bail!("acme_directory, acme_contact and acme_root need domain")
+        }
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -138,5 +206,43 @@ mod tests {
             ..Settings::default()
         };
         assert!(load(None, flags).is_err());
+    }
+
+    #[test]
+    fn one_way_to_serve_https_at_a_time() {
+        let both = Settings {
+            domain: Some("visits.example.jp".into()),
+            tls_cert: Some("cert.pem".into()),
+            tls_key: Some("key.pem".into()),
+            ..Settings::default()
+        };
+        assert!(load(None, both).is_err());
+        let half = Settings {
+            tls_cert: Some("cert.pem".into()),
+            ..Settings::default()
+        };
+        assert!(load(None, half).is_err());
+        let redirect_alone = Settings {
+            redirect_http: Some("127.0.0.1:80".parse().unwrap()),
+            ..Settings::default()
+        };
+        assert!(load(None, redirect_alone).is_err());
+        let acme = Settings {
+            domain: Some("Visits.Example.JP.".into()),
+            acme_contact: Some("it@example.jp".into()),
+            ..Settings::default()
+        };
+        match load(None, acme).unwrap().tls {
+            Some(TlsSource::Acme(a)) => {
+                assert_eq!(a.domain, "visits.example.jp");
+                assert_eq!(a.directory, crate::tls::acme::LETS_ENCRYPT);
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = Settings {
+            domain: Some("not a name".into()),
+            ..Settings::default()
+        };
+        assert!(load(None, bad).is_err());
     }
 }

@@ -24,6 +24,7 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod throttle;
+pub mod tls;
 pub mod tokens;
 pub mod validation;
 pub mod visits;

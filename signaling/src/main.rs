@@ -15,6 +15,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = Application::build(args.load()?).await?;
     println!("Menkai is running. Staff pages: {}/staff", app.public_url());
+    if let Some(notice) = app.tls_notice() {
+        println!("{notice}");
+    }
     if let Some(link) = app.first_admin_link().await? {
         println!(
             "First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}"

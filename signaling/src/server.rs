@@ -12,8 +12,11 @@
 //!   the same timer when it starts waiting for a head);
 //! - has [`Limits::request`] for each request (applied as a layer in `web`).
 //!
-//! HTTP/1.1 only: browsers speak it on plain connections, and one protocol is one less
-//! place for a slow client to hide.
+//! With TLS on, the handshake comes first, bounded by the same timeout; a handshake
+//! that was an ACME validation (ALPN `acme-tls/1`) ends there.
+//!
+//! HTTP/1.1 only: WebSockets need it, every browser speaks it, and one protocol is one
+//! less place for a slow client to hide.
 
 use std::convert::Infallible;
 use std::io;
@@ -149,9 +152,11 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()> + Send,
     drain: Duration,
 ) -> io::Result<()> {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -182,10 +187,10 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(Counted {
+        let io = Counted {
             io: stream,
             _permit: permit,
-        });
+        };
         let service = hyper::service::service_fn({
             let router = router.clone();
             move |mut req: hyper::Request<Incoming>| {
@@ -201,16 +206,23 @@ pub async fn serve(
                 }
             }
         });
-        let connection = http.serve_connection(io, service).with_upgrades();
-        let mut stop = stop_rx.clone();
+        let (http, stop, tls) = (http.clone(), stop_rx.clone(), tls.clone());
+        let handshake_within = limits.header_read;
         connections.spawn(async move {
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = stop.wait_for(|stopped| *stopped) => {}
+            let Some(acceptor) = tls else {
+                return serve_http(&http, TokioIo::new(io), service, stop).await;
+            };
+            // The handshake is bounded like a request head: a client that opens a
+            // connection and stalls in TLS costs no more than one that stalls in HTTP.
+            let Ok(Ok(tls)) = tokio::time::timeout(handshake_within, acceptor.accept(io)).await
+            else {
+                return;
+            };
+            if crate::tls::is_acme_validation(tls.get_ref().1.alpn_protocol()) {
+                // The CA saw the challenge certificate during the handshake; done.
+                return;
             }
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            serve_http(&http, TokioIo::new(tls), service, stop).await;
         });
     }
     drop(listener);
@@ -224,6 +236,29 @@ pub async fn serve(
         connections.abort_all();
     }
     Ok(())
+}
+
+/// One HTTP/1.1 connection (upgrades to WebSocket allowed) until it ends or the server
+/// stops; on stop, requests in flight finish first.
+async fn serve_http<I, S>(
+    http: &hyper::server::conn::http1::Builder,
+    io: TokioIo<I>,
+    service: S,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = axum::body::Body> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = http.serve_connection(io, service).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stop.wait_for(|stopped| *stopped) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
 }
 
 /// Tells a connection over the cap to come back later, without waiting on it.

@@ -16,6 +16,7 @@ use crate::signaling::resume::ResumeKey;
 use crate::signaling::{Hub, HubConfig};
 use crate::state::AppState;
 use crate::storage::Db;
+use crate::tls::{self, CertStore, TlsSource};
 
 /// How long requests in flight may take to finish once the server is told to stop.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -24,6 +25,58 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     limits: Limits,
+    /// With HTTPS on: the shared TLS configuration and the task that keeps its
+    /// certificate current (file watcher or ACME renewals).
+    tls: Option<(Arc<rustls::ServerConfig>, CertTask)>,
+    /// The plain-HTTP listener that only redirects to HTTPS.
+    redirect: Option<TcpListener>,
+    tls_source: Option<TlsSource>,
+}
+
+type CertTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// `https://` plus the domain (or the listen address) when serving TLS; `http://` plus
+/// the listen address otherwise. The port is left out where it is the scheme's own.
+pub fn default_public_url(config: &Config, addr: SocketAddr) -> String {
+    let host = match &config.tls {
+        Some(TlsSource::Acme(acme)) => acme.domain.clone(),
+        _ => addr.ip().to_string(),
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    match (config.tls.is_some(), addr.port()) {
+        (true, 443) => format!("https://{host}"),
+        (true, port) => format!("https://{host}:{port}"),
+        (false, 80) => format!("http://{host}"),
+        (false, port) => format!("http://{host}:{port}"),
+    }
+}
+
+/// Loads the certificate (a bad pair of files stops the start here) and returns the
+/// TLS configuration with the task that keeps it current.
+fn start_tls(
+    source: &TlsSource,
+    data_dir: &std::path::Path,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<rustls::ServerConfig>, CertTask)> {
+    let store = Arc::new(CertStore::default());
+    let task: CertTask = match source {
+        TlsSource::Files { cert, key } => Box::pin(tls::files::serve_from(
+            cert.clone(),
+            key.clone(),
+            store.clone(),
+        )?),
+        TlsSource::Acme(settings) => Box::pin(tls::acme::run(
+            settings.clone(),
+            data_dir.to_owned(),
+            store.clone(),
+            clock,
+        )),
+    };
+    Ok((tls::server_config(store)?, task))
 }
 
 impl Application {
@@ -33,13 +86,24 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = Db::open(&config.data_dir)?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|source| start_tls(source, &config.data_dir, clock.clone()))
+            .transpose()?;
         let listener = server::listen(config.listen)
             .with_context(|| format!("listening on {}", config.listen))?;
+        let redirect = config
+            .redirect_http
+            .map(|addr| {
+                server::listen(addr).with_context(|| format!("listening on {addr} (redirect_http)"))
+            })
+            .transpose()?;
         let addr = listener.local_addr()?;
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| default_public_url(&config, addr));
         let facility = db.facility().await?;
         let key = ResumeKey::new(db.server_key("resume").await?);
         let hub = Arc::new(Hub::new(
@@ -52,6 +116,7 @@ impl Application {
         let passwords = Passwords::for_this_machine()?;
         let mut state = AppState::new(db, clock, public_url, facility, hub, passwords);
         state.metrics_public = config.metrics_public;
+        state.hsts = tls.is_some();
         let limits = Limits {
             max_connections: server::fit_to_open_file_limit(config.max_connections),
             ..Limits::default()
@@ -60,6 +125,9 @@ impl Application {
             listener,
             state,
             limits,
+            tls,
+            redirect,
+            tls_source: config.tls.clone(),
         })
     }
 
@@ -75,6 +143,23 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// What to tell the operator at start about HTTPS, if it is on.
+    pub fn tls_notice(&self) -> Option<String> {
+        match &self.tls_source {
+            Some(TlsSource::Acme(acme)) => Some(format!(
+                "HTTPS: a certificate for {} comes from {} (the first takes a few seconds; \
+                 the domain's DNS record must point to this server and port 443 must reach it; \
+                 problems are explained in the log).",
+                acme.domain, acme.directory
+            )),
+            Some(TlsSource::Files { cert, .. }) => Some(format!(
+                "HTTPS: serving the certificate in {} (reloaded when the file changes).",
+                cert.display()
+            )),
+            None => None,
+        }
     }
 
     /// While nobody has an account yet: a one-time link to create the first
@@ -94,18 +179,38 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let scheduler = tokio::spawn(crate::signaling::scheduler::run(self.state.clone(), {
+        let stopped = || {
             let mut stop_rx = stop_rx.clone();
             async move {
                 let _ = stop_rx.wait_for(|stopped| *stopped).await;
             }
-        }));
+        };
+        let scheduler = tokio::spawn(crate::signaling::scheduler::run(
+            self.state.clone(),
+            stopped(),
+        ));
+        let (tls, certificates) = match self.tls {
+            Some((config, task)) => (Some(config), Some(tokio::spawn(task))),
+            None => (None, None),
+        };
+        let redirect = self.redirect.map(|listener| {
+            let router = crate::web::redirect_router(self.state.public_url.clone());
+            tokio::spawn(server::serve(
+                listener,
+                router,
+                self.limits,
+                None,
+                stopped(),
+                DRAIN,
+            ))
+        });
         let hub = self.state.hub.clone();
         let router = crate::web::router(self.state, self.limits.request);
         let served = server::serve(
             self.listener,
             router,
             self.limits,
+            tls,
             async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);
@@ -117,6 +222,13 @@ impl Application {
         )
         .await;
         scheduler.abort();
+        if let Some(certificates) = certificates {
+            certificates.abort();
+        }
+        // It stops with the same signal; let its requests finish too.
+        if let Some(redirect) = redirect {
+            let _ = redirect.await;
+        }
         drop(stop_rx);
         served
     }

@@ -31,6 +31,9 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Whether `/metrics` answers anyone (otherwise loopback and API tokens only).
     pub metrics_public: bool,
+    /// Whether this server speaks TLS itself: then browsers are told to use nothing else
+    /// (Strict-Transport-Security).
+    pub hsts: bool,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             passwords,
             hub,
             metrics_public: false,
+            hsts: false,
         }
     }
 

@@ -55,7 +55,7 @@ impl Server {
             .expect("a line");
         let base = first
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .and_then(|u| u.strip_suffix("/staff"))
             .expect("address in the first line")
             .to_owned();

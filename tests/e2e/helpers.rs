@@ -47,6 +47,11 @@ pub fn browser_client() -> reqwest::Client {
 /// Starts the app on a free port with an empty data directory and a clock that stands
 /// still at [`monday_9am_tokyo`] until a test moves it.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with settings changed first (HTTPS, a fixed port…).
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         menkai::telemetry::init();
     }
@@ -58,7 +63,11 @@ pub async fn spawn_app() -> TestApp {
         ice_servers: vec![],
         max_connections: 4096,
         metrics_public: false,
+        tls: None,
+        redirect_http: None,
     };
+    let mut config = config;
+    edit(&mut config);
     let clock = ManualClock::new(monday_9am_tokyo());
     let app = Application::build_with_clock(config, Arc::new(clock.clone()))
         .await

@@ -12,6 +12,7 @@ mod browser;
 mod calls;
 pub mod durability;
 mod hardening;
+mod https;
 pub mod invitations;
 mod load_calls;
 mod rust_peer;

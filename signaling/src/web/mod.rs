@@ -71,7 +71,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(api_errors_as_json))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The route pattern, not the path: `/v/{token}` must never be logged
             // with its token.
@@ -84,6 +87,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
+/// The plain-HTTP listener's only answer: the same address over HTTPS.
+pub fn redirect_router(public_url: std::sync::Arc<str>) -> Router {
+    Router::new().fallback(move |uri: axum::http::Uri| {
+        let public_url = public_url.clone();
+        async move {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            axum::response::Redirect::permanent(&format!("{public_url}{path}"))
+        }
+    })
+}
+
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         crate::error::ApiError(Error::NotFound).into_response()
@@ -93,12 +107,16 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     }
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.entry(name).or_insert(HeaderValue::from_static(value));
     };
+    if state.hsts {
+        // A year, as browsers' preload lists expect; only ever sent over TLS.
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
     set(h, header::CONTENT_SECURITY_POLICY, CSP);
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

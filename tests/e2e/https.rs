@@ -1,0 +1,541 @@
+//! HTTPS, three ways: certificate files made by the test (served, replaced on disk and
+//! picked up without a restart; a bad pair stops the start), an ACME CA on loopback
+//! (Debian's `pebble`, which really validates TLS-ALPN-01 against Menkai's port), and
+//! the redirect from plain HTTP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::durability::Server;
+use crate::helpers::{monday_9am_tokyo, spawn_app_with};
+
+/// A certificate authority of the test's own.
+pub struct TestCa {
+    pub pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("CA");
+        TestCa {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses) with `key`: (cert, key) PEM.
+    pub fn leaf(&self, names: &[&str], key: KeyPair) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].as_str());
+        let cert = params.signed_by(&key, &self.issuer).expect("leaf");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, &self.pem).expect("write CA");
+        path
+    }
+}
+
+fn ecdsa() -> KeyPair {
+    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key")
+}
+
+fn ed25519() -> KeyPair {
+    KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key")
+}
+
+/// ring cannot generate RSA keys; openssl (on every Debian machine) can.
+fn rsa(dir: &Path) -> KeyPair {
+    let path = dir.join("rsa.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&path)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success(), "openssl made an RSA key");
+    KeyPair::from_pem(&std::fs::read_to_string(path).expect("key")).expect("RSA key")
+}
+
+/// Writes a pair where the server reads it; the key first, as renewal tools do.
+fn install(cert_path: &Path, key_path: &Path, (cert, key): &(String, String)) {
+    std::fs::write(key_path, key).expect("key");
+    std::fs::write(cert_path, cert).expect("cert");
+}
+
+/// An HTTPS client that trusts only `ca_pem`, and finds `name` at `addr`.
+pub fn https_client(ca_pem: &str, resolve: Option<(&str, SocketAddr)>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA"))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some((name, addr)) = resolve {
+        builder = builder.resolve(name, addr);
+    }
+    builder.build().expect("client")
+}
+
+fn tls_connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.expect("CA")).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// The leaf certificate a fresh handshake with `addr` (as `name`) is shown.
+async fn served_certificate(addr: SocketAddr, name: &str, ca_pem: &str) -> Vec<u8> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let server_name = ServerName::try_from(name.to_owned()).expect("name");
+    let tls = tls_connector(ca_pem)
+        .connect(server_name, tcp)
+        .await
+        .expect("handshake verified by the test CA");
+    tls.get_ref().1.peer_certificates().expect("certificates")[0].to_vec()
+}
+
+fn der_of(pem: &str) -> Vec<u8> {
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .expect("pem")
+        .to_vec()
+}
+
+fn addr_of(base: &str) -> SocketAddr {
+    base.trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address")
+}
+
+async fn wait_for_certificate(addr: SocketAddr, name: &str, ca: &str, want: &[u8]) -> StdDuration {
+    let started = Instant::now();
+    while served_certificate(addr, name, ca).await != want {
+        assert!(
+            started.elapsed() < StdDuration::from_secs(30),
+            "the new certificate was never served"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn own_certificate_files_are_served_and_replaced_without_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = TestCa::new("Menkai test CA");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let first = ca.leaf(&["localhost", "127.0.0.1"], ecdsa());
+    install(&cert_path, &key_path, &first);
+    let data = tempfile::tempdir().expect("data");
+    let server = Server::start_with(
+        data.path(),
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+        ],
+    )
+    .await;
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let addr = addr_of(&server.base);
+    let client = https_client(&ca.pem, None);
+    let res = client
+        .get(format!("{}/staff/login", server.base))
+        .send()
+        .await
+        .expect("a client trusting the test CA connects");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let cookies: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(!cookies.is_empty());
+    assert!(
+        cookies.iter().all(|c| c.contains("Secure")),
+        "every cookie is Secure under TLS: {cookies:?}"
+    );
+    assert_eq!(
+        served_certificate(addr, "localhost", &ca.pem).await,
+        der_of(&first.0)
+    );
+    // Renewed by an outside tool, with other key types: picked up without a restart,
+    // on the same server process.
+    for (label, key) in [("Ed25519", ed25519()), ("RSA", rsa(dir.path()))] {
+        let next = ca.leaf(&["localhost", "127.0.0.1"], key);
+        install(&cert_path, &key_path, &next);
+        let took = wait_for_certificate(addr, "localhost", &ca.pem, &der_of(&next.0)).await;
+        println!("a replaced {label} certificate was served {took:.1?} after it was written");
+    }
+    // A broken replacement (a key of another certificate) is refused; the one in use stays.
+    let in_use = std::fs::read_to_string(&cert_path).expect("cert");
+    std::fs::write(&key_path, &first.1).expect("key");
+    tokio::time::sleep(StdDuration::from_secs(4)).await;
+    assert_eq!(
+        served_certificate(addr, "localhost", &ca.pem).await,
+        der_of(&in_use)
+    );
+    let res = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    let log = server.stop().await;
+    assert!(
+        log.contains("cannot be used"),
+        "the broken pair is explained in the log"
+    );
+}
+
+async fn refused_start(args: &[&str]) -> String {
+    let data = tempfile::tempdir().expect("data");
+    let out = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        Command::new(env!("CARGO_BIN_EXE_menkai"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("ends by itself")
+    .expect("runs");
+    assert!(!out.status.success(), "start refused: {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_missing_or_mismatched_key_stops_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = TestCa::new("Menkai test CA");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    install(&cert_path, &key_path, &ca.leaf(&["localhost"], ecdsa()));
+    let cert = cert_path.to_str().expect("path");
+    let missing = refused_start(&["--tls-cert", cert, "--tls-key", "/nonexistent/key.pem"]).await;
+    assert!(
+        missing.contains("private key file /nonexistent/key.pem"),
+        "{missing}"
+    );
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, ca.leaf(&["localhost"], ecdsa()).1).expect("key");
+    let mismatched = refused_start(&[
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        other.to_str().expect("path"),
+    ])
+    .await;
+    assert!(
+        mismatched.contains("does not belong to the certificate"),
+        "{mismatched}"
+    );
+    let half = refused_start(&["--tls-cert", cert]).await;
+    assert!(half.contains("tls_cert needs tls_key"), "{half}");
+    println!("refusals: {}", missing.lines().last().unwrap_or_default());
+}
+
+#[tokio::test]
+async fn plain_http_is_only_redirected_to_https() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = TestCa::new("Menkai test CA");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    install(&cert_path, &key_path, &ca.leaf(&["127.0.0.1"], ecdsa()));
+    let redirect_port = free_port();
+    let redirect = format!("127.0.0.1:{redirect_port}");
+    let data = tempfile::tempdir().expect("data");
+    let server = Server::start_with(
+        data.path(),
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+            "--redirect-http",
+            &redirect,
+        ],
+    )
+    .await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["/v/abc?lang=en", "/healthz", "/api/v1/residents"] {
+        let res = plain
+            .get(format!("http://{redirect}{path}"))
+            .send()
+            .await
+            .expect("plain request");
+        assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT, "{path}");
+        assert_eq!(res.headers()["location"], format!("{}{path}", server.base));
+    }
+    server.stop().await;
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Debian's pebble (an RFC 8555 test CA) and its DNS stand-in, started for one test and
+/// stopped with it.
+pub struct Pebble {
+    pub directory: String,
+    /// The CA that signed pebble's own HTTPS listener (for `--acme-root`).
+    pub listener_ca: PathBuf,
+    management: String,
+    listener_ca_pem: String,
+    _processes: Vec<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Pebble {
+    /// Validations go to `tls_port` on 127.0.0.1 (where every name resolves).
+    pub async fn start(tls_port: u16) -> Pebble {
+        for program in ["pebble", "pebble-challtestsrv"] {
+            assert!(
+                which(program),
+                "{program} is not installed: scripts/test installs Debian's pebble package"
+            );
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let ca = TestCa::new("pebble listener CA");
+        let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"], ecdsa());
+        std::fs::write(dir.path().join("cert.pem"), cert).expect("cert");
+        std::fs::write(dir.path().join("key.pem"), key).expect("key");
+        let listener_ca = ca.write(dir.path());
+        let (acme, management, dns) = (free_port(), free_port(), free_port());
+        let config = json!({"pebble": {
+            "listenAddress": format!("127.0.0.1:{acme}"),
+            "managementListenAddress": format!("127.0.0.1:{management}"),
+            "certificate": dir.path().join("cert.pem"),
+            "privateKey": dir.path().join("key.pem"),
+            "httpPort": free_port(),
+            "tlsPort": tls_port,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false
+        }});
+        let config_path = dir.path().join("pebble.json");
+        std::fs::write(&config_path, config.to_string()).expect("config");
+        let dns_server = Command::new("pebble-challtestsrv")
+            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+            .args(["-dns01", &format!("127.0.0.1:{dns}")])
+            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .args(["-management", &format!("127.0.0.1:{}", free_port())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("pebble-challtestsrv starts");
+        let pebble = Command::new("pebble")
+            .args(["-config"])
+            .arg(&config_path)
+            .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .env("PEBBLE_AUTHZREUSE", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("pebble starts");
+        let directory = format!("https://127.0.0.1:{acme}/dir");
+        let client = https_client(&ca.pem, None);
+        let started = Instant::now();
+        while !client
+            .get(&directory)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                started.elapsed() < StdDuration::from_secs(20),
+                "pebble answers"
+            );
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        Pebble {
+            directory,
+            listener_ca,
+            management: format!("https://127.0.0.1:{management}"),
+            listener_ca_pem: ca.pem,
+            _processes: vec![dns_server, pebble],
+            _dir: dir,
+        }
+    }
+
+    /// The root pebble issues certificates under (new at every start).
+    pub async fn issuing_root(&self) -> String {
+        https_client(&self.listener_ca_pem, None)
+            .get(format!("{}/roots/0", self.management))
+            .send()
+            .await
+            .expect("roots")
+            .text()
+            .await
+            .expect("pem")
+    }
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+#[tokio::test]
+async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket() {
+    let port = free_port();
+    let pebble = Pebble::start(port).await;
+    let mut acme = menkai::tls::acme::AcmeSettings::new("menkai.test".into());
+    acme.directory = pebble.directory.clone();
+    acme.root = Some(pebble.listener_ca.clone());
+    acme.contact = Some("care-home@example.jp".into());
+    acme.check_every = StdDuration::from_millis(500);
+    let mut app = spawn_app_with(|config| {
+        config.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        config.tls = Some(menkai::tls::TlsSource::Acme(acme));
+    })
+    .await;
+    assert_eq!(app.base, format!("https://menkai.test:{port}"));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let root = pebble.issuing_root().await;
+    let client = https_client(&root, Some(("menkai.test", addr)));
+    let started = Instant::now();
+    let res = loop {
+        if let Ok(res) = client.get(format!("{}/healthz", app.base)).send().await {
+            break res;
+        }
+        assert!(
+            started.elapsed() < StdDuration::from_secs(60),
+            "a certificate pebble issued is served within a minute"
+        );
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    };
+    println!(
+        "certificate obtained from pebble in {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(res.status(), StatusCode::OK);
+    // A family's link works over it.
+    app.client = client.clone();
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (status, visit) = app.book(&token, &seed, monday_9am_tokyo(), &["Taro"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let link = visit["invitations"][0]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert!(link.starts_with("https://menkai.test:"), "{link}");
+    let page = client.get(&link).send().await.expect("join page");
+    assert_eq!(page.status(), StatusCode::OK);
+    // A tablet's signaling socket over TLS (open all day) stays open through the renewal.
+    let (_, device_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let tls = tls_connector(&root)
+        .connect(ServerName::try_from("menkai.test").expect("name"), tcp)
+        .await
+        .expect("tls");
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://menkai.test:{port}/ws"), tls)
+        .await
+        .expect("websocket over TLS");
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Text(
+        json!({"type": "hello", "token": device_token})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("hello");
+    let first = served_certificate(addr, "menkai.test", &root).await;
+    // Two thirds of the certificate's life later (on the server's clock), it renews.
+    app.advance(chrono::Duration::days(5 * 366));
+    let renewing = Instant::now();
+    while served_certificate(addr, "menkai.test", &root).await == first {
+        assert!(
+            renewing.elapsed() < StdDuration::from_secs(60),
+            "renewed within a minute"
+        );
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+    println!(
+        "certificate renewed {:.1?} after it came due",
+        renewing.elapsed()
+    );
+    ws.send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .expect("the socket is still open");
+    let pong = tokio::time::timeout(StdDuration::from_secs(10), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message
+                && text.contains("\"pong\"")
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        pong,
+        Ok(true),
+        "the signaling socket kept working through the renewal"
+    );
+    let res = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+}
