@@ -43,6 +43,11 @@ impl Drop for Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Self::start_with(&[]).await
+    }
+
+    /// With extra command-line switches (a host mapping, a trusted test key…).
+    pub async fn start_with(extra: &[String]) -> Browser {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -65,24 +70,35 @@ impl Browser {
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().expect("profile dir");
+        let mut args = json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+            "--hide-scrollbars",
+            "--lang=ja",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            // mDNS-hidden host candidates need multicast to resolve, which this
+            // sandbox does not reliably deliver: use plain loopback candidates.
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--allow-loopback-in-peer-connection",
+            "--force-device-scale-factor=1",
+            "--window-size=1280,1400",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        if let Some(list) = args.as_array_mut() {
+            list.extend(extra.iter().map(|a| json!(a)));
+        }
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                    "--hide-scrollbars", "--lang=ja",
-                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required",
-                    // mDNS-hidden host candidates need multicast to resolve, which this
-                    // sandbox does not reliably deliver: use plain loopback candidates.
-                    "--disable-features=WebRtcHideLocalIpsWithMdns",
-                    "--allow-loopback-in-peer-connection", "--force-device-scale-factor=1", "--window-size=1280,1400",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }),
+            json!({ "binary": chromium, "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = None;

@@ -539,3 +539,105 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
         .expect("get");
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// Chromium switches that make `menkai.test` resolve to loopback and trust the test
+/// certificate's key, in this browser's own profile only.
+fn browser_on_menkai_test(spki_der: Option<&[u8]>) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut args = vec!["--host-resolver-rules=MAP menkai.test 127.0.0.1".to_owned()];
+    if let Some(spki) = spki_der {
+        let pin = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki));
+        args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
+    }
+    args
+}
+
+/// The point of HTTPS: on an address other than localhost, the family's phone and the
+/// ward tablet get camera and microphone, and the call connects. Over plain HTTP on the
+/// same kind of address the family page explains what to do instead.
+#[tokio::test]
+async fn a_call_connects_on_a_real_https_address_and_plain_http_explains_itself() {
+    use rcgen::PublicKeyData as _;
+
+    use crate::browser::Browser;
+    use crate::helpers::remote_visit_now;
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = TestCa::new("Menkai test CA");
+    let key = ecdsa();
+    let spki = key.subject_public_key_info();
+    let pair = ca.leaf(&["menkai.test"], key);
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    install(&cert_path, &key_path, &pair);
+    let port = free_port();
+    let mut app = spawn_app_with(|config| {
+        config.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        config.public_url = Some(format!("https://menkai.test:{port}"));
+        config.tls = Some(menkai::tls::TlsSource::Files {
+            cert: cert_path.clone(),
+            key: key_path.clone(),
+        });
+    })
+    .await;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    app.client = https_client(&ca.pem, Some(("menkai.test", addr)));
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let switches = browser_on_menkai_test(Some(&spki));
+    let tablet = Browser::start_with(&switches).await;
+    tablet
+        .goto(&format!("{}/device#token={ward_token}", app.base))
+        .await;
+    let family = Browser::start_with(&switches).await;
+    family.goto(&format!("{}{}", app.base, links[0])).await;
+    for (who, page) in [("family", &family), ("tablet", &tablet)] {
+        assert_eq!(
+            page.eval("window.isSecureContext && location.hostname")
+                .await,
+            json!("menkai.test"),
+            "{who}: a secure context on a non-localhost name"
+        );
+        let stats = page.wait_for_media(1, StdDuration::from_secs(30)).await;
+        println!("{who} on https://menkai.test: {stats}");
+    }
+    drop(app);
+
+    // The same kind of address over plain HTTP: no camera, and the page says why.
+    let plain_port = free_port();
+    let mut plain = spawn_app_with(|config| {
+        config.listen = format!("127.0.0.1:{plain_port}").parse().expect("addr");
+        config.public_url = Some(format!("http://menkai.test:{plain_port}"));
+    })
+    .await;
+    plain.client = reqwest::Client::builder()
+        .resolve(
+            "menkai.test",
+            format!("127.0.0.1:{plain_port}").parse().expect("addr"),
+        )
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let token = plain.api_token().await;
+    let seed = plain.seed(&token).await;
+    let (_, links) = remote_visit_now(&plain, &token, &seed, &["Taro"]).await;
+    let insecure = Browser::start_with(&browser_on_menkai_test(None)).await;
+    insecure.goto(&format!("{}{}", plain.base, links[0])).await;
+    assert_eq!(insecure.eval("window.isSecureContext").await, json!(false));
+    insecure
+        .wait_until(
+            "document.getElementById('media-help')?.textContent.includes('https://')",
+            StdDuration::from_secs(15),
+        )
+        .await;
+    assert_eq!(
+        insecure.eval("window.menkai.linked()").await,
+        json!(false),
+        "no half call without camera and microphone"
+    );
+    assert_eq!(
+        insecure.eval("window.menkai.screen()").await,
+        json!("prejoin")
+    );
+    insecure.screenshot("join-insecure-address").await;
+}

@@ -113,6 +113,16 @@ async function start() {
     help.textContent = t(`media_${problem}`);
     help.hidden = false;
   }
+  if (problem === "insecure") {
+    // Not a secure address (plain http:// anywhere but this computer): the browser
+    // gives no camera or microphone at all, and a call in which nobody can be seen or
+    // heard is worse than none. Say only what to do instead, and do not join.
+    for (const p of document.querySelectorAll("#prejoin > p")) {
+      if (!(p instanceof HTMLElement)) continue;
+      if (p.id !== "media-help" && !p.matches(".hello, .when")) p.hidden = true;
+    }
+    return;
+  }
   const preview = /** @type {HTMLVideoElement} */ ($("preview"));
   preview.srcObject = stream;
   preview.hidden = !stream || stream.getVideoTracks().length === 0;
