@@ -2,6 +2,10 @@
 //! `menkai` binary for `GET /v/{token}` (a family opening a link) and
 //! `POST /api/v1/visits` (booking), against a data directory holding 10,000 visits.
 //!
+//! The same links are then opened over HTTPS (a second server process on the same data,
+//! with a certificate made here), on kept-alive connections and with a new TLS
+//! connection per request, beside plain HTTP in the same run.
+//!
 //! The load runs from this process over loopback, so client and server share the
 //! machine's cores: the figures are a floor, not a ceiling.
 
@@ -68,6 +72,52 @@ fn report(name: &str, (wall, mut latencies): (Duration, Vec<Duration>)) {
     );
 }
 
+/// Starts `menkai serve` on a free port; returns it and its base URL.
+async fn start(
+    data: &std::path::Path,
+    flags: &[&str],
+) -> Fallible<(tokio::process::Child, String)> {
+    let mut server = Command::new(MENKAI)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(flags)
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(server.stdout.take().ok_or("no stdout")?).lines();
+    let first = lines.next_line().await?.ok_or("server printed nothing")?;
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .and_then(|u| u.strip_suffix("/staff"))
+        .ok_or("no address")?
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((server, base))
+}
+
+/// Opens the n-th link (round robin) with `client`.
+fn opener(
+    client: &reqwest::Client,
+    base: &str,
+    tokens: &Arc<Vec<String>>,
+) -> impl Fn(
+    usize,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send>,
+> {
+    let (client, base, tokens) = (client.clone(), base.to_owned(), tokens.clone());
+    move |n: usize| {
+        Box::pin(
+            client
+                .get(format!("{base}/v/{}", tokens[n % tokens.len()]))
+                .send(),
+        )
+    }
+}
+
 #[tokio::main]
 async fn main() -> Fallible<()> {
     let data = tempfile::tempdir()?;
@@ -77,22 +127,7 @@ async fn main() -> Fallible<()> {
         .output()
         .await?;
     let token = String::from_utf8(out.stdout)?.trim().to_owned();
-    let mut server = Command::new(MENKAI)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(server.stdout.take().ok_or("no stdout")?).lines();
-    let first = lines.next_line().await?.ok_or("server printed nothing")?;
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .and_then(|u| u.strip_suffix("/staff"))
-        .ok_or("no address")?
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut server, base) = start(data.path(), &[]).await?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
@@ -190,15 +225,60 @@ async fn main() -> Fallible<()> {
         );
     }
     let tokens = Arc::new(tokens);
-    let open_link = {
-        let (client, tokens, base) = (client.clone(), tokens.clone(), base.clone());
-        move |n: usize| {
-            client
-                .get(format!("{base}/v/{}", tokens[n % tokens.len()]))
-                .send()
-        }
+    report(
+        "GET /v/{token}",
+        load(GET_REQUESTS, opener(&client, &base, &tokens)).await?,
+    );
+    let fresh_plain = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    report(
+        "  new connection each",
+        load(GET_REQUESTS / 4, opener(&fresh_plain, &base, &tokens)).await?,
+    );
+
+    // HTTPS: a certificate of our own, a second server on the same data.
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key)?;
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate()?;
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?
+        .signed_by(&leaf_key, &issuer)?;
+    let certs = tempfile::tempdir()?;
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert, leaf.pem())?;
+    std::fs::write(&key, leaf_key.serialize_pem())?;
+    let (mut tls_server, tls_base) = start(
+        data.path(),
+        &[
+            "--tls-cert",
+            cert.to_str().ok_or("path")?,
+            "--tls-key",
+            key.to_str().ok_or("path")?,
+        ],
+    )
+    .await?;
+    let trusting = |idle: usize| {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes())?)
+            .pool_max_idle_per_host(idle)
+            .build()
     };
-    report("GET /v/{token}", load(GET_REQUESTS, &open_link).await?);
+    let kept = trusting(CONCURRENCY)?;
+    report(
+        "GET /v/{token} over HTTPS",
+        load(GET_REQUESTS, opener(&kept, &tls_base, &tokens)).await?,
+    );
+    let fresh = trusting(0)?;
+    report(
+        "  new TLS connection each",
+        load(GET_REQUESTS / 4, opener(&fresh, &tls_base, &tokens)).await?,
+    );
+    tls_server.kill().await?;
     let more_bookings = move |n: usize| booking(VISITS + 400 + n);
     report(
         "POST /api/v1/visits",
