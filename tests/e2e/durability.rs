@@ -155,7 +155,7 @@ pub async fn admin(args: &[&str], data: &Path) -> String {
         .to_owned()
 }
 
-pub async fn call(
+async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -214,13 +214,24 @@ pub async fn home(server: &Server, token: &str) -> Home {
 
 /// Books a remote visit for Taro with the home's resident on its tablet.
 pub async fn book(server: &Server, token: &str, home: &Home, start: DateTime<Utc>) -> Value {
+    book_for(server, token, home, start, 20).await
+}
+
+/// [`book`] for `minutes`.
+pub async fn book_for(
+    server: &Server,
+    token: &str,
+    home: &Home,
+    start: DateTime<Utc>,
+    minutes: u64,
+) -> Value {
     let start = start - Duration::seconds(i64::from(chrono::Timelike::second(&start)));
     let (status, visit) = call(
         &reqwest::Client::new(),
         reqwest::Method::POST,
         format!("{}/api/v1/visits", server.base),
         token,
-        Some(json!({"resident_id": home.resident["id"], "starts_at": start.to_rfc3339(), "mode": "remote", "ward_device_id": home.tablet["id"], "guests": [{"name": "Taro"}]})),
+        Some(json!({"resident_id": home.resident["id"], "starts_at": start.to_rfc3339(), "duration_minutes": minutes, "mode": "remote", "ward_device_id": home.tablet["id"], "guests": [{"name": "Taro"}]})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{visit}");
@@ -241,9 +252,8 @@ pub async fn book_one(server: &Server, token: &str) -> Value {
     book(server, token, &home, start).await
 }
 
-/// A visit that has begun, on a paired tablet: returns the tablet's device token and
-/// the family's link (a path).
-pub async fn call_now(server: &Server, token: &str) -> (String, String) {
+/// A home whose tablet is paired: the home and the tablet's device token.
+pub async fn paired_home(server: &Server, token: &str) -> (Home, String) {
     let home = home(server, token).await;
     let (status, paired) = call(
         &reqwest::Client::new(),
@@ -254,8 +264,15 @@ pub async fn call_now(server: &Server, token: &str) -> (String, String) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{paired}");
-    let visit = book(server, token, &home, Utc::now()).await;
     let device_token = paired["device_token"].as_str().expect("token").to_owned();
+    (home, device_token)
+}
+
+/// A visit that has begun, on a paired tablet: returns the tablet's device token and
+/// the family's link (a path).
+pub async fn call_now(server: &Server, token: &str) -> (String, String) {
+    let (home, device_token) = paired_home(server, token).await;
+    let visit = book(server, token, &home, Utc::now()).await;
     let link = crate::helpers::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
     (device_token, link)
 }

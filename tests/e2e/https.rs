@@ -90,6 +90,34 @@ fn install(cert_path: &Path, key_path: &Path, (cert, key): &(String, String)) {
     std::fs::write(cert_path, cert).expect("cert");
 }
 
+/// A certificate and key in files of their own, as `--tls-cert`/`--tls-key` read them.
+struct CertFiles {
+    dir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl CertFiles {
+    fn new(pair: &(String, String)) -> CertFiles {
+        let dir = tempfile::tempdir().expect("dir");
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        install(&cert, &key, pair);
+        CertFiles { dir, cert, key }
+    }
+
+    /// `menkai serve` flags for these files, then `more`.
+    fn flags<'a>(&'a self, more: &[&'a str]) -> Vec<&'a str> {
+        let mut flags = vec![
+            "--tls-cert",
+            self.cert.to_str().expect("path"),
+            "--tls-key",
+            self.key.to_str().expect("path"),
+        ];
+        flags.extend_from_slice(more);
+        flags
+    }
+}
+
 /// An HTTPS client that trusts only `ca_pem`, and finds `name` at `addr`.
 pub fn https_client(ca_pem: &str, resolve: Option<(&str, SocketAddr)>) -> reqwest::Client {
     let mut builder = reqwest::Client::builder()
@@ -157,23 +185,12 @@ async fn wait_for_certificate(addr: SocketAddr, name: &str, ca: &str, want: &[u8
 
 #[tokio::test]
 async fn own_certificate_files_are_served_and_replaced_without_a_restart() {
-    let dir = tempfile::tempdir().expect("dir");
     let ca = TestCa::new("Menkai test CA");
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let first = ca.leaf(&["localhost", "127.0.0.1"], ecdsa());
-    install(&cert_path, &key_path, &first);
+    let files = CertFiles::new(&first);
     let data = tempfile::tempdir().expect("data");
-    let server = Server::start_with(
-        data.path(),
-        "127.0.0.1:0",
-        &[
-            "--tls-cert",
-            cert_path.to_str().expect("path"),
-            "--tls-key",
-            key_path.to_str().expect("path"),
-        ],
-    )
-    .await;
+    let server = Server::start_with(data.path(), "127.0.0.1:0", &files.flags(&[])).await;
+    let (cert_path, key_path, dir) = (&files.cert, &files.key, files.dir.path());
     assert!(
         server.base.starts_with("https://127.0.0.1:"),
         "{}",
@@ -208,15 +225,15 @@ async fn own_certificate_files_are_served_and_replaced_without_a_restart() {
     );
     // Renewed by an outside tool, with other key types: picked up without a restart,
     // on the same server process.
-    for (label, key) in [("Ed25519", ed25519()), ("RSA", rsa(dir.path()))] {
+    for (label, key) in [("Ed25519", ed25519()), ("RSA", rsa(dir))] {
         let next = ca.leaf(&["localhost", "127.0.0.1"], key);
-        install(&cert_path, &key_path, &next);
+        install(cert_path, key_path, &next);
         let took = wait_for_certificate(addr, "localhost", &ca.pem, &der_of(&next.0)).await;
         println!("a replaced {label} certificate was served {took:.1?} after it was written");
     }
     // A broken replacement (a key of another certificate) is refused; the one in use stays.
-    let in_use = std::fs::read_to_string(&cert_path).expect("cert");
-    std::fs::write(&key_path, &first.1).expect("key");
+    let in_use = std::fs::read_to_string(cert_path).expect("cert");
+    std::fs::write(key_path, &first.1).expect("key");
     tokio::time::sleep(StdDuration::from_secs(4)).await;
     assert_eq!(
         served_certificate(addr, "localhost", &ca.pem).await,
@@ -284,24 +301,14 @@ async fn a_missing_or_mismatched_key_stops_the_start_with_a_clear_message() {
 
 #[tokio::test]
 async fn plain_http_is_only_redirected_to_https() {
-    let dir = tempfile::tempdir().expect("dir");
     let ca = TestCa::new("Menkai test CA");
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    install(&cert_path, &key_path, &ca.leaf(&["127.0.0.1"], ecdsa()));
-    let redirect_port = free_port();
-    let redirect = format!("127.0.0.1:{redirect_port}");
+    let files = CertFiles::new(&ca.leaf(&["127.0.0.1"], ecdsa()));
+    let redirect = format!("127.0.0.1:{}", free_port());
     let data = tempfile::tempdir().expect("data");
     let server = Server::start_with(
         data.path(),
         "127.0.0.1:0",
-        &[
-            "--tls-cert",
-            cert_path.to_str().expect("path"),
-            "--tls-key",
-            key_path.to_str().expect("path"),
-            "--redirect-http",
-            &redirect,
-        ],
+        &files.flags(&["--redirect-http", &redirect]),
     )
     .await;
     let plain = reqwest::Client::builder()

@@ -10,10 +10,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use reqwest::StatusCode;
-use serde_json::json;
 
-use crate::durability::{Server, call, fresh_server, home};
+use crate::durability::{Server, book_for, fresh_server, paired_home};
 use crate::helpers::rss_kib;
 use crate::rust_peer::{connected_to_one, join_at};
 
@@ -30,35 +28,13 @@ fn open_files(pid: u32) -> usize {
 
 /// A visit that starts now and lasts `minutes`: its tablet's token and the family's.
 async fn long_visit(server: &Server, token: &str, minutes: u64) -> (String, String) {
-    let home = home(server, token).await;
-    let client = reqwest::Client::new();
-    let (status, paired) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{}/api/v1/devices/pair", server.base),
-        token,
-        Some(json!({"code": home.tablet["pairing_code"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{paired}");
-    let now = Utc::now();
-    let start = now - chrono::Duration::seconds(i64::from(chrono::Timelike::second(&now)));
-    let (status, visit) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{}/api/v1/visits", server.base),
-        token,
-        Some(json!({"resident_id": home.resident["id"], "starts_at": start.to_rfc3339(), "duration_minutes": minutes, "mode": "remote", "ward_device_id": home.tablet["id"], "guests": [{"name": "Taro"}]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
-    (
-        paired["device_token"].as_str().expect("token").to_owned(),
-        visit["invitations"][0]["token"]
-            .as_str()
-            .expect("token")
-            .to_owned(),
-    )
+    let (home, device_token) = paired_home(server, token).await;
+    let visit = book_for(server, token, &home, Utc::now(), minutes).await;
+    let guest = visit["invitations"][0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    (device_token, guest)
 }
 
 /// Every visit joined at once by both ends, connected, then left by both.
