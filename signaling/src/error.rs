@@ -238,3 +238,48 @@ impl ErrorPage {
         }
     }
 }
+
+/// Why the signaling server refuses or ends something: the `code` of a WebSocket
+/// `error` frame (docs/PROTOCOL.md). Kept here with the HTTP errors so every stable
+/// code a client can see is in one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingError {
+    InvalidToken,
+    LinkExpired,
+    LinkReplaced,
+    VisitCancelled,
+    /// Not an end: the socket stays open and the guest is let in when the link opens.
+    TooEarly,
+    VisitFull,
+    /// The same invitation was opened on another device, which has the seat now.
+    JoinedElsewhere,
+    BadMessage,
+    MessageTooLarge,
+    RateLimited,
+    UnknownPeer,
+    Internal,
+}
+
+impl SignalingError {
+    pub fn code(self) -> &'static str {
+        match self {
+            SignalingError::InvalidToken => "invalid_token",
+            SignalingError::LinkExpired => "link_expired",
+            SignalingError::LinkReplaced => "link_replaced",
+            SignalingError::VisitCancelled => "visit_cancelled",
+            SignalingError::TooEarly => "too_early",
+            SignalingError::VisitFull => "visit_full",
+            SignalingError::JoinedElsewhere => "joined_elsewhere",
+            SignalingError::BadMessage => "bad_message",
+            SignalingError::MessageTooLarge => "message_too_large",
+            SignalingError::RateLimited => "rate_limited",
+            SignalingError::UnknownPeer => "unknown_peer",
+            SignalingError::Internal => "internal",
+        }
+    }
+
+    /// The message in the frame (English: clients show their own translated text).
+    pub fn message(self) -> String {
+        i18n::text(Lang::En, &format!("ws-{}", self.code()), &[])
+    }
+}

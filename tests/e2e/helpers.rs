@@ -9,6 +9,7 @@ use menkai::startup::Application;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
 
 /// 2030-01-07 is a Monday; 00:00 UTC is 09:00 in Tokyo, when visiting hours begin.
 pub fn monday_9am_tokyo() -> DateTime<Utc> {
@@ -359,6 +360,31 @@ impl Ws {
         (ws, first)
     }
 
+    /// Sends a (large) frame while reading, as a browser does, until the server closes
+    /// the socket; returns what it said meanwhile and whether it closed within 10 s.
+    pub async fn send_while_reading(self, text: String) -> (Vec<Value>, bool) {
+        use futures_util::{SinkExt, StreamExt};
+        let (mut sink, mut stream) = self.stream.split();
+        let sending = tokio::spawn(async move {
+            // The server may close before the frame is all out: that is its answer.
+            let _ = sink.send(Message::Text(text.into())).await;
+        });
+        let mut frames = vec![];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(Ok(message)) = stream.next().await {
+                if let Message::Text(text) = message
+                    && let Ok(frame) = serde_json::from_str(&text)
+                {
+                    frames.push(frame);
+                }
+            }
+        })
+        .await
+        .is_ok();
+        sending.abort();
+        (frames, closed)
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.send_text(frame.to_string()).await;
     }
@@ -366,7 +392,7 @@ impl Ws {
     pub async fn send_text(&mut self, text: String) {
         use futures_util::SinkExt;
         self.stream
-            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .send(Message::Text(text.into()))
             .await
             .expect("send");
     }

@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::error::SignalingError;
+use crate::visits::Visit;
+
 /// What a client may send.
 #[derive(Debug)]
 pub enum ClientMsg {
@@ -125,6 +128,22 @@ pub struct ScheduleEntry {
     pub mode: &'static str,
 }
 
+impl ScheduleEntry {
+    /// A device's idle screen lists its visits of the day like this.
+    pub fn of(visits: &[Visit]) -> Vec<ScheduleEntry> {
+        visits
+            .iter()
+            .map(|v| ScheduleEntry {
+                id: v.id.clone(),
+                resident: v.resident_name.clone(),
+                starts_at: v.starts_at.to_rfc3339(),
+                ends_at: v.ends_at.to_rfc3339(),
+                mode: v.mode.as_str(),
+            })
+            .collect()
+    }
+}
+
 /// Every field any client frame may have. `data` must stay raw (relayed byte for
 /// byte), and serde cannot keep a `RawValue` inside an internally tagged enum, so frames
 /// are read through this and then checked into a [`ClientMsg`].
@@ -165,10 +184,10 @@ pub fn parse(text: &str) -> Option<ClientMsg> {
 }
 
 impl ServerMsg {
-    pub fn error(code: &'static str) -> ServerMsg {
+    pub fn error(error: SignalingError) -> ServerMsg {
         ServerMsg::Error {
-            code,
-            message: crate::i18n::text(crate::i18n::Lang::En, &format!("ws-{code}"), &[]),
+            code: error.code(),
+            message: error.message(),
         }
     }
 
@@ -236,5 +255,103 @@ mod tests {
             &*json,
             r#"{"type":"visit","state":"open","starts_at":"a","ends_at":"b","now":"c"}"#
         );
+    }
+
+    mod properties {
+        //! Frames come from anyone who opens `/ws`: whatever they send, the parser
+        //! returns a frame or nothing, never panics, and relays `data` byte for byte.
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<String>().prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(4, 32, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(any::<String>(), inner, 0..6)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn frame() -> impl Strategy<Value = serde_json::Value> {
+            let kind = prop_oneof![
+                Just("hello".to_owned()),
+                Just("signal".to_owned()),
+                Just("ping".to_owned()),
+                Just("leave".to_owned()),
+                any::<String>(),
+            ];
+            let field = || prop::option::of(json_value());
+            (
+                kind,
+                field(),
+                field(),
+                field(),
+                field(),
+                prop::option::of(any::<String>()),
+            )
+                .prop_map(|(kind, token, resume, to, data, extra)| {
+                    let mut frame = serde_json::Map::new();
+                    frame.insert("type".into(), kind.into());
+                    for (name, value) in [
+                        ("token", token),
+                        ("resume", resume),
+                        ("to", to),
+                        ("data", data),
+                    ] {
+                        if let Some(value) = value {
+                            frame.insert(name.into(), value);
+                        }
+                    }
+                    if let Some(extra) = extra {
+                        frame.insert(extra, serde_json::Value::Null);
+                    }
+                    serde_json::Value::Object(frame)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn any_text_is_a_frame_or_nothing(text in any::<String>()) {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn frames_parse_only_in_their_documented_shape(frame in frame()) {
+                let text = frame.to_string();
+                // A field set to null counts as absent (it carries nothing).
+                let keys: Vec<&str> = frame
+                    .as_object()
+                    .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.as_str()).collect())
+                    .unwrap_or_default();
+                let has = |k: &str| keys.contains(&k);
+                match parse(&text) {
+                    Some(ClientMsg::Hello { token, resume }) => {
+                        prop_assert_eq!(&frame["type"], "hello");
+                        prop_assert_eq!(frame["token"].as_str(), Some(token.as_str()));
+                        prop_assert_eq!(frame["resume"].as_str(), resume.as_deref());
+                        prop_assert!(!has("to") && !has("data"));
+                    }
+                    Some(ClientMsg::Signal { to, data }) => {
+                        prop_assert_eq!(&frame["type"], "signal");
+                        prop_assert_eq!(frame["to"].as_str(), Some(to.as_str()));
+                        // Relayed untouched: the same JSON the client sent.
+                        let sent: serde_json::Value = serde_json::from_str(data.get()).expect("json");
+                        prop_assert_eq!(&sent, &frame["data"]);
+                    }
+                    Some(ClientMsg::Ping) => prop_assert!(frame["type"] == "ping" && keys.len() == 1),
+                    Some(ClientMsg::Leave) => prop_assert!(frame["type"] == "leave" && keys.len() == 1),
+                    None => {}
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use super::protocol::ScheduleEntry;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(1);
@@ -13,7 +14,7 @@ const EVERY: Duration = Duration::from_secs(1);
 pub async fn step(state: &AppState) -> crate::error::Result<()> {
     let now = state.now();
     let facility = state.facility();
-    let (watched, _devices) = state.hub.watched();
+    let watched = state.hub.watched();
     let mut visits = state.db.visits_in_window(now).await?;
     let known: HashSet<String> = visits.iter().map(|v| v.id.clone()).collect();
     for id in watched.into_iter().filter(|id| !known.contains(id)) {
@@ -23,7 +24,13 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    let schedules = state.db.device_schedules(&facility, now).await?;
+    let schedules = state
+        .db
+        .device_schedules(&facility, now)
+        .await?
+        .into_iter()
+        .map(|(device, visits)| (device, ScheduleEntry::of(&visits)))
+        .collect();
     state.hub.tick(now, &visits, schedules);
     Ok(())
 }

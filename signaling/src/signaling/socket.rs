@@ -13,7 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, mpsc};
 
 use super::hub::{Conn, Credential};
-use super::protocol::{self, ClientMsg, ServerMsg};
+use super::protocol::{self, ClientMsg, ScheduleEntry, ServerMsg};
+use crate::error::SignalingError;
 use crate::state::AppState;
 use crate::visits::VisitState;
 
@@ -32,7 +33,8 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
-        // Above our own limit, so an oversized frame reaches us and gets a clear error.
+        // Frames a little over our own limit are read and refused by size; larger ones
+        // stop tungstenite at their header (a capacity error), and get the same answer.
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
         .on_upgrade(move |socket| run(socket, state))
@@ -115,6 +117,14 @@ async fn write_loop(
     let _ = tokio::time::timeout(WRITE_DEADLINE, sink.close()).await;
 }
 
+/// Whether a read failed because the frame is over the size limit (tungstenite stops
+/// reading such a frame at its header).
+fn too_large(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
 /// Looks up what a hello's token is.
 async fn credential(state: &AppState, token: &str) -> crate::error::Result<Credential> {
     if let Some((visit, name, revoked)) = state.db.visit_by_invitation(token.to_owned()).await? {
@@ -134,12 +144,14 @@ async fn credential(state: &AppState, token: &str) -> crate::error::Result<Crede
         (v.ward_device_id == device.id || v.entrance_device_id.as_ref() == Some(&device.id))
             && v.state(now, false) == VisitState::Open
     });
-    let schedule = state
-        .db
-        .device_schedules(&facility, now)
-        .await?
-        .remove(&device.id)
-        .unwrap_or_default();
+    let schedule = ScheduleEntry::of(
+        &state
+            .db
+            .device_schedules(&facility, now)
+            .await?
+            .remove(&device.id)
+            .unwrap_or_default(),
+    );
     Ok(Credential::Device {
         device,
         open_visit,
@@ -167,6 +179,12 @@ async fn run(socket: WebSocket, state: AppState) {
         let message = tokio::select! {
             next = tokio::time::timeout(limit, stream.next()) => match next {
                 Ok(Some(Ok(message))) => message,
+                Ok(Some(Err(e))) if too_large(&e) => {
+                    // Read no further (the rest of the frame is never buffered) but
+                    // say why before closing.
+                    conn.refuse(SignalingError::MessageTooLarge);
+                    break;
+                }
                 _ => break,
             },
             _ = &mut writer => {
@@ -179,18 +197,17 @@ async fn run(socket: WebSocket, state: AppState) {
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                conn.send_msg(&ServerMsg::error("bad_message"));
+                conn.send_msg(&ServerMsg::error(SignalingError::BadMessage));
                 continue;
             }
         };
         if text.len() > MAX_FRAME_BYTES {
-            conn.send_msg(&ServerMsg::error("message_too_large"));
-            conn.close();
+            conn.refuse(SignalingError::MessageTooLarge);
             break;
         }
         if !bucket.take() {
             if bucket.should_warn() {
-                conn.send_msg(&ServerMsg::error("rate_limited"));
+                conn.send_msg(&ServerMsg::error(SignalingError::RateLimited));
             }
             continue;
         }
@@ -200,7 +217,7 @@ async fn run(socket: WebSocket, state: AppState) {
                     Ok(found) => found,
                     Err(e) => {
                         tracing::error!(error = %e, "looking up a signaling token");
-                        conn.send_msg(&ServerMsg::error("internal"));
+                        conn.send_msg(&ServerMsg::error(SignalingError::Internal));
                         conn.close();
                         break;
                     }
@@ -211,8 +228,7 @@ async fn run(socket: WebSocket, state: AppState) {
                 match hub.hello(conn.clone(), &token, resume.as_deref(), found, state.now()) {
                     Ok(()) => authenticated = true,
                     Err(refusal) => {
-                        conn.send_msg(&ServerMsg::error(refusal.code));
-                        conn.close();
+                        conn.refuse(refusal);
                         break;
                     }
                 }
@@ -224,10 +240,10 @@ async fn run(socket: WebSocket, state: AppState) {
                 conn.close();
                 break;
             }
-            _ => conn.send_msg(&ServerMsg::error("bad_message")),
+            _ => conn.send_msg(&ServerMsg::error(SignalingError::BadMessage)),
         }
     }
-    hub.dropped(id);
+    hub.dropped(id, state.now());
     conn.close();
     // A JoinHandle may be awaited once: only if the select above did not already.
     if !writer_done {

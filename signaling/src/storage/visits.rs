@@ -9,7 +9,7 @@ use crate::facility::Facility;
 use crate::staff::Actor;
 use crate::tokens;
 use crate::visits::booking::{Booked, BookingRequest, find_conflict};
-use crate::visits::{Guest, Mode, Visit};
+use crate::visits::{Change, Guest, Mode, Visit};
 
 /// A guest's link, returned once when it is made.
 #[derive(Debug, Clone)]
@@ -228,7 +228,7 @@ impl Db {
         &self,
         id: String,
         actor: &Actor,
-        action: &'static str,
+        kind: Change,
         now: DateTime<Utc>,
         change: F,
     ) -> Result<T>
@@ -241,9 +241,9 @@ impl Db {
             .call(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let visit = load_visit(&tx, &id)?;
-                ensure_not_over(&visit, now)?;
+                visit.check_change(kind, now).map_err(Error::Conflict)?;
                 let (result, detail) = change(&tx, &visit)?;
-                audit::record(&tx, now, &actor, action, &detail)?;
+                audit::record(&tx, now, &actor, audit_action(kind), &detail)?;
                 tx.commit()?;
                 Ok(result)
             })
@@ -264,10 +264,7 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        self.change_visit(id, actor, "visit_rescheduled", now, move |tx, visit| {
-            if now >= visit.starts_at {
-                return Err(Error::Conflict("visit_started"));
-            }
+        self.change_visit(id, actor, Change::Reschedule, now, move |tx, visit| {
             let req = BookingRequest {
                 starts_at,
                 duration_minutes,
@@ -299,7 +296,7 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        self.change_visit(id, actor, "visit_cancelled", now, move |tx, visit| {
+        self.change_visit(id, actor, Change::Cancel, now, move |tx, visit| {
             tx.execute("UPDATE visits SET cancelled_at = ?2 WHERE id = ?1", params![visit.id, ts(now)])?;
             tx.execute(
                 "UPDATE invitations SET revoked_at = ?2
@@ -320,11 +317,10 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        if !(1..=120).contains(&minutes) {
-            return Err(FieldErrors::single("minutes", "out_of_range").into());
-        }
-        self.change_visit(id, actor, "visit_extended", now, move |tx, visit| {
-            let ends_at = visit.ends_at + Duration::minutes(i64::from(minutes));
+        self.change_visit(id, actor, Change::Extend, now, move |tx, visit| {
+            let ends_at = visit
+                .extended_end(minutes)
+                .map_err(|code| FieldErrors::single("minutes", code))?;
             let candidate = Booked {
                 ends_at,
                 ..BookingRequest::for_visit(visit).as_booked(&visit.id)
@@ -350,10 +346,7 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Visit> {
-        self.change_visit(id, actor, "visit_ended", now, move |tx, visit| {
-            if now < visit.starts_at {
-                return Err(Error::Conflict("visit_not_started"));
-            }
+        self.change_visit(id, actor, Change::End, now, move |tx, visit| {
             tx.execute(
                 "UPDATE visits SET ended_at = ?2 WHERE id = ?1",
                 params![visit.id, ts(now)],
@@ -373,27 +366,33 @@ impl Db {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<InvitationLink> {
-        self.change_visit(visit_id, actor, "link_reissued", now, move |tx, visit| {
-            let guest = visit
-                .guests
-                .iter()
-                .find(|g| g.id == guest_id && g.has_link)
-                .ok_or(Error::NotFound)?;
-            tx.execute(
+        self.change_visit(
+            visit_id,
+            actor,
+            Change::ReissueLink,
+            now,
+            move |tx, visit| {
+                let guest = visit
+                    .guests
+                    .iter()
+                    .find(|g| g.id == guest_id && g.has_link)
+                    .ok_or(Error::NotFound)?;
+                tx.execute(
                 "UPDATE invitations SET revoked_at = ?2 WHERE guest_id = ?1 AND revoked_at IS NULL",
                 params![guest.id, ts(now)],
             )?;
-            let token = insert_invitation(tx, &guest.id, now)?;
-            let detail = format!("{} ({})", describe(visit, &facility), guest.name);
-            Ok((
-                InvitationLink {
-                    guest_id: guest.id.clone(),
-                    guest: guest.name.clone(),
-                    token,
-                },
-                detail,
-            ))
-        })
+                let token = insert_invitation(tx, &guest.id, now)?;
+                let detail = format!("{} ({})", describe(visit, &facility), guest.name);
+                Ok((
+                    InvitationLink {
+                        guest_id: guest.id.clone(),
+                        guest: guest.name.clone(),
+                        token,
+                    },
+                    detail,
+                ))
+            },
+        )
         .await
     }
 
@@ -476,8 +475,7 @@ impl Db {
         &self,
         facility: &Facility,
         now: DateTime<Utc>,
-    ) -> Result<std::collections::HashMap<String, Vec<crate::signaling::protocol::ScheduleEntry>>>
-    {
+    ) -> Result<std::collections::HashMap<String, Vec<Visit>>> {
         let today = facility.local_date(now);
         let end_of_day = today
             .succ_opt()
@@ -493,15 +491,8 @@ impl Db {
                 stmt.query_map(params![ts(now), ts(end_of_day)], visit_from_row)?.collect::<rusqlite::Result<_>>()?;
             let mut by_device: std::collections::HashMap<String, Vec<_>> = std::collections::HashMap::new();
             for v in visits {
-                let entry = crate::signaling::protocol::ScheduleEntry {
-                    id: v.id.clone(),
-                    resident: v.resident_name.clone(),
-                    starts_at: v.starts_at.to_rfc3339(),
-                    ends_at: v.ends_at.to_rfc3339(),
-                    mode: v.mode.as_str(),
-                };
-                for device in std::iter::once(&v.ward_device_id).chain(v.entrance_device_id.as_ref()) {
-                    by_device.entry(device.clone()).or_default().push(entry.clone());
+                for device in v.device_ids() {
+                    by_device.entry(device.to_owned()).or_default().push(v.clone());
                 }
             }
             Ok(by_device)
@@ -521,12 +512,13 @@ impl Db {
     }
 }
 
-/// A cancelled or finished visit cannot be changed any more.
-fn ensure_not_over(visit: &Visit, now: DateTime<Utc>) -> Result<()> {
-    use crate::visits::VisitState;
-    match visit.state(now, false) {
-        VisitState::Cancelled => Err(Error::Conflict("visit_cancelled")),
-        VisitState::Ended => Err(Error::Conflict("visit_ended")),
-        _ => Ok(()),
+/// The audit list's name for a change.
+fn audit_action(change: Change) -> &'static str {
+    match change {
+        Change::Reschedule => "visit_rescheduled",
+        Change::Cancel => "visit_cancelled",
+        Change::Extend => "visit_extended",
+        Change::End => "visit_ended",
+        Change::ReissueLink => "link_reissued",
     }
 }

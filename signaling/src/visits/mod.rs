@@ -86,6 +86,19 @@ pub struct Visit {
 
 /// How long before the start an invitation link starts to work.
 pub const LINK_OPENS_BEFORE: Duration = Duration::minutes(15);
+/// The most one extension adds.
+pub const MAX_EXTENSION_MINUTES: u32 = 120;
+
+/// What staff can do to a booked visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Reschedule,
+    Cancel,
+    Extend,
+    End,
+    /// A guest's lost link replaced by a new one.
+    ReissueLink,
+}
 
 impl Visit {
     /// The state at `now`. `live` (people connected) is known only to signaling, which
@@ -108,6 +121,32 @@ impl Visit {
 
     pub fn duration_minutes(&self) -> i64 {
         (self.ends_at - self.starts_at).num_minutes()
+    }
+
+    /// The devices the visit uses: the ward tablet, and the kiosk for entrance visits.
+    pub fn device_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.ward_device_id.as_str()).chain(self.entrance_device_id.as_deref())
+    }
+
+    /// Whether staff may make `change` at `now`; the conflict code if not.
+    pub fn check_change(&self, change: Change, now: DateTime<Utc>) -> Result<(), &'static str> {
+        match (self.state(now, false), change) {
+            (VisitState::Cancelled, _) => Err("visit_cancelled"),
+            (VisitState::Ended, _) => Err("visit_ended"),
+            (VisitState::Open | VisitState::Live, Change::Reschedule) => Err("visit_started"),
+            (VisitState::Scheduled, Change::End) => Err("visit_not_started"),
+            _ => Ok(()),
+        }
+    }
+
+    /// Where the visit would end after `minutes` more; the field code if that is not
+    /// an extension staff may make at once.
+    pub fn extended_end(&self, minutes: u32) -> Result<DateTime<Utc>, &'static str> {
+        if (1..=MAX_EXTENSION_MINUTES).contains(&minutes) {
+            Ok(self.ends_at + Duration::minutes(i64::from(minutes)))
+        } else {
+            Err("out_of_range")
+        }
     }
 
     /// What a guest's link shows at `now`.
@@ -227,5 +266,44 @@ mod tests {
         );
         assert_eq!(v.link_status(false, v.ends_at), LinkStatus::Ended);
         assert_eq!(v.link_status(true, start), LinkStatus::Replaced);
+    }
+
+    #[test]
+    fn changes_follow_the_visits_state() {
+        let start = Utc::now() + Duration::hours(1);
+        let mut visit = visit_at(start);
+        let before = start - Duration::minutes(1);
+        let during = start + Duration::minutes(1);
+        assert_eq!(visit.check_change(Change::Reschedule, before), Ok(()));
+        assert_eq!(
+            visit.check_change(Change::End, before),
+            Err("visit_not_started")
+        );
+        assert_eq!(
+            visit.check_change(Change::Reschedule, during),
+            Err("visit_started")
+        );
+        assert_eq!(visit.check_change(Change::End, during), Ok(()));
+        assert_eq!(visit.check_change(Change::Extend, during), Ok(()));
+        assert_eq!(
+            visit.check_change(Change::Extend, start + Duration::hours(1)),
+            Err("visit_ended")
+        );
+        visit.cancelled_at = Some(before);
+        assert_eq!(
+            visit.check_change(Change::Cancel, before),
+            Err("visit_cancelled")
+        );
+    }
+
+    #[test]
+    fn an_extension_is_one_minute_to_two_hours() {
+        let visit = visit_at(Utc::now());
+        assert_eq!(visit.extended_end(0), Err("out_of_range"));
+        assert_eq!(visit.extended_end(121), Err("out_of_range"));
+        assert_eq!(
+            visit.extended_end(10),
+            Ok(visit.ends_at + Duration::minutes(10))
+        );
     }
 }

@@ -1,0 +1,702 @@
+//! Who is connected, and to which visit. Rooms are visits (`room`); a room's members
+//! are its endpoints: the family's browsers, the ward tablet, the entrance kiosk.
+//!
+//! The hub is plain synchronous state behind one mutex: every operation is short and
+//! never waits on I/O (database lookups happen before, sends are non-blocking
+//! `try_send`s into each socket's bounded queue, `conn`). Time comes in as an argument
+//! (`now`), never from the system clock, so the hub is tested without sockets in
+//! simulated time (`tests`).
+
+mod conn;
+mod room;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+
+pub use self::conn::{Conn, ConnId, OUTBOX_FRAMES};
+use self::room::{Holder, Member, Room};
+use super::protocol::{IceServer, Role, ScheduleEntry, ServerMsg};
+use super::resume::ResumeKey;
+use crate::devices::{Device, DeviceKind};
+use crate::error::SignalingError;
+use crate::tokens;
+use crate::visits::{LinkStatus, Visit, VisitState};
+
+/// A device's one session (it keeps a socket all day, between visits too).
+#[derive(Debug)]
+struct DeviceSession {
+    device: Device,
+    peer_id: String,
+    conn: Option<Conn>,
+    /// The visit it is in now, if any.
+    room: Option<String>,
+    schedule: Vec<ScheduleEntry>,
+}
+
+/// What a socket is attached to.
+#[derive(Debug, Clone)]
+enum Attachment {
+    Guest {
+        visit_id: String,
+        peer_id: String,
+    },
+    Device {
+        device_id: String,
+    },
+    /// Came more than 15 minutes early; welcomed when the link opens.
+    Early {
+        visit_id: String,
+        peer_id: String,
+        name: String,
+        credential: String,
+        holder: Holder,
+        opens_at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    rooms: HashMap<String, Room>,
+    devices: HashMap<String, DeviceSession>,
+    conns: HashMap<ConnId, (Conn, Attachment)>,
+}
+
+impl State {
+    /// The visit's room, opened if it is not yet.
+    fn room_for(&mut self, visit: &Visit) -> &mut Room {
+        self.rooms
+            .entry(visit.id.clone())
+            .or_insert_with(|| Room::new(visit.clone()))
+    }
+
+    /// Closes a socket the hub no longer wants, saying why.
+    fn refuse(&mut self, conn: &Conn, error: SignalingError) {
+        self.conns.remove(&conn.id);
+        conn.refuse(error);
+    }
+
+    /// Closes a socket quietly (replaced by a newer one of the same peer).
+    fn drop_conn(&mut self, conn: &Conn) {
+        self.conns.remove(&conn.id);
+        conn.close();
+    }
+
+    /// Devices seated as `peer_id` are no longer in a room.
+    fn unseat_devices(&mut self, peer_id: &str) {
+        for session in self.devices.values_mut() {
+            if session.peer_id == peer_id {
+                session.room = None;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub ice_servers: Vec<IceServer>,
+    /// Endpoints per visit: the resident side plus up to three family homes.
+    pub max_endpoints: usize,
+    /// How long a peer whose socket dropped stays in its visit, waiting to resume.
+    pub grace: chrono::Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: vec![],
+            max_endpoints: 4,
+            grace: chrono::Duration::seconds(20),
+        }
+    }
+}
+
+/// What a hello turned out to be, as looked up in storage before the hub is locked.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Guest {
+        visit: Visit,
+        name: String,
+        revoked: bool,
+    },
+    Device {
+        device: Device,
+        open_visit: Option<Visit>,
+        schedule: Vec<ScheduleEntry>,
+    },
+    Unknown,
+}
+
+pub struct Hub {
+    state: Mutex<State>,
+    key: ResumeKey,
+    config: HubConfig,
+    next_conn: AtomicU64,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a device appears to the others in a visit.
+fn role_of(kind: DeviceKind) -> Role {
+    match kind {
+        DeviceKind::Ward => Role::Ward,
+        DeviceKind::Entrance => Role::Entrance,
+    }
+}
+
+fn new_peer_id() -> String {
+    format!("p{}", &tokens::new_id()[..12])
+}
+
+impl Hub {
+    pub fn new(key: ResumeKey, config: HubConfig) -> Self {
+        Self {
+            state: Mutex::default(),
+            key,
+            config,
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Handles the authenticating first frame. On success the socket is attached and
+    /// has been sent its `welcome` (or, too early, its `too_early` error).
+    pub fn hello(
+        &self,
+        conn: Conn,
+        token: &str,
+        resume: Option<&str>,
+        credential: Credential,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignalingError> {
+        let resumed = resume.and_then(|r| self.key.verify(r, token));
+        match credential {
+            Credential::Unknown => Err(SignalingError::InvalidToken),
+            Credential::Guest {
+                visit,
+                name,
+                revoked,
+            } => match visit.link_status(revoked, now) {
+                LinkStatus::Cancelled => Err(SignalingError::VisitCancelled),
+                LinkStatus::Ended => Err(SignalingError::LinkExpired),
+                LinkStatus::Replaced => Err(SignalingError::LinkReplaced),
+                LinkStatus::TooEarly { opens_at } => {
+                    let holder = Holder::Invitation(tokens::hash(token));
+                    let mut state = self.lock();
+                    take_early_seat(&mut state, &holder);
+                    conn.send_msg(&ServerMsg::error(SignalingError::TooEarly));
+                    let early = Attachment::Early {
+                        visit_id: visit.id.clone(),
+                        peer_id: resumed.unwrap_or_else(new_peer_id),
+                        name,
+                        credential: token.to_owned(),
+                        holder,
+                        opens_at,
+                    };
+                    state.conns.insert(conn.id, (conn, early));
+                    Ok(())
+                }
+                LinkStatus::Waiting | LinkStatus::Open => {
+                    let peer_id = resumed.unwrap_or_else(new_peer_id);
+                    self.join_guest(&mut self.lock(), conn, &visit, peer_id, name, token, now)
+                }
+            },
+            Credential::Device {
+                device,
+                open_visit,
+                schedule,
+            } => {
+                let seat = DeviceSeat {
+                    device,
+                    open_visit,
+                    schedule,
+                    resumed,
+                };
+                self.join_device(&mut self.lock(), conn, seat, token, now);
+                Ok(())
+            }
+        }
+    }
+
+    /// Seats a guest. One invitation holds one seat: the same peer coming back takes
+    /// its seat again unnoticed; another device (or a reloaded page) with the same
+    /// link takes the seat over, and the older socket is told `joined_elsewhere`.
+    #[allow(clippy::too_many_arguments)]
+    fn join_guest(
+        &self,
+        state: &mut State,
+        conn: Conn,
+        visit: &Visit,
+        peer_id: String,
+        name: String,
+        credential: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignalingError> {
+        let holder = Holder::Invitation(tokens::hash(credential));
+        take_early_seat(state, &holder);
+        let seated = state
+            .room_for(visit)
+            .held_by(&holder)
+            .map(|m| m.peer_id.clone());
+        match seated {
+            Some(seated) if seated == peer_id => {
+                let room = state.room_for(visit);
+                if let Ok(Some(old)) = room.reconnect(&peer_id, conn.clone()) {
+                    state.drop_conn(&old);
+                }
+            }
+            seated => {
+                if let Some(seated) = seated
+                    && let Some(old) = state.room_for(visit).remove(&seated)
+                    && let Some(old_conn) = old.conn
+                {
+                    state.refuse(&old_conn, SignalingError::JoinedElsewhere);
+                }
+                let room = state.room_for(visit);
+                if room.members.len() >= self.config.max_endpoints {
+                    return Err(SignalingError::VisitFull);
+                }
+                room.admit(Member::new(
+                    peer_id.clone(),
+                    Role::Guest,
+                    name,
+                    holder,
+                    conn.clone(),
+                ));
+            }
+        }
+        let room = state.room_for(visit);
+        conn.send_msg(&ServerMsg::Welcome {
+            peer_id: peer_id.clone(),
+            role: Role::Guest,
+            resume: self.key.issue(&peer_id, credential),
+            visit: Some(room.info(now)),
+            peers: room.peers_except(&peer_id),
+            ice_servers: self.config.ice_servers.clone(),
+            schedule: None,
+            volume: None,
+            now: now.to_rfc3339(),
+        });
+        let visit_id = visit.id.clone();
+        state
+            .conns
+            .insert(conn.id, (conn, Attachment::Guest { visit_id, peer_id }));
+        Ok(())
+    }
+
+    /// A device's socket: it replaces the device's older one (a device has one
+    /// session), takes its seat back in the visit it was in when it resumes, and is
+    /// put into a visit open now that it belongs to.
+    fn join_device(
+        &self,
+        state: &mut State,
+        conn: Conn,
+        seat: DeviceSeat,
+        credential: &str,
+        now: DateTime<Utc>,
+    ) {
+        let DeviceSeat {
+            device,
+            open_visit,
+            schedule,
+            resumed,
+        } = seat;
+        let device_id = device.id.clone();
+        let role = role_of(device.kind);
+        let previous = state.devices.remove(&device_id);
+        if let Some(old) = previous.as_ref().and_then(|p| p.conn.clone()) {
+            state.drop_conn(&old);
+        }
+        let (peer_id, mut room_id) = match (previous, resumed) {
+            (Some(prev), Some(resumed)) if prev.peer_id == resumed => (resumed, prev.room),
+            (prev, resumed) => {
+                // Not the same peer coming back: its old seat is given up.
+                if let Some(prev) = prev
+                    && let Some(room) = prev.room.and_then(|r| state.rooms.get_mut(&r))
+                {
+                    room.remove(&prev.peer_id);
+                }
+                (resumed.unwrap_or_else(new_peer_id), None)
+            }
+        };
+        if let Some(room) = room_id.as_ref().and_then(|r| state.rooms.get_mut(r)) {
+            match room.reconnect(&peer_id, conn.clone()) {
+                Ok(Some(old)) => state.drop_conn(&old),
+                Ok(None) => {}
+                Err(_) => room_id = None,
+            }
+        }
+        if room_id.is_none()
+            && let Some(visit) = open_visit
+        {
+            state.room_for(&visit).admit(Member::new(
+                peer_id.clone(),
+                role,
+                device.name.clone(),
+                Holder::Device(device_id.clone()),
+                conn.clone(),
+            ));
+            room_id = Some(visit.id);
+        }
+        let room = room_id.as_ref().and_then(|r| state.rooms.get(r));
+        conn.send_msg(&ServerMsg::Welcome {
+            peer_id: peer_id.clone(),
+            role,
+            resume: self.key.issue(&peer_id, credential),
+            visit: room.map(|r| r.info(now)),
+            peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
+            ice_servers: self.config.ice_servers.clone(),
+            schedule: Some(schedule.clone()),
+            volume: Some(crate::devices::volume_gain(device.volume_percent)),
+            now: now.to_rfc3339(),
+        });
+        state.conns.insert(
+            conn.id,
+            (
+                conn.clone(),
+                Attachment::Device {
+                    device_id: device_id.clone(),
+                },
+            ),
+        );
+        state.devices.insert(
+            device_id,
+            DeviceSession {
+                device,
+                peer_id,
+                conn: Some(conn),
+                room: room_id,
+                schedule,
+            },
+        );
+    }
+
+    /// Where a socket's peer sits: (visit id, peer id).
+    fn seat_of(state: &State, conn_id: ConnId) -> Option<(String, String)> {
+        match &state.conns.get(&conn_id)?.1 {
+            Attachment::Guest { visit_id, peer_id } => Some((visit_id.clone(), peer_id.clone())),
+            Attachment::Device { device_id } => state
+                .devices
+                .get(device_id)
+                .and_then(|d| Some((d.room.clone()?, d.peer_id.clone()))),
+            Attachment::Early { .. } => None,
+        }
+    }
+
+    /// Relays `data` to peer `to` of the sender's visit.
+    pub fn relay(&self, from: ConnId, to: &str, data: Box<RawValue>) {
+        let state = self.lock();
+        let Some((conn, _)) = state.conns.get(&from) else {
+            return;
+        };
+        let target = Self::seat_of(&state, from).and_then(|(visit_id, from_peer)| {
+            let member = state.rooms.get(&visit_id)?.member(to)?;
+            (member.peer_id != from_peer).then(|| (member.conn.clone(), from_peer))
+        });
+        match target {
+            Some((Some(target), from_peer)) => target.send_msg(&ServerMsg::Signal {
+                from: from_peer,
+                data,
+            }),
+            // The peer is away and will restart ICE when it is back: nothing to do.
+            Some((None, _)) => {}
+            None => conn.send_msg(&ServerMsg::error(SignalingError::UnknownPeer)),
+        }
+    }
+
+    /// The socket is gone. Its peer keeps its seat for the grace period, so a quick
+    /// reconnect (with `resume`) is invisible to the others.
+    pub fn dropped(&self, conn_id: ConnId, now: DateTime<Utc>) {
+        let mut state = self.lock();
+        let seat = Self::seat_of(&state, conn_id);
+        let Some((_, attachment)) = state.conns.remove(&conn_id) else {
+            return;
+        };
+        if let Attachment::Device { device_id } = attachment
+            && let Some(session) = state.devices.get_mut(&device_id)
+            && session.conn.as_ref().is_some_and(|c| c.id == conn_id)
+        {
+            session.conn = None;
+        }
+        if let Some((visit_id, peer_id)) = seat
+            && let Some(room) = state.rooms.get_mut(&visit_id)
+        {
+            room.went_away(&peer_id, conn_id, now);
+        }
+    }
+
+    /// The peer said goodbye: it leaves its visit at once.
+    pub fn leave(&self, conn_id: ConnId) {
+        let mut state = self.lock();
+        let seat = Self::seat_of(&state, conn_id);
+        let Some((_, attachment)) = state.conns.remove(&conn_id) else {
+            return;
+        };
+        if let Attachment::Device { device_id } = attachment {
+            state.devices.remove(&device_id);
+        }
+        if let Some((visit_id, peer_id)) = seat
+            && let Some(room) = state.rooms.get_mut(&visit_id)
+        {
+            room.remove(&peer_id);
+        }
+    }
+
+    /// Closes every socket (the server is shutting down).
+    pub fn close_all(&self) {
+        for (conn, _) in self.lock().conns.values() {
+            conn.close();
+        }
+    }
+
+    /// Sends a frame to a device, if it is connected (staff controls).
+    pub fn send_to_device(&self, device_id: &str, msg: &ServerMsg) -> bool {
+        let state = self.lock();
+        match state.devices.get(device_id).and_then(|d| d.conn.as_ref()) {
+            Some(conn) => {
+                conn.send_msg(msg);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who is connected to a visit: (role, name) of each member present.
+    pub fn presence(&self, visit_id: &str) -> Vec<(Role, String)> {
+        let state = self.lock();
+        state
+            .rooms
+            .get(visit_id)
+            .map(|r| {
+                r.members
+                    .iter()
+                    .filter(|m| m.conn.is_some())
+                    .map(|m| (m.role, m.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether at least two endpoints of a visit are connected.
+    pub fn is_live(&self, visit_id: &str) -> bool {
+        self.lock().rooms.get(visit_id).is_some_and(Room::live)
+    }
+
+    /// Ids of visits with a room or a guest waiting: what the scheduler must look up.
+    pub fn watched(&self) -> Vec<String> {
+        let state = self.lock();
+        let mut visits: Vec<String> = state.rooms.keys().cloned().collect();
+        for (_, attachment) in state.conns.values() {
+            if let Attachment::Early { visit_id, .. } = attachment {
+                visits.push(visit_id.clone());
+            }
+        }
+        visits
+    }
+
+    /// The scheduler's step: brings every room in line with the visits as stored now.
+    /// `visits` holds every visit that is in its link window or has a room; `schedules`
+    /// the current schedule of each device.
+    pub fn tick(
+        &self,
+        now: DateTime<Utc>,
+        visits: &[Visit],
+        schedules: HashMap<String, Vec<ScheduleEntry>>,
+    ) {
+        let mut state = self.lock();
+        let by_id: HashMap<&str, &Visit> = visits.iter().map(|v| (v.id.as_str(), v)).collect();
+        refresh_rooms(&mut state, &by_id, now);
+        self.let_early_guests_in(&mut state, &by_id, now);
+        for visit in visits
+            .iter()
+            .filter(|v| v.state(now, false) == VisitState::Open)
+        {
+            for device_id in visit.device_ids() {
+                seat_device(&mut state, device_id, visit, now);
+            }
+        }
+        expire_away(&mut state, now, self.config.grace);
+        for room in state.rooms.values_mut() {
+            room.announce(now);
+        }
+        push_schedules(&mut state, schedules);
+    }
+
+    /// Guests who came early are welcomed once their link opens (or told it ended).
+    fn let_early_guests_in(
+        &self,
+        state: &mut State,
+        by_id: &HashMap<&str, &Visit>,
+        now: DateTime<Utc>,
+    ) {
+        let due: Vec<(Conn, Attachment)> = state
+            .conns
+            .values()
+            .filter(|(_, a)| matches!(a, Attachment::Early { opens_at, .. } if *opens_at <= now))
+            .cloned()
+            .collect();
+        for (conn, attachment) in due {
+            let Attachment::Early {
+                visit_id,
+                peer_id,
+                name,
+                credential,
+                ..
+            } = attachment
+            else {
+                continue;
+            };
+            state.conns.remove(&conn.id);
+            match by_id.get(visit_id.as_str()) {
+                Some(visit)
+                    if !matches!(
+                        visit.state(now, false),
+                        VisitState::Ended | VisitState::Cancelled
+                    ) =>
+                {
+                    if let Err(refusal) =
+                        self.join_guest(state, conn.clone(), visit, peer_id, name, &credential, now)
+                    {
+                        conn.refuse(refusal);
+                    }
+                }
+                _ => conn.refuse(SignalingError::LinkExpired),
+            }
+        }
+    }
+}
+
+/// What `join_device` needs besides the socket.
+struct DeviceSeat {
+    device: Device,
+    open_visit: Option<Visit>,
+    schedule: Vec<ScheduleEntry>,
+    resumed: Option<String>,
+}
+
+/// An early guest's socket for the same invitation is replaced by a newer one.
+fn take_early_seat(state: &mut State, holder: &Holder) {
+    let earlier: Vec<Conn> = state
+        .conns
+        .values()
+        .filter(|(_, a)| matches!(a, Attachment::Early { holder: h, .. } if h == holder))
+        .map(|(c, _)| c.clone())
+        .collect();
+    for conn in earlier {
+        state.refuse(&conn, SignalingError::JoinedElsewhere);
+    }
+}
+
+/// Rooms get the visit as stored now; rooms of visits that are over (or gone) close.
+fn refresh_rooms(state: &mut State, by_id: &HashMap<&str, &Visit>, now: DateTime<Utc>) {
+    let mut over = vec![];
+    for (id, room) in &mut state.rooms {
+        match by_id.get(id.as_str()) {
+            Some(fresh) => room.visit = (*fresh).clone(),
+            None => over.push(id.clone()),
+        }
+        if room.over(now) {
+            over.push(id.clone());
+        }
+    }
+    for id in over {
+        close_room(state, &id, now);
+    }
+}
+
+/// Puts a connected device into an open visit it belongs to, unless it is there.
+fn seat_device(state: &mut State, device_id: &str, visit: &Visit, now: DateTime<Utc>) {
+    let Some(session) = state.devices.get(device_id) else {
+        return;
+    };
+    if session.room.as_deref() == Some(visit.id.as_str()) {
+        return;
+    }
+    let Some(conn) = session.conn.clone() else {
+        return;
+    };
+    let member = Member::new(
+        session.peer_id.clone(),
+        role_of(session.device.kind),
+        session.device.name.clone(),
+        Holder::Device(device_id.to_owned()),
+        conn.clone(),
+    );
+    let room = state.room_for(visit);
+    room.members.retain(|m| m.peer_id != member.peer_id);
+    conn.send_msg(&room.visit_msg(now, true));
+    for other in &room.members {
+        conn.send_msg(&ServerMsg::PeerJoined { peer: other.info() });
+    }
+    room.admit(member);
+    if let Some(session) = state.devices.get_mut(device_id) {
+        session.room = Some(visit.id.clone());
+    }
+}
+
+/// Peers away longer than the grace period leave their visits.
+fn expire_away(state: &mut State, now: DateTime<Utc>, grace: chrono::Duration) {
+    let gone: Vec<String> = state
+        .rooms
+        .values_mut()
+        .flat_map(|room| room.expire(now, grace))
+        .collect();
+    for peer_id in gone {
+        state.unseat_devices(&peer_id);
+    }
+}
+
+/// Devices' idle screens get their schedule when it changed (also when its last visit
+/// of the day went away).
+fn push_schedules(state: &mut State, mut schedules: HashMap<String, Vec<ScheduleEntry>>) {
+    for (device_id, session) in &mut state.devices {
+        let schedule = schedules.remove(device_id).unwrap_or_default();
+        if session.schedule != schedule {
+            if let Some(conn) = &session.conn {
+                conn.send_msg(&ServerMsg::Schedule {
+                    schedule: schedule.clone(),
+                });
+            }
+            session.schedule = schedule;
+        }
+    }
+}
+
+/// The visit is over: everyone hears its final state; guests' sockets close, devices
+/// go back to idle.
+fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) {
+    let Some(room) = state.rooms.remove(visit_id) else {
+        return;
+    };
+    let last = room.visit_msg(now, true);
+    for member in &room.members {
+        let Some(conn) = &member.conn else { continue };
+        conn.send_msg(&last);
+        if member.role == Role::Guest {
+            state.drop_conn(conn);
+        }
+    }
+    for session in state.devices.values_mut() {
+        if session.room.as_deref() == Some(visit_id) {
+            session.room = None;
+        }
+    }
+}
