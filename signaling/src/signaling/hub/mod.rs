@@ -1,6 +1,13 @@
 //! Who is connected, and to which visit. Rooms are visits (`room`); a room's members
 //! are its endpoints: the family's browsers, the ward tablet, the entrance kiosk.
 //!
+//! - this file: the hub's state and what a socket can do (hello, relay, drop, leave)
+//! - `conn` — one socket's sending half
+//! - `room` — one visit's members and what they are all told
+//! - `devices` — tablets and kiosks, which stay connected between visits
+//! - `tick` — what time does: open, update and close rooms, let early guests in
+//! - `tests` — the hub in simulated time, no sockets
+//!
 //! The hub is plain synchronous state behind one mutex: every operation is short and
 //! never waits on I/O (database lookups happen before, sends are non-blocking
 //! `try_send`s into each socket's bounded queue, `conn`). Time comes in as an argument
@@ -8,9 +15,11 @@
 //! simulated time (`tests`).
 
 mod conn;
+mod devices;
 mod room;
 #[cfg(test)]
 mod tests;
+mod tick;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,24 +29,14 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 pub use self::conn::{Conn, ConnId, OUTBOX_FRAMES};
+use self::devices::{DeviceSeat, DeviceSession};
 use self::room::{Holder, Member, Room};
 use super::protocol::{IceServer, Role, ScheduleEntry, ServerMsg};
 use super::resume::ResumeKey;
 use crate::devices::{Device, DeviceKind};
 use crate::error::SignalingError;
 use crate::tokens;
-use crate::visits::{LinkStatus, Visit, VisitState};
-
-/// A device's one session (it keeps a socket all day, between visits too).
-#[derive(Debug)]
-struct DeviceSession {
-    device: Device,
-    peer_id: String,
-    conn: Option<Conn>,
-    /// The visit it is in now, if any.
-    room: Option<String>,
-    schedule: Vec<ScheduleEntry>,
-}
+use crate::visits::{LinkStatus, Visit};
 
 /// What a socket is attached to.
 #[derive(Debug, Clone)]
@@ -302,93 +301,6 @@ impl Hub {
         Ok(())
     }
 
-    /// A device's socket: it replaces the device's older one (a device has one
-    /// session), takes its seat back in the visit it was in when it resumes, and is
-    /// put into a visit open now that it belongs to.
-    fn join_device(
-        &self,
-        state: &mut State,
-        conn: Conn,
-        seat: DeviceSeat,
-        credential: &str,
-        now: DateTime<Utc>,
-    ) {
-        let DeviceSeat {
-            device,
-            open_visit,
-            schedule,
-            resumed,
-        } = seat;
-        let device_id = device.id.clone();
-        let role = role_of(device.kind);
-        let previous = state.devices.remove(&device_id);
-        if let Some(old) = previous.as_ref().and_then(|p| p.conn.clone()) {
-            state.drop_conn(&old);
-        }
-        let (peer_id, mut room_id) = match (previous, resumed) {
-            (Some(prev), Some(resumed)) if prev.peer_id == resumed => (resumed, prev.room),
-            (prev, resumed) => {
-                // Not the same peer coming back: its old seat is given up.
-                if let Some(prev) = prev
-                    && let Some(room) = prev.room.and_then(|r| state.rooms.get_mut(&r))
-                {
-                    room.remove(&prev.peer_id);
-                }
-                (resumed.unwrap_or_else(new_peer_id), None)
-            }
-        };
-        if let Some(room) = room_id.as_ref().and_then(|r| state.rooms.get_mut(r)) {
-            match room.reconnect(&peer_id, conn.clone()) {
-                Ok(Some(old)) => state.drop_conn(&old),
-                Ok(None) => {}
-                Err(_) => room_id = None,
-            }
-        }
-        if room_id.is_none()
-            && let Some(visit) = open_visit
-        {
-            state.room_for(&visit).admit(Member::new(
-                peer_id.clone(),
-                role,
-                device.name.clone(),
-                Holder::Device(device_id.clone()),
-                conn.clone(),
-            ));
-            room_id = Some(visit.id);
-        }
-        let room = room_id.as_ref().and_then(|r| state.rooms.get(r));
-        conn.send_msg(&ServerMsg::Welcome {
-            peer_id: peer_id.clone(),
-            role,
-            resume: self.key.issue(&peer_id, credential),
-            visit: room.map(|r| r.info(now)),
-            peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
-            ice_servers: self.config.ice_servers.clone(),
-            schedule: Some(schedule.clone()),
-            volume: Some(crate::devices::volume_gain(device.volume_percent)),
-            now: now.to_rfc3339(),
-        });
-        state.conns.insert(
-            conn.id,
-            (
-                conn.clone(),
-                Attachment::Device {
-                    device_id: device_id.clone(),
-                },
-            ),
-        );
-        state.devices.insert(
-            device_id,
-            DeviceSession {
-                device,
-                peer_id,
-                conn: Some(conn),
-                room: room_id,
-                schedule,
-            },
-        );
-    }
-
     /// Where a socket's peer sits: (visit id, peer id).
     fn seat_of(state: &State, conn_id: ConnId) -> Option<(String, String)> {
         match &state.conns.get(&conn_id)?.1 {
@@ -511,85 +423,6 @@ impl Hub {
         }
         visits
     }
-
-    /// The scheduler's step: brings every room in line with the visits as stored now.
-    /// `visits` holds every visit that is in its link window or has a room; `schedules`
-    /// the current schedule of each device.
-    pub fn tick(
-        &self,
-        now: DateTime<Utc>,
-        visits: &[Visit],
-        schedules: HashMap<String, Vec<ScheduleEntry>>,
-    ) {
-        let mut state = self.lock();
-        let by_id: HashMap<&str, &Visit> = visits.iter().map(|v| (v.id.as_str(), v)).collect();
-        refresh_rooms(&mut state, &by_id, now);
-        self.let_early_guests_in(&mut state, &by_id, now);
-        for visit in visits
-            .iter()
-            .filter(|v| v.state(now, false) == VisitState::Open)
-        {
-            for device_id in visit.device_ids() {
-                seat_device(&mut state, device_id, visit, now);
-            }
-        }
-        expire_away(&mut state, now, self.config.grace);
-        for room in state.rooms.values_mut() {
-            room.announce(now);
-        }
-        push_schedules(&mut state, schedules);
-    }
-
-    /// Guests who came early are welcomed once their link opens (or told it ended).
-    fn let_early_guests_in(
-        &self,
-        state: &mut State,
-        by_id: &HashMap<&str, &Visit>,
-        now: DateTime<Utc>,
-    ) {
-        let due: Vec<(Conn, Attachment)> = state
-            .conns
-            .values()
-            .filter(|(_, a)| matches!(a, Attachment::Early { opens_at, .. } if *opens_at <= now))
-            .cloned()
-            .collect();
-        for (conn, attachment) in due {
-            let Attachment::Early {
-                visit_id,
-                peer_id,
-                name,
-                credential,
-                ..
-            } = attachment
-            else {
-                continue;
-            };
-            state.conns.remove(&conn.id);
-            match by_id.get(visit_id.as_str()) {
-                Some(visit)
-                    if !matches!(
-                        visit.state(now, false),
-                        VisitState::Ended | VisitState::Cancelled
-                    ) =>
-                {
-                    if let Err(refusal) =
-                        self.join_guest(state, conn.clone(), visit, peer_id, name, &credential, now)
-                    {
-                        conn.refuse(refusal);
-                    }
-                }
-                _ => conn.refuse(SignalingError::LinkExpired),
-            }
-        }
-    }
-}
-
-/// What `join_device` needs besides the socket.
-struct DeviceSeat {
-    device: Device,
-    open_visit: Option<Visit>,
-    schedule: Vec<ScheduleEntry>,
-    resumed: Option<String>,
 }
 
 /// An early guest's socket for the same invitation is replaced by a newer one.
@@ -602,101 +435,5 @@ fn take_early_seat(state: &mut State, holder: &Holder) {
         .collect();
     for conn in earlier {
         state.refuse(&conn, SignalingError::JoinedElsewhere);
-    }
-}
-
-/// Rooms get the visit as stored now; rooms of visits that are over (or gone) close.
-fn refresh_rooms(state: &mut State, by_id: &HashMap<&str, &Visit>, now: DateTime<Utc>) {
-    let mut over = vec![];
-    for (id, room) in &mut state.rooms {
-        match by_id.get(id.as_str()) {
-            Some(fresh) => room.visit = (*fresh).clone(),
-            None => over.push(id.clone()),
-        }
-        if room.over(now) {
-            over.push(id.clone());
-        }
-    }
-    for id in over {
-        close_room(state, &id, now);
-    }
-}
-
-/// Puts a connected device into an open visit it belongs to, unless it is there.
-fn seat_device(state: &mut State, device_id: &str, visit: &Visit, now: DateTime<Utc>) {
-    let Some(session) = state.devices.get(device_id) else {
-        return;
-    };
-    if session.room.as_deref() == Some(visit.id.as_str()) {
-        return;
-    }
-    let Some(conn) = session.conn.clone() else {
-        return;
-    };
-    let member = Member::new(
-        session.peer_id.clone(),
-        role_of(session.device.kind),
-        session.device.name.clone(),
-        Holder::Device(device_id.to_owned()),
-        conn.clone(),
-    );
-    let room = state.room_for(visit);
-    room.members.retain(|m| m.peer_id != member.peer_id);
-    conn.send_msg(&room.visit_msg(now, true));
-    for other in &room.members {
-        conn.send_msg(&ServerMsg::PeerJoined { peer: other.info() });
-    }
-    room.admit(member);
-    if let Some(session) = state.devices.get_mut(device_id) {
-        session.room = Some(visit.id.clone());
-    }
-}
-
-/// Peers away longer than the grace period leave their visits.
-fn expire_away(state: &mut State, now: DateTime<Utc>, grace: chrono::Duration) {
-    let gone: Vec<String> = state
-        .rooms
-        .values_mut()
-        .flat_map(|room| room.expire(now, grace))
-        .collect();
-    for peer_id in gone {
-        state.unseat_devices(&peer_id);
-    }
-}
-
-/// Devices' idle screens get their schedule when it changed (also when its last visit
-/// of the day went away).
-fn push_schedules(state: &mut State, mut schedules: HashMap<String, Vec<ScheduleEntry>>) {
-    for (device_id, session) in &mut state.devices {
-        let schedule = schedules.remove(device_id).unwrap_or_default();
-        if session.schedule != schedule {
-            if let Some(conn) = &session.conn {
-                conn.send_msg(&ServerMsg::Schedule {
-                    schedule: schedule.clone(),
-                });
-            }
-            session.schedule = schedule;
-        }
-    }
-}
-
-/// The visit is over: everyone hears its final state; guests' sockets close, devices
-/// go back to idle.
-fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) {
-    let Some(room) = state.rooms.remove(visit_id) else {
-        return;
-    };
-    let last = room.visit_msg(now, true);
-    for member in &room.members {
-        let Some(conn) = &member.conn else { continue };
-        conn.send_msg(&last);
-        if member.role == Role::Guest {
-            state.drop_conn(conn);
-        }
-    }
-    for session in state.devices.values_mut() {
-        if session.room.as_deref() == Some(visit_id) {
-            session.room = None;
-        }
     }
 }
