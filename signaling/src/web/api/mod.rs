@@ -183,7 +183,7 @@ pub async fn metrics(
     for s in ["scheduled", "open", "live", "ended", "cancelled"] {
         let n = today
             .iter()
-            .filter(|v| v.state(now, false).as_str() == s)
+            .filter(|v| v.state(now, state.hub.is_live(&v.id)).as_str() == s)
             .count();
         out.push_str(&format!("menkai_visits_today{{state=\"{s}\"}} {n}\n"));
     }
