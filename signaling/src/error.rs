@@ -257,6 +257,8 @@ pub enum SignalingError {
     MessageTooLarge,
     RateLimited,
     UnknownPeer,
+    /// Staff removed the device: its token no longer works.
+    DeviceRevoked,
     Internal,
 }
 
@@ -274,6 +276,7 @@ impl SignalingError {
             SignalingError::MessageTooLarge => "message_too_large",
             SignalingError::RateLimited => "rate_limited",
             SignalingError::UnknownPeer => "unknown_peer",
+            SignalingError::DeviceRevoked => "device_revoked",
             SignalingError::Internal => "internal",
         }
     }

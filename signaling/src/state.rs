@@ -5,11 +5,13 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{Result, SignalingError};
 use crate::facility::Facility;
 use crate::passwords::Passwords;
 use crate::signaling::Hub;
+use crate::staff::Actor;
 use crate::storage::Db;
+use crate::storage::InvitationLink;
 use crate::throttle::{LoginThrottle, Throttle, WhenFull};
 
 #[derive(Clone)]
@@ -69,6 +71,30 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Revokes a device; its open socket, if any, is told and closed at once.
+    pub async fn revoke_device(&self, id: String, actor: &Actor) -> Result<()> {
+        self.db.revoke_device(id.clone(), actor, self.now()).await?;
+        self.hub.revoke_device(&id);
+        Ok(())
+    }
+
+    /// Replaces a guest's link; whoever is in the visit on the old link is told it was
+    /// replaced and leaves at once.
+    pub async fn reissue_invitation(
+        &self,
+        visit_id: String,
+        guest_id: String,
+        actor: &Actor,
+    ) -> Result<InvitationLink> {
+        let link = self
+            .db
+            .reissue_invitation(visit_id, guest_id, self.facility(), actor, self.now())
+            .await?;
+        self.hub
+            .end_guest(&link.guest_id, SignalingError::LinkReplaced);
+        Ok(link)
     }
 
     /// Stores new settings and updates the cache.

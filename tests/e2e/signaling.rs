@@ -406,3 +406,54 @@ async fn staff_see_who_is_connected_and_can_end_the_visit() {
         "ended"
     );
 }
+
+/// Staff's decisions reach live sockets at once: a revoked device, a replaced link, a
+/// cancelled visit each end the matching socket with its documented code.
+#[tokio::test]
+async fn revoking_replacing_and_cancelling_end_the_matching_sockets_at_once() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (device_id, device_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
+    let (mut tablet, welcome) = Ws::hello(&app, &device_token, None).await;
+    assert_eq!(welcome["type"], "welcome");
+    let (status, _) = app
+        .api_post(&format!("/devices/{device_id}/revoke"), &token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tablet.recv_type("error").await["code"], "device_revoked");
+    assert!(tablet.closed().await);
+    let (_, again) = Ws::hello(&app, &device_token, None).await;
+    assert_eq!(again["code"], "invalid_token", "the old token is dead");
+
+    // A replaced link: its guest leaves the call at once.
+    let (visit, guests) = visit_now(&app, &token, &seed, &["Taro", "Jiro"]).await;
+    let (mut taro, _) = Ws::hello(&app, &guests[0], None).await;
+    let (mut jiro, jiro_welcome) = Ws::hello(&app, &guests[1], None).await;
+    taro.recv_type("peer-joined").await;
+    app.login_as_admin().await;
+    let visit_id = visit["id"].as_str().expect("id");
+    let jiro_id = visit["guests"][1]["id"].as_str().expect("guest id");
+    let page = format!("/staff/visits/{visit_id}");
+    let res = app
+        .post_form(&page, &format!("{page}/guests/{jiro_id}/link"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(jiro.recv_type("error").await["code"], "link_replaced");
+    assert!(jiro.closed().await);
+    assert_eq!(
+        taro.recv_type("peer-left").await["peer_id"],
+        jiro_welcome["peer_id"]
+    );
+
+    // A cancelled visit: the guests still in it are told so.
+    let (status, _) = app
+        .api_post(&format!("/visits/{visit_id}/cancel"), &token, json!({}))
+        .await;
+    assert!(status.is_success());
+    app.tick().await;
+    assert_eq!(
+        taro.recv_where("visit", "state", "cancelled").await["state"],
+        "cancelled"
+    );
+    assert_eq!(taro.recv_type("error").await["code"], "visit_cancelled");
+    assert!(taro.closed().await);
+}

@@ -355,6 +355,7 @@ ws-message_too_large = The message is larger than 64 KiB.
 ws-rate_limited = Too many messages; some were dropped.
 ws-unknown_peer = There is no such participant in this visit.
 ws-internal = Something went wrong on the server.
+ws-device_revoked = This device was removed by staff.
 ws-joined_elsewhere = This link was opened on another device, which now has the seat.
 
 ## The call

@@ -354,6 +354,7 @@ ws-bad_message = メッセージを理解できませんでした。
 ws-message_too_large = メッセージが 64 KiB を超えています。
 ws-rate_limited = メッセージが多すぎるため、一部を破棄しました。
 ws-unknown_peer = この面会にその参加者はいません。
+ws-device_revoked = この端末はスタッフによって登録を解除されました。
 ws-joined_elsewhere = このリンクは別の端末で開かれ、そちらが参加しています。
 ws-internal = サーバーで問題が起きました。
 

@@ -127,11 +127,12 @@ fn too_large(error: &axum::Error) -> bool {
 
 /// Looks up what a hello's token is.
 async fn credential(state: &AppState, token: &str) -> crate::error::Result<Credential> {
-    if let Some((visit, name, revoked)) = state.db.visit_by_invitation(token.to_owned()).await? {
+    if let Some(invited) = state.db.visit_by_invitation(token.to_owned()).await? {
         return Ok(Credential::Guest {
-            visit,
-            name,
-            revoked,
+            visit: invited.visit,
+            guest_id: invited.guest_id,
+            name: invited.guest,
+            revoked: invited.revoked,
         });
     }
     let Some(device) = state.db.device_by_token(token.to_owned()).await? else {

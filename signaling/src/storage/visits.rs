@@ -397,32 +397,35 @@ impl Db {
     }
 
     /// The visit behind a link, the guest's name, and whether this link was revoked.
-    pub async fn visit_by_invitation(
-        &self,
-        token: String,
-    ) -> Result<Option<(Visit, String, bool)>> {
+    pub async fn visit_by_invitation(&self, token: String) -> Result<Option<Invited>> {
         if !tokens::looks_valid(&token) {
             return Ok(None);
         }
         self.call(move |c| {
             let found = c
                 .query_row(
-                    "SELECT g.visit_id, g.name, i.revoked_at IS NOT NULL FROM invitations i
+                    "SELECT g.visit_id, g.id, g.name, i.revoked_at IS NOT NULL FROM invitations i
                      JOIN guests g ON g.id = i.guest_id WHERE i.token_hash = ?1",
                     [tokens::hash(&token)],
                     |r| {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, String>(1)?,
-                            r.get::<_, bool>(2)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, bool>(3)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((visit_id, guest, revoked)) = found else {
+            let Some((visit_id, guest_id, guest, revoked)) = found else {
                 return Ok(None);
             };
-            Ok(Some((load_visit(c, &visit_id)?, guest, revoked)))
+            Ok(Some(Invited {
+                visit: load_visit(c, &visit_id)?,
+                guest_id,
+                guest,
+                revoked,
+            }))
         })
         .await
     }
@@ -510,6 +513,17 @@ impl Db {
         let buffer = buffer_of(facility);
         self.call(move |c| booked_near(c, from, to, buffer)).await
     }
+}
+
+/// What an invitation token leads to.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub visit: Visit,
+    pub guest_id: String,
+    /// The guest's name.
+    pub guest: String,
+    /// Replaced by a newer link.
+    pub revoked: bool,
 }
 
 /// The audit list's name for a change.

@@ -65,7 +65,8 @@ impl JoinPage {
 }
 
 async fn find(state: &AppState, token: &str) -> Result<Option<(Visit, String, bool)>, Error> {
-    state.db.visit_by_invitation(token.to_owned()).await
+    let found = state.db.visit_by_invitation(token.to_owned()).await?;
+    Ok(found.map(|i| (i.visit, i.guest, i.revoked)))
 }
 
 async fn join_page(

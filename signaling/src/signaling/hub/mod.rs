@@ -51,10 +51,8 @@ enum Attachment {
     /// Came more than 15 minutes early; welcomed when the link opens.
     Early {
         visit_id: String,
-        peer_id: String,
-        name: String,
+        guest: Seating,
         credential: String,
-        holder: Holder,
         opens_at: DateTime<Utc>,
     },
 }
@@ -120,6 +118,7 @@ impl Default for HubConfig {
 pub enum Credential {
     Guest {
         visit: Visit,
+        guest_id: String,
         name: String,
         revoked: bool,
     },
@@ -191,6 +190,7 @@ impl Hub {
             Credential::Unknown => Err(SignalingError::InvalidToken),
             Credential::Guest {
                 visit,
+                guest_id,
                 name,
                 revoked,
             } => match visit.link_status(revoked, now) {
@@ -198,16 +198,18 @@ impl Hub {
                 LinkStatus::Ended => Err(SignalingError::LinkExpired),
                 LinkStatus::Replaced => Err(SignalingError::LinkReplaced),
                 LinkStatus::TooEarly { opens_at } => {
-                    let holder = Holder::Invitation(tokens::hash(token));
+                    let holder = Holder::Guest(guest_id);
                     let mut state = self.lock();
-                    take_early_seat(&mut state, &holder);
+                    take_early_seat(&mut state, &holder, SignalingError::JoinedElsewhere);
                     conn.send_msg(&ServerMsg::error(SignalingError::TooEarly));
                     let early = Attachment::Early {
                         visit_id: visit.id.clone(),
-                        peer_id: resumed.unwrap_or_else(new_peer_id),
-                        name,
+                        guest: Seating {
+                            peer_id: resumed.unwrap_or_else(new_peer_id),
+                            name,
+                            holder,
+                        },
                         credential: token.to_owned(),
-                        holder,
                         opens_at,
                     };
                     state.conns.insert(conn.id, (conn, early));
@@ -215,7 +217,12 @@ impl Hub {
                 }
                 LinkStatus::Waiting | LinkStatus::Open => {
                     let peer_id = resumed.unwrap_or_else(new_peer_id);
-                    self.join_guest(&mut self.lock(), conn, &visit, peer_id, name, token, now)
+                    let guest = Seating {
+                        peer_id,
+                        name,
+                        holder: Holder::Guest(guest_id),
+                    };
+                    self.join_guest(&mut self.lock(), conn, &visit, guest, token, now)
                 }
             },
             Credential::Device {
@@ -238,19 +245,21 @@ impl Hub {
     /// Seats a guest. One invitation holds one seat: the same peer coming back takes
     /// its seat again unnoticed; another device (or a reloaded page) with the same
     /// link takes the seat over, and the older socket is told `joined_elsewhere`.
-    #[allow(clippy::too_many_arguments)]
     fn join_guest(
         &self,
         state: &mut State,
         conn: Conn,
         visit: &Visit,
-        peer_id: String,
-        name: String,
+        guest: Seating,
         credential: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SignalingError> {
-        let holder = Holder::Invitation(tokens::hash(credential));
-        take_early_seat(state, &holder);
+        let Seating {
+            peer_id,
+            name,
+            holder,
+        } = guest;
+        take_early_seat(state, &holder, SignalingError::JoinedElsewhere);
         let seated = state
             .room_for(visit)
             .held_by(&holder)
@@ -372,6 +381,41 @@ impl Hub {
         }
     }
 
+    /// Staff revoked a device: its socket is told so and closed at once, and it leaves
+    /// its visit (its token no longer works, so it cannot come back).
+    pub fn revoke_device(&self, device_id: &str) {
+        let mut state = self.lock();
+        let Some(session) = state.devices.remove(device_id) else {
+            return;
+        };
+        if let Some(room) = session.room.as_ref().and_then(|r| state.rooms.get_mut(r)) {
+            room.remove(&session.peer_id);
+        }
+        if let Some(conn) = session.conn {
+            state.refuse(&conn, SignalingError::DeviceRevoked);
+        }
+    }
+
+    /// A guest's link stopped working (staff replaced it): a socket on it is told why
+    /// and closed at once, and the guest leaves the visit.
+    pub fn end_guest(&self, guest_id: &str, why: SignalingError) {
+        let mut state = self.lock();
+        let holder = Holder::Guest(guest_id.to_owned());
+        take_early_seat(&mut state, &holder, why);
+        let mut ended = vec![];
+        for room in state.rooms.values_mut() {
+            let seated = room.held_by(&holder).map(|m| m.peer_id.clone());
+            if let Some(member) = seated.and_then(|peer| room.remove(&peer))
+                && let Some(conn) = member.conn
+            {
+                ended.push(conn);
+            }
+        }
+        for conn in ended {
+            state.refuse(&conn, why);
+        }
+    }
+
     /// Closes every socket (the server is shutting down).
     pub fn close_all(&self) {
         for (conn, _) in self.lock().conns.values() {
@@ -425,15 +469,23 @@ impl Hub {
     }
 }
 
-/// An early guest's socket for the same invitation is replaced by a newer one.
-fn take_early_seat(state: &mut State, holder: &Holder) {
+/// Who a guest's socket seats.
+#[derive(Debug, Clone)]
+struct Seating {
+    peer_id: String,
+    name: String,
+    holder: Holder,
+}
+
+/// Closes the sockets of a guest who came early, saying `why`.
+fn take_early_seat(state: &mut State, holder: &Holder, why: SignalingError) {
     let earlier: Vec<Conn> = state
         .conns
         .values()
-        .filter(|(_, a)| matches!(a, Attachment::Early { holder: h, .. } if h == holder))
+        .filter(|(_, a)| matches!(a, Attachment::Early { guest, .. } if &guest.holder == holder))
         .map(|(c, _)| c.clone())
         .collect();
-    for conn in earlier {
-        state.refuse(&conn, SignalingError::JoinedElsewhere);
+    for conn in &earlier {
+        state.refuse(conn, why);
     }
 }

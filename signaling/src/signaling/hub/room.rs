@@ -11,8 +11,8 @@ use crate::visits::{Visit, VisitState};
 /// What holds a seat, so one invitation (or one device) never holds two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    /// A guest, by the hash of their invitation token.
-    Invitation(String),
+    /// A guest (one per invitation: a replaced link's guest keeps the same seat).
+    Guest(String),
     Device(String),
 }
 

@@ -98,8 +98,10 @@ impl Client {
 }
 
 fn guest(v: &Visit, name: &str) -> Credential {
+    // In these tests a guest's name is their invitation: the same name, the same link.
     Credential::Guest {
         visit: v.clone(),
+        guest_id: name.into(),
         name: name.into(),
         revoked: false,
     }

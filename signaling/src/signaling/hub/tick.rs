@@ -40,7 +40,8 @@ impl Hub {
         push_schedules(&mut state, schedules);
     }
 
-    /// Guests who came early are welcomed once their link opens (or told it ended).
+    /// Guests who came early are welcomed once their link opens, or told at once when
+    /// the visit was cancelled (or is over) meanwhile.
     fn let_early_guests_in(
         &self,
         state: &mut State,
@@ -50,14 +51,23 @@ impl Hub {
         let due: Vec<(Conn, Attachment)> = state
             .conns
             .values()
-            .filter(|(_, a)| matches!(a, Attachment::Early { opens_at, .. } if *opens_at <= now))
+            .filter(|(_, a)| match a {
+                Attachment::Early {
+                    opens_at, visit_id, ..
+                } => {
+                    *opens_at <= now
+                        || by_id
+                            .get(visit_id.as_str())
+                            .is_none_or(|v| v.cancelled_at.is_some())
+                }
+                _ => false,
+            })
             .cloned()
             .collect();
         for (conn, attachment) in due {
             let Attachment::Early {
                 visit_id,
-                peer_id,
-                name,
+                guest,
                 credential,
                 ..
             } = attachment
@@ -73,10 +83,13 @@ impl Hub {
                     ) =>
                 {
                     if let Err(refusal) =
-                        self.join_guest(state, conn.clone(), visit, peer_id, name, &credential, now)
+                        self.join_guest(state, conn.clone(), visit, guest, &credential, now)
                     {
                         conn.refuse(refusal);
                     }
+                }
+                Some(visit) if visit.cancelled_at.is_some() => {
+                    conn.refuse(SignalingError::VisitCancelled)
                 }
                 _ => conn.refuse(SignalingError::LinkExpired),
             }
@@ -120,11 +133,14 @@ fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) {
         return;
     };
     let last = room.visit_msg(now, true);
+    let cancelled = room.visit.cancelled_at.is_some();
     for member in &room.members {
         let Some(conn) = &member.conn else { continue };
         conn.send_msg(&last);
-        if member.role == Role::Guest {
-            state.drop_conn(conn);
+        match member.role {
+            Role::Guest if cancelled => state.refuse(conn, SignalingError::VisitCancelled),
+            Role::Guest => state.drop_conn(conn),
+            Role::Ward | Role::Entrance => {}
         }
     }
     for session in state.devices.values_mut() {

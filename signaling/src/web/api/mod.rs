@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/residents", get(list_residents).post(add_resident))
         .route("/devices", get(list_devices).post(add_device))
         .route("/devices/pair", post(pair_device))
+        .route("/devices/{id}/revoke", post(revoke_device))
         .merge(visits::router())
 }
 
@@ -118,6 +119,18 @@ async fn add_device(
             json!({ "id": code.device_id, "pairing_code": code.code, "expires_at": code.expires_at.to_rfc3339() }),
         ),
     ))
+}
+
+/// Revokes a device (administrator): its token stops working and an open socket is
+/// closed at once with `device_revoked`.
+async fn revoke_device(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    actor.require_admin()?;
+    state.revoke_device(id.clone(), &actor.0).await?;
+    Ok(Json(json!({ "id": id, "status": "revoked" })))
 }
 
 #[derive(Deserialize)]

@@ -232,10 +232,7 @@ async fn revoke(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state
-        .db
-        .revoke_device(id, &Actor::from(&me), state.now())
-        .await?;
+    state.revoke_device(id, &Actor::from(&me)).await?;
     Ok(Redirect::to("/staff/devices").into_response())
 }
 

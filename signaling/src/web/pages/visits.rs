@@ -251,14 +251,7 @@ async fn new_link(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     let link = state
-        .db
-        .reissue_invitation(
-            id.clone(),
-            guest,
-            state.facility(),
-            &Actor::from(&me),
-            state.now(),
-        )
+        .reissue_invitation(id.clone(), guest, &Actor::from(&me))
         .await?;
     let visit = state.db.visit(id).await?;
     Ok(render(&InvitationsPage::new(&ctx, &state, &me, &visit, &[link]))?.into_response())
