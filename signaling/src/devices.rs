@@ -38,7 +38,7 @@ impl DeviceKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Device {
     pub id: String,
     pub name: String,
@@ -49,6 +49,92 @@ pub struct Device {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Playback volume in percent, one of [`VOLUME_CHOICES`].
     pub volume_percent: u16,
+    /// What the device last reported about itself.
+    pub health: Option<Health>,
+}
+
+/// A device's report on itself (the `health` frame, docs/PROTOCOL.md). Fields the
+/// device cannot know are left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// A camera is present and may be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone: Option<bool>,
+    /// Why not, when known: `insecure` (not an https address), `denied`, `missing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone_problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+    /// 0.0 (empty) to 1.0 (full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charging: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
+}
+
+impl Device {
+    /// What would stop this device serving a visit now, as message ids: not connected,
+    /// no camera or microphone, a low battery not charging.
+    pub fn problems(&self, online: bool) -> Vec<&'static str> {
+        let mut out = vec![];
+        if !online {
+            out.push("health-offline");
+        }
+        if let Some(health) = &self.health {
+            out.extend(health.warnings());
+        }
+        out
+    }
+}
+
+/// Below this, a battery that is not charging is worth a warning before a visit.
+pub const LOW_BATTERY: f64 = 0.2;
+const MAX_HEALTH_TEXT: usize = 200;
+const PROBLEMS: [&str; 3] = ["insecure", "denied", "missing"];
+
+impl Health {
+    /// Checks a report from the network: bounded text, known problem words, a battery
+    /// level that is one. `None` if anything is off (the report is dropped).
+    pub fn checked(self) -> Option<Health> {
+        let short = |s: &Option<String>| {
+            s.as_ref()
+                .is_none_or(|s| s.chars().count() <= MAX_HEALTH_TEXT)
+        };
+        let known = |s: &Option<String>| s.as_deref().is_none_or(|s| PROBLEMS.contains(&s));
+        let battery_ok = self.battery.is_none_or(|b| (0.0..=1.0).contains(&b));
+        (short(&self.app)
+            && short(&self.browser)
+            && known(&self.camera_problem)
+            && known(&self.microphone_problem)
+            && battery_ok)
+            .then_some(self)
+    }
+
+    /// What staff should know before a visit on this device, as message ids.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.camera == Some(false) {
+            out.push("health-no-camera");
+        }
+        if self.microphone == Some(false) {
+            out.push("health-no-microphone");
+        }
+        if self.battery.is_some_and(|b| b < LOW_BATTERY) && self.charging != Some(true) {
+            out.push("health-low-battery");
+        }
+        out
+    }
 }
 
 /// The volumes staff can choose for a ward tablet, in percent. 100 is the tablet's own
@@ -156,6 +242,7 @@ mod tests {
             kind: DeviceKind::Ward,
             pairing_expires_at: Some(now + PAIRING_VALID_FOR),
             volume_percent: 100,
+            health: None,
             paired_at: None,
             revoked_at: None,
             last_seen_at: None,
@@ -182,5 +269,65 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code_for("name"), Some("required"));
         assert_eq!(err.code_for("kind"), Some("invalid_choice"));
+    }
+
+    #[test]
+    fn a_device_reports_what_would_stop_a_visit() {
+        let mut device = Device {
+            id: "d".into(),
+            name: "2F".into(),
+            kind: DeviceKind::Ward,
+            pairing_expires_at: None,
+            paired_at: None,
+            revoked_at: None,
+            last_seen_at: None,
+            volume_percent: 100,
+            health: None,
+        };
+        assert_eq!(device.problems(true), Vec::<&str>::new());
+        assert_eq!(device.problems(false), ["health-offline"]);
+        device.health = Some(Health {
+            camera: Some(false),
+            microphone: Some(true),
+            battery: Some(0.1),
+            charging: Some(false),
+            ..Health::default()
+        });
+        assert_eq!(
+            device.problems(true),
+            ["health-no-camera", "health-low-battery"]
+        );
+        device.health = Some(Health {
+            battery: Some(0.1),
+            charging: Some(true),
+            ..Health::default()
+        });
+        assert!(device.problems(true).is_empty(), "charging: fine");
+    }
+
+    #[test]
+    fn health_reports_from_the_network_are_bounded() {
+        let ok = Health {
+            camera_problem: Some("denied".into()),
+            battery: Some(0.5),
+            ..Health::default()
+        };
+        assert!(ok.clone().checked().is_some());
+        for bad in [
+            Health {
+                battery: Some(1.5),
+                ..ok.clone()
+            },
+            Health {
+                camera_problem: Some("<script>".into()),
+                ..ok.clone()
+            },
+            Health {
+                browser: Some("x".repeat(201)),
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.checked().is_none());
+        }
     }
 }

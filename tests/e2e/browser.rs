@@ -273,6 +273,26 @@ impl Browser {
     }
 }
 
+/// On the set-up page now shown: creates the administrator, which logs this browser in.
+pub async fn create_administrator(browser: &Browser) {
+    for (field, value) in [
+        ("display_name", "Sato"),
+        ("login", "sato"),
+        ("password", "a long enough password"),
+        ("password_again", "a long enough password"),
+    ] {
+        let input = browser
+            .client
+            .find(Locator::Id(field))
+            .await
+            .expect("field");
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for(".page-head").await;
+}
+
 /// Screenshot plus accessibility check of the page now shown.
 pub async fn check(browser: &Browser, name: &str, problems: &mut Vec<String>) {
     browser.screenshot(name).await;
@@ -379,22 +399,7 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
         .goto(&app.url(&format!("{}?lang=en", app.setup_path())))
         .await;
     check(&browser, "setup-en", &mut problems).await;
-    for (field, value) in [
-        ("display_name", "Sato"),
-        ("login", "sato"),
-        ("password", "a long enough password"),
-        ("password_again", "a long enough password"),
-    ] {
-        let input = browser
-            .client
-            .find(Locator::Id(field))
-            .await
-            .expect("field");
-        input.clear().await.expect("clear");
-        input.send_keys(value).await.expect("type");
-    }
-    browser.click("button[type=submit].primary").await;
-    browser.wait_for(".page-head").await;
+    create_administrator(&browser).await;
 
     let links: Vec<(String, (String, DateTime<Utc>))> = vec![
         (

@@ -12,6 +12,7 @@ mod browser;
 mod calls;
 pub mod durability;
 mod hardening;
+mod health;
 mod https;
 pub mod invitations;
 mod load_calls;

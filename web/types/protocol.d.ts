@@ -191,10 +191,15 @@ export interface LeaveFrame {
  * know are left out. Not yet sent by the pages nor accepted by the server (which answers
  * `bad_message` today).
  */
+export type MediaProblem = "insecure" | "denied" | "missing";
+
 export interface HealthFrame {
   type: "health";
   camera?: boolean;
   microphone?: boolean;
+  /** Why not, when known. */
+  camera_problem?: MediaProblem;
+  microphone_problem?: MediaProblem;
   app?: string;
   browser?: string;
   /** 0..1 */

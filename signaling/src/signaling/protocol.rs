@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::devices::Health;
 use crate::error::SignalingError;
 use crate::visits::Visit;
 
@@ -23,6 +24,8 @@ pub enum ClientMsg {
     },
     Ping,
     Leave,
+    /// Devices only: how the device is (camera, microphone, battery…).
+    Health(Health),
 }
 
 /// What the server sends.
@@ -159,8 +162,26 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// Just a frame's type, whatever else it holds.
+#[derive(Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+}
+
+/// A `health` frame: its fields are the report, each checked (see [`Health::checked`]).
+fn parse_health(text: &str) -> Option<ClientMsg> {
+    let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    fields.remove("type");
+    let health: Health = serde_json::from_value(serde_json::Value::Object(fields)).ok()?;
+    health.checked().map(ClientMsg::Health)
+}
+
 /// Parses one client frame. Any shape we do not know is `bad_message`.
 pub fn parse(text: &str) -> Option<ClientMsg> {
+    if serde_json::from_str::<Kind<'_>>(text).is_ok_and(|k| k.kind == "health") {
+        return parse_health(text);
+    }
     let e: Envelope<'_> = serde_json::from_str(text).ok()?;
     let no_extras = |allowed: (bool, bool, bool, bool)| {
         (e.token.is_some() <= allowed.0)
@@ -285,6 +306,7 @@ mod tests {
                 Just("signal".to_owned()),
                 Just("ping".to_owned()),
                 Just("leave".to_owned()),
+                Just("health".to_owned()),
                 any::<String>(),
             ];
             let field = || prop::option::of(json_value());
@@ -349,6 +371,10 @@ mod tests {
                     }
                     Some(ClientMsg::Ping) => prop_assert!(frame["type"] == "ping" && keys.len() == 1),
                     Some(ClientMsg::Leave) => prop_assert!(frame["type"] == "leave" && keys.len() == 1),
+                    Some(ClientMsg::Health(_)) => {
+                        prop_assert_eq!(&frame["type"], "health");
+                        prop_assert!(!has("token") && !has("to") && !has("data"));
+                    }
                     None => {}
                 }
             }

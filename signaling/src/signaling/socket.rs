@@ -24,6 +24,7 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 const HELLO_WITHIN: Duration = Duration::from_secs(15);
 const WRITE_DEADLINE: Duration = Duration::from_secs(10);
+const HEALTH_EVERY_AT_MOST: Duration = Duration::from_secs(10);
 /// Rate limit: a burst of 60 frames, then 20 a second (ICE gathering sends bursts).
 const BURST: f64 = 60.0;
 const PER_SECOND: f64 = 20.0;
@@ -170,6 +171,7 @@ async fn run(socket: WebSocket, state: AppState) {
     let mut authenticated = false;
     let mut writer_done = false;
     let mut device_id = None;
+    let mut last_health = None;
     let started = Instant::now();
     loop {
         let limit = if authenticated {
@@ -236,6 +238,22 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             Some(ClientMsg::Signal { to, data }) if authenticated => hub.relay(id, &to, data),
             Some(ClientMsg::Ping) if authenticated => conn.send_msg(&ServerMsg::Pong),
+            Some(ClientMsg::Health(health)) if authenticated && device_id.is_some() => {
+                // Once a minute is the contract; a few more are kept, a flood is not
+                // written (each report is a database write).
+                if last_health.is_none_or(|t: Instant| t.elapsed() >= HEALTH_EVERY_AT_MOST)
+                    && let Some(device) = &device_id
+                {
+                    last_health = Some(Instant::now());
+                    if let Err(e) = state
+                        .db
+                        .record_health(device.clone(), health, state.now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "storing a device's health report");
+                    }
+                }
+            }
             Some(ClientMsg::Leave) if authenticated => {
                 hub.leave(id);
                 conn.close();

@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 use crate::staff::Actor;
 use crate::tokens::{self, NewToken};
 
-pub(super) const DEVICE_COLUMNS: &str =
-    "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at, volume_percent";
+pub(super) const DEVICE_COLUMNS: &str = "id, name, kind, pairing_expires_at, paired_at, revoked_at, last_seen_at, volume_percent, health";
 
 pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     let kind: String = r.get(2)?;
@@ -21,6 +20,10 @@ pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device>
         revoked_at: opt_from_ts(r.get(5)?),
         last_seen_at: opt_from_ts(r.get(6)?),
         volume_percent: r.get(7)?,
+        // Written only from a checked report; anything unreadable counts as none.
+        health: r
+            .get::<_, Option<String>>(8)?
+            .and_then(|json| serde_json::from_str(&json).ok()),
     })
 }
 
@@ -121,6 +124,24 @@ impl Db {
             audit::record(&tx, now, super::actor::DEVICE, "device_paired", &device.name)?;
             tx.commit()?;
             Ok((device, token.plain))
+        })
+        .await
+    }
+
+    /// Keeps a device's latest health report; it was also seen now.
+    pub async fn record_health(
+        &self,
+        id: String,
+        health: crate::devices::Health,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let json = serde_json::to_string(&health).map_err(anyhow::Error::from)?;
+        self.call(move |c| {
+            c.execute(
+                "UPDATE devices SET health = ?2, last_seen_at = ?3 WHERE id = ?1",
+                params![id, json, ts(now)],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -25,6 +25,8 @@ struct DevicePage {
     c: Chrome,
     buffer_minutes: u32,
     time_zone: String,
+    /// The server's version, which the page reports as its own in `health`.
+    version: &'static str,
 }
 
 async fn device_page(ctx: Ctx, State(state): State<AppState>) -> Result<Html<String>, PageError> {
@@ -32,6 +34,7 @@ async fn device_page(ctx: Ctx, State(state): State<AppState>) -> Result<Html<Str
     render(&DevicePage {
         c: Chrome::public(ctx.tr, ctx.csrf, &facility).without_lang_switch(),
         buffer_minutes: facility.buffer_minutes,
+        version: env!("CARGO_PKG_VERSION"),
         time_zone: facility.time_zone.clone(),
     })
 }

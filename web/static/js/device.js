@@ -34,6 +34,49 @@ let role = "ward";
 let visitId = null;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let cleaningTimer;
+/** Why camera or microphone could not be opened at start, if so. */
+let mediaProblem = /** @type {string | null} */ (null);
+const HEALTH_EVERY_MS = 60000;
+
+/**
+ * What this device can say about itself (docs/PROTOCOL.md, `health`): staff see it
+ * on the Devices and Today pages before a family is waiting.
+ * @returns {Promise<import("../../types/protocol").HealthFrame>}
+ */
+async function health() {
+  const tracks = local?.getTracks() ?? [];
+  /** @param {string} kind */
+  const has = (kind) => tracks.some((t) => t.kind === kind && t.readyState === "live");
+  /** @type {Record<string, import("../../types/protocol").MediaProblem>} */
+  const problems = { insecure: "insecure", denied: "denied", noDevices: "missing", noCamera: "missing" };
+  /** @type {import("../../types/protocol").HealthFrame} */
+  const frame = {
+    type: "health",
+    camera: has("video"),
+    microphone: has("audio"),
+    app: `menkai-device/${config.version ?? ""}`,
+    browser: navigator.userAgent.slice(0, 200),
+  };
+  const problem = mediaProblem ? problems[mediaProblem] : undefined;
+  if (problem && !frame.camera) frame.camera_problem = problem;
+  if (problem && mediaProblem !== "noCamera" && !frame.microphone) frame.microphone_problem = problem;
+  // Battery: Chromium tells, other browsers do not (then the fields stay out).
+  const nav = /** @type {Navigator & { getBattery?: () => Promise<{ level: number, charging: boolean }> }} */ (navigator);
+  if (nav.getBattery) {
+    try {
+      const battery = await nav.getBattery();
+      frame.battery = battery.level;
+      frame.charging = battery.charging;
+    } catch {
+      // Not allowed here: leave it out.
+    }
+  }
+  return frame;
+}
+
+async function reportHealth() {
+  signaling?.send(await health());
+}
 
 /** @param {"idle" | "call" | "cleaning" | "unpaired"} screen */
 function show(screen) {
@@ -108,6 +151,7 @@ function onMessage(msg) {
   if (mesh.handle(msg)) return;
   switch (msg.type) {
     case "welcome":
+      reportHealth();
       mesh.me = msg.peer_id;
       mesh.iceServers = msg.ice_servers ?? [];
       role = msg.role;
@@ -197,6 +241,8 @@ async function start() {
   offerSoundUnlock();
   const media = await openMedia();
   local = media.stream;
+  mediaProblem = media.problem;
+  setInterval(reportHealth, HEALTH_EVERY_MS);
   mesh.setLocal(local);
   view.showSelf(local);
   view.bindControls(() => local, () => {});

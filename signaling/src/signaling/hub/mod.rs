@@ -451,6 +451,14 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Whether a device has a socket open now.
+    pub fn device_online(&self, device_id: &str) -> bool {
+        self.lock()
+            .devices
+            .get(device_id)
+            .is_some_and(|d| d.conn.is_some())
+    }
+
     /// Whether at least two endpoints of a visit are connected.
     pub fn is_live(&self, visit_id: &str) -> bool {
         self.lock().rooms.get(visit_id).is_some_and(Room::live)

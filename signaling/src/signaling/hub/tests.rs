@@ -46,6 +46,7 @@ fn tablet() -> Device {
         revoked_at: None,
         last_seen_at: None,
         volume_percent: 100,
+        health: None,
     }
 }
 

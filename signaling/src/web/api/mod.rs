@@ -79,7 +79,11 @@ struct DeviceJson {
     name: String,
     kind: crate::devices::DeviceKind,
     status: &'static str,
+    /// A socket is open now.
+    online: bool,
     last_seen_at: Option<String>,
+    /// The device's latest report on itself, if any.
+    health: Option<crate::devices::Health>,
 }
 
 async fn list_devices(
@@ -93,7 +97,9 @@ async fn list_devices(
             .into_iter()
             .map(|d: Device| DeviceJson {
                 status: d.status(now).as_str(),
+                online: state.hub.device_online(&d.id),
                 last_seen_at: d.last_seen_at.map(|t| t.to_rfc3339()),
+                health: d.health,
                 id: d.id,
                 name: d.name,
                 kind: d.kind,

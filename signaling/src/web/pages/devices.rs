@@ -34,6 +34,37 @@ pub struct DeviceRow {
     pub status_label: String,
     pub last_seen: String,
     pub volume_percent: u16,
+    /// For paired devices: connected now?
+    pub online: Option<bool>,
+    /// What it last said about itself, in plain words: (text, is a problem).
+    pub facts: Vec<(String, bool)>,
+}
+
+/// A device's health in plain words, problems first.
+fn health_facts(tr: &crate::i18n::Tr, device: &crate::devices::Device) -> Vec<(String, bool)> {
+    let Some(h) = &device.health else {
+        return vec![];
+    };
+    // Being offline is shown by the badge beside.
+    let problems = device.problems(true);
+    let mut facts: Vec<(String, bool)> = problems.iter().map(|id| (tr.t(id), true)).collect();
+    if h.camera == Some(true) {
+        facts.push((tr.t("health-camera-ok"), false));
+    }
+    if h.microphone == Some(true) {
+        facts.push((tr.t("health-microphone-ok"), false));
+    }
+    if let Some(level) = h.battery
+        && !problems.contains(&"health-low-battery")
+    {
+        let id = if h.charging == Some(true) {
+            "health-battery-charging"
+        } else {
+            "health-battery"
+        };
+        facts.push((tr.t1(id, "percent", (level * 100.0).round() as u32), false));
+    }
+    facts
 }
 
 /// One choice of the volume list: `(percent, label)`.
@@ -109,6 +140,8 @@ async fn page(
                 status_label: ctx.tr.t(&format!("device-{status}")),
                 last_seen: d.last_seen_at.map(when).unwrap_or_default(),
                 volume_percent: d.volume_percent,
+                online: (status == "paired").then(|| state.hub.device_online(&d.id)),
+                facts: health_facts(&ctx.tr, d),
             }
         })
         .collect();

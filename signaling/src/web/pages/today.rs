@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use super::{Chrome, chosen_date, local_hm};
+use crate::devices::Device;
 use crate::error::PageError;
 use crate::facility::Facility;
 use crate::i18n::{self, Tr};
@@ -35,6 +36,8 @@ pub struct VisitRow {
     pub state_label: String,
     /// Who is connected now (names), for visits in progress.
     pub connected: Vec<String>,
+    /// Problems of the visit's devices that staff should fix before it (plain words).
+    pub warnings: Vec<String>,
 }
 
 impl VisitRow {
@@ -71,7 +74,40 @@ impl VisitRow {
             state,
             state_label: tr.t(&format!("state-{state}")),
             connected,
+            warnings: vec![],
         }
+    }
+
+    /// Adds what would stop the visit's devices serving it, if it starts within the
+    /// hour or is under way.
+    fn warn_about_devices(
+        mut self,
+        tr: &Tr,
+        visit: &Visit,
+        devices: &[Device],
+        now: chrono::DateTime<chrono::Utc>,
+        hub: &crate::signaling::Hub,
+    ) -> Self {
+        let soon = visit.starts_at - now <= Duration::hours(1)
+            && matches!(self.state, "scheduled" | "open" | "live");
+        if !soon {
+            return self;
+        }
+        for device in devices
+            .iter()
+            .filter(|d| visit.device_ids().any(|id| id == d.id))
+        {
+            for problem in device.problems(hub.device_online(&device.id)) {
+                self.warnings.push(tr.t2(
+                    "today-device-warning",
+                    "device",
+                    &device.name,
+                    "problem",
+                    tr.t(problem),
+                ));
+            }
+        }
+        self
     }
 }
 
@@ -85,6 +121,8 @@ struct TodayPage {
     next: String,
     is_today: bool,
     rows: Vec<VisitRow>,
+    /// Every device problem of the visits in the next hour, shown at the top.
+    alerts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -102,9 +140,21 @@ async fn today(
     let now = state.now();
     let date = chosen_date(q.date.as_deref(), &facility, now);
     let visits = state.db.visits_on(&facility, date).await?;
-    let rows = visits
+    let devices = state.db.devices().await?;
+    let rows: Vec<VisitRow> = visits
         .iter()
-        .map(|v| VisitRow::new(&ctx.tr, &facility, v, now, &state.hub))
+        .map(|v| {
+            VisitRow::new(&ctx.tr, &facility, v, now, &state.hub)
+                .warn_about_devices(&ctx.tr, v, &devices, now, &state.hub)
+        })
+        .collect();
+    let alerts = rows
+        .iter()
+        .flat_map(|r| {
+            r.warnings
+                .iter()
+                .map(move |w| format!("{} {} — {w}", r.time, r.resident))
+        })
         .collect();
     render(&TodayPage {
         c: Chrome::staff(&ctx, &state, &me, "today"),
@@ -114,5 +164,6 @@ async fn today(
         next: (date + Duration::days(1)).to_string(),
         is_today: date == facility.local_date(now),
         rows,
+        alerts,
     })
 }
