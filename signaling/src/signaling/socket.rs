@@ -155,7 +155,7 @@ async fn credential(state: &AppState, token: &str) -> crate::error::Result<Crede
             .unwrap_or_default(),
     );
     Ok(Credential::Device {
-        device,
+        device: Box::new(device),
         open_visit,
         schedule,
     })

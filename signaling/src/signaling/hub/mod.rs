@@ -123,7 +123,8 @@ pub enum Credential {
         revoked: bool,
     },
     Device {
-        device: Device,
+        /// Boxed: a device (with its health report) is much larger than a guest.
+        device: Box<Device>,
         open_visit: Option<Visit>,
         schedule: Vec<ScheduleEntry>,
     },
@@ -231,7 +232,7 @@ impl Hub {
                 schedule,
             } => {
                 let seat = DeviceSeat {
-                    device,
+                    device: *device,
                     open_visit,
                     schedule,
                     resumed,

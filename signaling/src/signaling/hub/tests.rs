@@ -190,7 +190,7 @@ fn the_end_of_a_visit_reaches_everyone() {
         "device-token",
         None,
         Credential::Device {
-            device: tablet(),
+            device: Box::new(tablet()),
             open_visit: Some(visit()),
             schedule: vec![],
         },
