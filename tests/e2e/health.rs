@@ -115,4 +115,28 @@ async fn devices_report_their_health_and_staff_see_a_tablet_without_camera_befor
     drop(good);
     let gone = device_listed(&app, &token, "Tablet 2F", |d| d["online"] == false).await;
     assert_eq!(gone["health"]["camera"], true, "the last report is kept");
+
+    // Staff remove the other tablet: its screen says so at once, in plain words.
+    let bad_id = seed.ward.clone();
+    let (status, _) = app
+        .api_post(
+            &format!("/devices/{bad_id}/revoke"),
+            &token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    bad.wait_until(
+        "window.menkai.screen() === 'removed'",
+        StdDuration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        bad.eval("localStorage.getItem('menkai-device-token')")
+            .await,
+        Value::Null,
+        "the dead token is forgotten"
+    );
+    check(&bad, "device-removed", &mut problems).await;
+    assert!(problems.is_empty(), "accessibility problems: {problems:#?}");
 }

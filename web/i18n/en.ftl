@@ -428,3 +428,5 @@ health-no-microphone = no microphone it can use
 health-low-battery = battery low and not charging: plug it in
 today-warning-title = Check before the next visits
 today-device-warning = { $device }: { $problem }
+device-removed-title = This device was removed
+device-removed-body = Staff removed this device from Menkai, so it will not join visits any more. Please ask staff.

@@ -428,3 +428,5 @@ health-no-microphone = 使えるマイクがありません
 health-low-battery = 電池が少なく、充電されていません。充電してください
 today-warning-title = 次の面会の前に確認してください
 today-device-warning = { $device }：{ $problem }
+device-removed-title = この端末は登録を解除されました
+device-removed-body = スタッフがこの端末を Menkai から外したため、面会には参加しません。スタッフにお声がけください。

@@ -78,9 +78,9 @@ async function reportHealth() {
   signaling?.send(await health());
 }
 
-/** @param {"idle" | "call" | "cleaning" | "unpaired"} screen */
+/** @param {"idle" | "call" | "cleaning" | "unpaired" | "removed"} screen */
 function show(screen) {
-  for (const id of ["idle", "call", "cleaning", "unpaired"]) $(id).hidden = id !== screen;
+  for (const id of ["idle", "call", "cleaning", "unpaired", "removed"]) $(id).hidden = id !== screen;
   document.body.dataset.screen = screen;
 }
 
@@ -188,7 +188,9 @@ function onMessage(msg) {
         clearTimeout(cleaningTimer);
         mesh.closeAll();
         for (const track of local?.getTracks() ?? []) track.stop();
-        show("unpaired");
+        // Removed by staff: say so plainly (staff must set it up again); a token that
+        // never worked: offer pairing.
+        show(msg.code === "device_revoked" ? "removed" : "unpaired");
       }
       break;
   }
