@@ -539,3 +539,78 @@ async fn the_accessibility_check_catches_an_unlabelled_form() {
         "{violations:?}"
     );
 }
+
+/// End now, Cancel visit, Revoke device and Archive resident ask first, in a dialog a
+/// keyboard and a screen reader can use; going back changes nothing.
+#[tokio::test]
+async fn destructive_actions_ask_first_and_going_back_changes_nothing() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (status, visit) = app.book(&token, &seed, monday_9am_tokyo(), &["Taro"]).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{visit}");
+    let browser = Browser::start().await;
+    browser.goto(&app.url(&app.setup_path())).await;
+    create_administrator(&browser).await;
+    let state = || async {
+        let (_, visits) = app
+            .api(
+                reqwest::Method::GET,
+                "/visits?date=2030-01-07",
+                &token,
+                None,
+            )
+            .await;
+        visits[0]["state"].as_str().unwrap_or_default().to_owned()
+    };
+    let mut problems = vec![];
+    for lang in ["ja", "en"] {
+        browser.goto(&app.url(&format!("/staff?lang={lang}"))).await;
+        browser.click("form[action$='/end'] button").await;
+        browser.wait_for("dialog.confirm[open]").await;
+        let focused = browser.eval("document.activeElement.textContent").await;
+        assert_eq!(
+            focused,
+            if lang == "ja" { "戻る" } else { "Go back" },
+            "the safe choice has the focus"
+        );
+        check(&browser, &format!("confirm-end-{lang}"), &mut problems).await;
+        browser.click("dialog.confirm button:not(.danger)").await;
+        browser
+            .wait_until(
+                "document.querySelector('dialog.confirm') === null",
+                StdDuration::from_secs(5),
+            )
+            .await;
+        assert_eq!(state().await, "open", "going back ended nothing");
+    }
+    // The same question, answered yes.
+    browser.click("form[action$='/end'] button").await;
+    browser.wait_for("dialog.confirm[open]").await;
+    browser.click("dialog.confirm button.danger").await;
+    browser.wait_for(".page-head").await;
+    let started = std::time::Instant::now();
+    while state().await != "ended" {
+        assert!(
+            started.elapsed() < StdDuration::from_secs(10),
+            "the visit ended"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    // The other destructive buttons carry their question too.
+    for (page, form) in [
+        (
+            format!("/staff/visits/{}", visit["id"].as_str().unwrap_or_default()),
+            "cancel",
+        ),
+        ("/staff/devices".to_owned(), "revoke"),
+        (format!("/staff/residents/{}", seed.resident), "archive"),
+    ] {
+        browser.goto(&app.url(&page)).await;
+        let asks = browser
+            .eval(&format!(
+                "Array.from(document.querySelectorAll(\"form[action$='/{form}']\")).every(f => f.dataset.confirm && f.dataset.confirm.length > 10)"
+            ))
+            .await;
+        assert_eq!(asks, Value::Bool(true), "{page}: {form} asks first");
+    }
+    assert!(problems.is_empty(), "accessibility problems: {problems:#?}");
+}

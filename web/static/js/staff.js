@@ -39,7 +39,52 @@ for (const marker of document.querySelectorAll("[data-autorefresh]")) {
   if (!(marker instanceof HTMLElement)) continue;
   const seconds = Number(marker.dataset.autorefresh) || 30;
   setInterval(() => {
-    const busy = document.activeElement && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+    const busy =
+      (document.activeElement && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)) ||
+      document.querySelector("dialog[open]") !== null;
     if (!busy && document.visibilityState === "visible") location.reload();
   }, seconds * 1000);
+}
+
+// Destructive actions ask first, in plain words, in a real modal dialog: focus moves
+// into it, Escape or "Go back" cancels, and a screen reader reads the question. The
+// safe choice has the focus. Without this script the form simply submits.
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  if (!(form instanceof HTMLFormElement)) continue;
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.confirmed) return;
+    event.preventDefault();
+    askFirst(form);
+  });
+}
+
+/** @param {HTMLFormElement} form */
+function askFirst(form) {
+  const dialog = document.createElement("dialog");
+  dialog.className = "confirm";
+  dialog.setAttribute("aria-labelledby", "confirm-question");
+  const question = document.createElement("p");
+  question.id = "confirm-question";
+  question.textContent = form.dataset.confirm ?? "";
+  const keep = document.createElement("button");
+  keep.type = "button";
+  keep.textContent = form.dataset.confirmNo ?? "";
+  const go = document.createElement("button");
+  go.type = "button";
+  go.className = "danger";
+  go.textContent = form.dataset.confirmYes ?? "";
+  const actions = document.createElement("div");
+  actions.className = "confirm-actions";
+  actions.append(keep, go);
+  dialog.append(question, actions);
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  keep.addEventListener("click", () => dialog.close());
+  go.addEventListener("click", () => {
+    form.dataset.confirmed = "yes";
+    dialog.close();
+    form.requestSubmit();
+  });
+  dialog.showModal();
+  keep.focus();
 }
