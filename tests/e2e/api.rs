@@ -160,3 +160,16 @@ async fn health_and_metrics_answer() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn every_page_has_a_favicon_served_from_the_binary() {
+    let app = spawn_app().await;
+    for path in ["/favicon.ico", "/static/favicon.svg"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+        assert!(res.text().await.expect("body").starts_with("<svg"));
+    }
+    let (_, login) = app.get_text("/staff/login").await;
+    assert!(login.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+}

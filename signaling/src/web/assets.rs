@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// One embedded file: (path under /static/, content type, contents).
 macro_rules! asset {
@@ -35,10 +36,17 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/call.js", JS),
     asset!("js/device.js", JS),
     asset!("js/pair.js", JS),
+    asset!("favicon.svg", SVG),
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/{*path}", get(asset))
+    Router::new()
+        .route("/static/{*path}", get(asset))
+        // Browsers ask for this on their own, whatever the page says.
+        .route(
+            "/favicon.ico",
+            get(|headers: HeaderMap| asset(Path("favicon.svg".to_owned()), headers)),
+        )
 }
 
 fn etag(contents: &str) -> String {
