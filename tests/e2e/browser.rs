@@ -437,7 +437,7 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
     for (lang, (link, _)) in &links {
         browser.resize(600, 800).await;
         browser
-            .goto(&app.url(&format!("{link}/card?lang={lang}")))
+            .goto(&app.url(&format!("{link}/card?in={lang}")))
             .await;
         check(&browser, &format!("card-{lang}"), &mut problems).await;
     }

@@ -255,12 +255,33 @@ async fn the_calendar_file_parses_and_starts_at_the_booked_instant() {
 async fn the_print_card_shows_the_resident_the_time_and_the_qr_code() {
     let app = spawn_app().await;
     let (_, _, link) = booked_visit(&app).await;
-    let (status, html) = app.get_text(&format!("{link}/card?lang=ja")).await;
+    let (status, html) = app.get_text(&format!("{link}/card?in=ja")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("山田 花子"));
     assert!(html.contains("10:00–10:20"));
     assert!(html.contains(&format!("{link}/qr.svg")));
     assert_eq!(html.matches("<li>").count(), 3, "three steps");
+}
+
+/// A staff member working in English prints a Japanese card and saves a Japanese
+/// calendar file for the family: their own pages stay in English.
+#[tokio::test]
+async fn the_family_card_and_calendar_file_take_their_own_language_without_switching_the_staffs() {
+    let app = spawn_app().await;
+    let (_, _, link) = booked_visit(&app).await;
+    let (_, staff_page) = app.get_text("/staff/login?lang=en").await;
+    assert!(staff_page.contains("lang=\"en\""));
+    let (_, card) = app.get_text(&format!("{link}/card?in=ja")).await;
+    assert!(card.contains("lang=\"ja\""), "the card is Japanese");
+    let (_, ics) = app.get_text(&format!("{link}/invite.ics?in=ja")).await;
+    assert!(ics.contains("面会"), "the calendar file is Japanese: {ics}");
+    let (_, ics_en) = app.get_text(&format!("{link}/invite.ics?in=en")).await;
+    assert!(ics_en.contains("Video visit"), "{ics_en}");
+    let (_, after) = app.get_text("/staff/login").await;
+    assert!(
+        after.contains("lang=\"en\""),
+        "the staff member's pages are still English"
+    );
 }
 
 #[tokio::test]

@@ -437,6 +437,11 @@ async fn revoking_replacing_and_cancelling_end_the_matching_sockets_at_once() {
         .post_form(&page, &format!("{page}/guests/{jiro_id}/link"), &[])
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("page");
+    assert!(
+        html.contains("<title>新しいリンク") || html.contains("<title>A new link"),
+        "the page says it is a new link, not a booking"
+    );
     assert_eq!(jiro.recv_type("error").await["code"], "link_replaced");
     assert!(jiro.closed().await);
     assert_eq!(

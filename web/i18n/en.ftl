@@ -435,3 +435,5 @@ confirm-end = End the visit with { $resident } now? Everyone in the call is disc
 confirm-cancel = Cancel the visit with { $resident } at { $time }? The family's links stop working.
 confirm-revoke = Remove { $device }? It stops joining visits and must be set up again to be used.
 confirm-archive = Archive { $resident }? No more visits can be booked for them.
+inv-reissued-title = A new link
+inv-reissued = A new link for the visit with { $resident }, { $when }. The old link no longer works: send this one instead.

@@ -435,3 +435,5 @@ confirm-end = { $resident } さんの面会を今すぐ終了しますか？通�
 confirm-cancel = { $time } の { $resident } さんの面会を取り消しますか？ご家族のリンクは使えなくなります。
 confirm-revoke = { $device } を無効にしますか？面会に参加しなくなり、使うにはもう一度設定が必要です。
 confirm-archive = { $resident } さんをアーカイブしますか？今後は面会を予約できなくなります。
+inv-reissued-title = 新しいリンク
+inv-reissued = { $resident } さんの面会（{ $when }）の新しいリンクです。古いリンクは使えなくなりました。こちらを送ってください。

@@ -5,7 +5,7 @@
 //! the route pattern) and `Referrer-Policy: no-referrer` keeps them from leaking.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use axum::routing::get;
 use super::pages::Chrome;
 use crate::error::{Error, PageError};
 
+use crate::i18n::{Lang, Tr};
 use crate::invitations::{self, ics, qr, visit_url};
 use crate::state::AppState;
 use crate::visits::{LinkStatus, Visit};
@@ -138,17 +139,38 @@ async fn qr_svg(
         .into_response())
 }
 
+/// `?in=ja|en`: the language of a card or calendar file staff make for a family. Not
+/// the `?lang=` switch, which would also change the staff member's own pages.
+#[derive(serde::Deserialize)]
+struct MadeIn {
+    #[serde(rename = "in")]
+    lang: Option<String>,
+}
+
+impl MadeIn {
+    fn tr(&self, ctx: &Ctx) -> Tr {
+        Tr::new(
+            self.lang
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or(ctx.tr.lang),
+        )
+    }
+}
+
 async fn calendar(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
     let facility = state.facility();
-    let lang = ctx.tr.lang;
+    let tr = made_in.tr(&ctx);
+    let lang = tr.lang;
     let url = visit_url(&state.public_url, &token);
     let summary = invitations::title(lang, &visit.resident_name);
-    let description = ctx.tr.t1("ics-description", "url", &url);
+    let description = tr.t1("ics-description", "url", &url);
     let uid = format!("{}@menkai", visit.id);
     let event = ics::Event {
         uid: &uid,
@@ -192,14 +214,16 @@ async fn card(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
     let facility = state.facility();
-    let times = invitations::local_times(&facility, ctx.tr.lang, visit.starts_at, visit.ends_at);
+    let tr = made_in.tr(&ctx);
+    let times = invitations::local_times(&facility, tr.lang, visit.starts_at, visit.ends_at);
     let page = CardPage {
-        c: Chrome::public(ctx.tr, ctx.csrf, &facility),
+        c: Chrome::public(tr, ctx.csrf, &facility),
         qr: format!("/v/{token}/qr.svg"),
-        title: invitations::title(ctx.tr.lang, &visit.resident_name),
+        title: invitations::title(tr.lang, &visit.resident_name),
         date: times.date,
         start: times.start,
         end: times.end,

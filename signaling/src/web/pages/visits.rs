@@ -50,6 +50,8 @@ pub struct InvitationsPage {
     resident: String,
     when: String,
     links: Vec<LinkView>,
+    /// A replaced link, not a new booking: the page says so.
+    reissued: bool,
 }
 
 impl InvitationsPage {
@@ -81,8 +83,8 @@ impl InvitationsPage {
                 LinkView {
                     guest: link.guest.clone(),
                     qr: format!("/v/{}/qr.svg", link.token),
-                    ics: format!("/v/{}/invite.ics", link.token),
-                    card: format!("/v/{}/card?lang={}", link.token, ctx.tr.lang),
+                    ics: format!("/v/{}/invite.ics?in={}", link.token, ctx.tr.lang),
+                    card: format!("/v/{}/card?in={}", link.token, ctx.tr.lang),
                     message_ja: message(Lang::Ja),
                     message_en: message(Lang::En),
                     url,
@@ -95,6 +97,7 @@ impl InvitationsPage {
             resident: visit.resident_name.clone(),
             when: format!("{} {}–{}", times.date, times.start, times.end),
             links,
+            reissued: false,
         }
     }
 }
@@ -254,7 +257,11 @@ async fn new_link(
         .reissue_invitation(id.clone(), guest, &Actor::from(&me))
         .await?;
     let visit = state.db.visit(id).await?;
-    Ok(render(&InvitationsPage::new(&ctx, &state, &me, &visit, &[link]))?.into_response())
+    let page = InvitationsPage {
+        reissued: true,
+        ..InvitationsPage::new(&ctx, &state, &me, &visit, &[link])
+    };
+    Ok(render(&page)?.into_response())
 }
 
 /// Ten more minutes for a visit in progress (if nothing else needs the time).
