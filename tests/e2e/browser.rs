@@ -551,15 +551,10 @@ async fn destructive_actions_ask_first_and_going_back_changes_nothing() {
     browser.goto(&app.url(&app.setup_path())).await;
     create_administrator(&browser).await;
     let state = || async {
-        let (_, visits) = app
-            .api(
-                reqwest::Method::GET,
-                "/visits?date=2030-01-07",
-                &token,
-                None,
-            )
-            .await;
-        visits[0]["state"].as_str().unwrap_or_default().to_owned()
+        app.visits_on_monday(&token).await[0]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     };
     let mut problems = vec![];
     for lang in ["ja", "en"] {

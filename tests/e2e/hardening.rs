@@ -20,13 +20,8 @@ use crate::helpers::{
 
 const PASSWORD: &str = "a long enough password";
 
-/// One login attempt the way the login page makes it; the answer's status.
-async fn try_login(
-    client: &reqwest::Client,
-    base: &str,
-    login: &str,
-    password: &str,
-) -> StatusCode {
+/// The CSRF value the login page hands this client.
+async fn login_csrf(client: &reqwest::Client, base: &str) -> String {
     let page = client
         .get(format!("{base}/staff/login"))
         .send()
@@ -35,10 +30,21 @@ async fn try_login(
         .text()
         .await
         .expect("body");
+    csrf_of(&page)
+}
+
+/// One login attempt the way the login page makes it; the answer's status.
+async fn try_login(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> StatusCode {
+    let csrf = login_csrf(client, base).await;
     client
         .post(format!("{base}/staff/login"))
         .form(&[
-            ("csrf", csrf_of(&page).as_str()),
+            ("csrf", csrf.as_str()),
             ("login", login),
             ("password", password),
         ])
@@ -89,15 +95,7 @@ async fn a_flood_of_logins_keeps_memory_flat_and_is_answered_quickly() {
     let (_data, _token, server) = fresh_server().await;
     let pid = server.pid();
     let client = browser_client();
-    let page = client
-        .get(format!("{}/staff/login", server.base))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("body");
-    let csrf = csrf_of(&page);
+    let csrf = login_csrf(&client, &server.base).await;
     let at_start = rss_kib(pid);
     let started = Instant::now();
     let attempts = (0..128).map(|n| {
@@ -459,14 +457,7 @@ async fn an_api_call_with_only_a_session_cookie_is_refused() {
         .await
         .expect("post");
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    let (_, visits) = app
-        .api(
-            reqwest::Method::GET,
-            "/visits?date=2030-01-07",
-            &token,
-            None,
-        )
-        .await;
+    let visits = app.visits_on_monday(&token).await;
     assert_ne!(
         visits[0]["state"], "cancelled",
         "a refused call changed nothing: {visits}"

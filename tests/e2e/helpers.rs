@@ -233,6 +233,13 @@ impl TestApp {
         )
     }
 
+    /// The visits of [`monday_9am_tokyo`]'s day, as the API lists them.
+    pub async fn visits_on_monday(&self, token: &str) -> Value {
+        self.api(reqwest::Method::GET, "/visits?date=2030-01-07", token, None)
+            .await
+            .1
+    }
+
     pub async fn api_post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.api(reqwest::Method::POST, path, token, Some(body))
             .await

@@ -132,15 +132,22 @@ fn tick(hub: &Hub, now: DateTime<Utc>, visits: &[Visit]) {
     hub.tick(now, visits, HashMap::new());
 }
 
+/// Taro and Jiro in the visit at `now`; then Jiro's network drops (no `leave`).
+/// Returns Taro (nothing unread) and Jiro's welcome.
+fn jiro_drops(hub: &Hub, now: DateTime<Utc>) -> (Client, Value) {
+    let (mut taro, _) = join(hub, "taro-link", None, now);
+    let (jiro, welcome) = join(hub, "jiro-link", None, now);
+    taro.received();
+    hub.dropped(jiro.conn.id, now);
+    (taro, welcome)
+}
+
 #[test]
 fn resume_within_the_grace_keeps_the_seat_without_peer_left() {
     let hub = hub(4);
     let now = nine();
-    let (mut taro, _) = join(&hub, "taro-link", None, now);
-    let (jiro, welcome) = join(&hub, "jiro-link", None, now);
-    taro.received();
-    // Jiro's network drops; 15 s later (the grace is 20 s) he is back.
-    hub.dropped(jiro.conn.id, now);
+    // 15 s after the drop (the grace is 20 s) Jiro is back.
+    let (mut taro, welcome) = jiro_drops(&hub, now);
     tick(&hub, now + Duration::seconds(15), &[visit()]);
     let resume = welcome["resume"].as_str().expect("resume");
     let (_jiro, again) = join(&hub, "jiro-link", Some(resume), now + Duration::seconds(15));
@@ -160,10 +167,7 @@ fn resume_within_the_grace_keeps_the_seat_without_peer_left() {
 fn after_the_grace_the_others_get_peer_left() {
     let hub = hub(4);
     let now = nine();
-    let (mut taro, _) = join(&hub, "taro-link", None, now);
-    let (jiro, welcome) = join(&hub, "jiro-link", None, now);
-    taro.received();
-    hub.dropped(jiro.conn.id, now);
+    let (mut taro, welcome) = jiro_drops(&hub, now);
     tick(&hub, now + Duration::seconds(19), &[visit()]);
     assert!(
         !taro.types().contains(&"peer-left".to_owned()),
