@@ -56,6 +56,28 @@ async fn the_family_and_the_ward_tablet_see_and_hear_each_other_with_no_touch() 
 
 const MEDIA: StdDuration = StdDuration::from_secs(30);
 
+/// The tablet drops mid-call (switched off, out of Wi-Fi): the family sees
+/// "reconnecting…" on its tile, not a picture that silently freezes or vanishes.
+#[tokio::test]
+async fn when_the_tablet_drops_the_family_sees_it_reconnecting() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (tablet, family) = tablet_and_family(&app, &ward_token, &links[0]).await;
+    family.wait_for_media(1, MEDIA).await;
+    tablet.wait_for_media(1, MEDIA).await;
+    let reconnecting =
+        "document.querySelector('.tile.role-ward .peer-reconnecting:not([hidden])') !== null";
+    assert_eq!(family.eval(reconnecting).await, Value::Bool(false));
+    drop(tablet);
+    let dropped = std::time::Instant::now();
+    family.wait_until(reconnecting, MEDIA).await;
+    println!(
+        "the family saw the tablet reconnecting {:.1?} after it dropped",
+        dropped.elapsed()
+    );
+    family.screenshot("call-peer-reconnecting").await;
+}
+
 #[tokio::test]
 async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
     let (app, token, seed) = spawn_app_with_seed().await;

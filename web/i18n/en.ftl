@@ -437,3 +437,4 @@ confirm-revoke = Remove { $device }? It stops joining visits and must be set up 
 confirm-archive = Archive { $resident }? No more visits can be booked for them.
 inv-reissued-title = A new link
 inv-reissued = A new link for the visit with { $resident }, { $when }. The old link no longer works: send this one instead.
+call-peer-reconnecting = Reconnecting…

@@ -437,3 +437,4 @@ confirm-revoke = { $device } を無効にしますか？面会に参加しなく
 confirm-archive = { $resident } さんをアーカイブしますか？今後は面会を予約できなくなります。
 inv-reissued-title = 新しいリンク
 inv-reissued = { $resident } さんの面会（{ $when }）の新しいリンクです。古いリンクは使えなくなりました。こちらを送ってください。
+call-peer-reconnecting = 再接続中…

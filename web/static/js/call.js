@@ -30,7 +30,7 @@ let everConnected = false;
 const mesh = new Mesh((to, data) => signaling.signal(to, data), {
   onStream: (info, stream) => view.addStream(info, stream),
   onGone: (peerId) => view.removePeer(peerId),
-  onState: () => {},
+  onState: (peerId, state) => view.setPeerState(peerId, state),
 });
 /** @type {CallView} */
 const view = new CallView(mesh);

@@ -97,7 +97,12 @@ export class CallView {
       paused.className = "video-paused";
       paused.textContent = t("videoPaused");
       paused.hidden = true;
-      tile.append(video, caption, paused);
+      const away = document.createElement("p");
+      away.className = "peer-reconnecting";
+      away.setAttribute("role", "status");
+      away.textContent = t("peerReconnecting");
+      away.hidden = true;
+      tile.append(video, caption, paused, away);
       // The resident's side first and large.
       if (info.role === "guest") this.remotes.append(tile);
       else this.remotes.prepend(tile);
@@ -108,6 +113,24 @@ export class CallView {
     this.applyVolume(info.peer_id, tile);
     play(video);
     this.layout();
+  }
+
+  /**
+   * Someone's connection dropped (their network, a tablet switched off): their tile
+   * says "reconnecting…" over the last picture instead of freezing or vanishing
+   * silently, until they are back or leave.
+   * @param {string} peerId @param {RTCPeerConnectionState} state
+   */
+  setPeerState(peerId, state) {
+    const tile = this.tiles.get(peerId);
+    if (!tile) return;
+    const away = state === "disconnected" || state === "failed";
+    tile.classList.toggle("reconnecting", away);
+    const note = /** @type {HTMLElement | null} */ (tile.querySelector(".peer-reconnecting"));
+    if (note) note.hidden = !away;
+    // One message at a time: "picture paused" says the sound goes on, which it does not.
+    const paused = /** @type {HTMLElement | null} */ (tile.querySelector(".video-paused"));
+    if (paused && away) paused.hidden = true;
   }
 
   /** @param {string} peerId */
@@ -252,7 +275,9 @@ export class CallView {
       if (tile) {
         const paused = /** @type {HTMLElement} */ (tile.querySelector(".video-paused"));
         // Sound keeps going when pictures cannot get through: say so instead of freezing silently.
-        paused.hidden = !(s.state === "connected" && s.framesDecoded === previous && s.audioBytes > 0);
+        paused.hidden =
+          tile.classList.contains("reconnecting") ||
+          !(s.state === "connected" && s.framesDecoded === previous && s.audioBytes > 0);
         tile.dataset.frames = String(s.framesDecoded);
       }
     }
