@@ -78,6 +78,53 @@ async fn when_the_tablet_drops_the_family_sees_it_reconnecting() {
     family.screenshot("call-peer-reconnecting").await;
 }
 
+/// No camera light in the resident's room between visits: the tablet opens camera and
+/// microphone only for a visit (and shortly before), and releases them after.
+#[tokio::test]
+async fn the_tablets_camera_is_off_between_visits_and_on_during_one() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    tablet.wait_until("window.menkai.linked()", MEDIA).await;
+    tokio::time::sleep(StdDuration::from_secs(2)).await;
+    assert_eq!(
+        tablet.eval("window.menkai.liveTracks()").await,
+        serde_json::json!(0),
+        "nothing open at idle"
+    );
+    let seed = Seed {
+        ward: ward_id,
+        ..seed
+    };
+    let (status, visit) = app.book(&token, &seed, monday_9am_tokyo(), &["Taro"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let family = Browser::start().await;
+    family
+        .goto(&app.url(&path_of(
+            visit["invitations"][0]["url"].as_str().expect("url"),
+        )))
+        .await;
+    family.wait_for_media(1, MEDIA).await;
+    tablet.wait_for_media(1, MEDIA).await;
+    assert_eq!(
+        tablet.eval("window.menkai.liveTracks()").await,
+        serde_json::json!(2),
+        "camera and microphone during the visit"
+    );
+    let id = visit["id"].as_str().expect("id");
+    let (status, _) = app
+        .api_post(&format!("/visits/{id}/end"), &token, serde_json::json!({}))
+        .await;
+    assert!(status.is_success());
+    app.tick().await;
+    tablet
+        .wait_until("window.menkai.liveTracks() === 0", MEDIA)
+        .await;
+}
+
 #[tokio::test]
 async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
     let (app, token, seed) = spawn_app_with_seed().await;

@@ -74,6 +74,13 @@ async fn devices_report_their_health_and_staff_see_a_tablet_without_camera_befor
             .is_some_and(|b| b.contains("Chrome"))
     );
     assert!(ready["last_seen_at"].is_string());
+    // Its idle screen says so, large, for staff walking past.
+    bad.wait_until(
+        "!document.getElementById('media-warning').hidden",
+        StdDuration::from_secs(10),
+    )
+    .await;
+    check(&bad, "device-idle-no-camera", &mut Vec::new()).await;
     let blocked = device_listed(&app, &token, "Tablet 3F", |d| d["health"].is_object()).await;
     assert_eq!(blocked["health"]["camera"], false, "{blocked}");
     assert_eq!(blocked["health"]["microphone"], false);

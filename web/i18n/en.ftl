@@ -438,3 +438,6 @@ confirm-archive = Archive { $resident }? No more visits can be booked for them.
 inv-reissued-title = A new link
 inv-reissued = A new link for the visit with { $resident }, { $when }. The old link no longer works: send this one instead.
 call-peer-reconnecting = Reconnecting…
+device-warn-insecure = This tablet cannot use its camera or microphone: it is not opened on a secure (https://) address. Staff: open the Menkai address that starts with https://.
+device-warn-denied = This tablet is not allowed to use its camera or microphone. Staff: allow Camera and Microphone for this page in the browser settings.
+device-warn-missing = This tablet has no camera or microphone it can use. Staff: check that they are connected and not used by another app.

@@ -438,3 +438,6 @@ confirm-archive = { $resident } さんをアーカイブしますか？今後は
 inv-reissued-title = 新しいリンク
 inv-reissued = { $resident } さんの面会（{ $when }）の新しいリンクです。古いリンクは使えなくなりました。こちらを送ってください。
 call-peer-reconnecting = 再接続中…
+device-warn-insecure = このタブレットはカメラとマイクを使えません。安全な（https:// の）アドレスで開かれていません。職員の方へ：https:// で始まる Menkai のアドレスを開いてください。
+device-warn-denied = このタブレットはカメラとマイクの使用が許可されていません。職員の方へ：ブラウザーの設定で、このページのカメラとマイクを許可してください。
+device-warn-missing = このタブレットには使えるカメラまたはマイクがありません。職員の方へ：接続されていて、ほかのアプリが使っていないか確認してください。

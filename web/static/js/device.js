@@ -34,9 +34,85 @@ let role = "ward";
 let visitId = null;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let cleaningTimer;
-/** Why camera or microphone could not be opened at start, if so. */
+/** Why camera or microphone cannot be used, if so (from opening them, or a probe). */
 let mediaProblem = /** @type {string | null} */ (null);
 const HEALTH_EVERY_MS = 60000;
+/** The camera opens this long before a visit (a preview, a self-check) and is released
+ * when it ends: no camera light in the resident's room between visits. */
+const PREPARE_MS = 2 * 60000;
+/** @type {ScheduleEntry[]} */
+let schedule = [];
+/** Server time minus this device's time (from `welcome`). */
+let serverOffset = 0;
+/** @type {Promise<void> | null} */
+let opening = null;
+
+/** Opens camera and microphone if they are not open; links already made start sending. */
+async function ensureMedia() {
+  if (local) return;
+  opening ??= openMedia().then((media) => {
+    local = media.stream;
+    mediaProblem = media.problem;
+    opening = null;
+    mesh.setLocal(local);
+    view.showSelf(local);
+    showMediaWarning();
+    reportHealth();
+  });
+  await opening;
+}
+
+/** Stops camera and microphone (the indicator light goes off). */
+function releaseMedia() {
+  if (!local) return;
+  for (const track of local.getTracks()) track.stop();
+  local = null;
+  mesh.setLocal(null);
+  view.showSelf(null);
+}
+
+/** In a visit, or one starts within PREPARE_MS. */
+function mediaWanted() {
+  if (visitId) return true;
+  const now = Date.now() + serverOffset;
+  return schedule.some((e) => Date.parse(e.starts_at) - now <= PREPARE_MS && Date.parse(e.ends_at) > now);
+}
+
+function followSchedule() {
+  if (mediaWanted()) ensureMedia();
+  else releaseMedia();
+}
+
+/**
+ * Without opening anything: can this device use a camera and a microphone at all?
+ * Sets `mediaProblem` for the idle screen's warning and the health report.
+ */
+async function probeMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    mediaProblem = "insecure";
+    return;
+  }
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const kinds = new Set(devices.map((d) => d.kind));
+    if (!kinds.has("videoinput") && !kinds.has("audioinput")) mediaProblem = "noDevices";
+    else if (!kinds.has("videoinput")) mediaProblem = "noCamera";
+    for (const name of ["camera", "microphone"]) {
+      const status = await navigator.permissions?.query({ name: /** @type {PermissionName} */ (name) });
+      if (status?.state === "denied") mediaProblem = "denied";
+    }
+  } catch {
+    // Browsers that cannot tell: say nothing until a visit opens the camera.
+  }
+}
+
+/** A large, plain warning on the idle screen for staff walking past. */
+function showMediaWarning() {
+  const warning = $("media-warning");
+  const key = { insecure: "warnInsecure", denied: "warnDenied", noDevices: "warnMissing", noCamera: "warnMissing" }[mediaProblem ?? ""];
+  warning.textContent = key ? (config[key] ?? "") : "";
+  warning.hidden = !key;
+}
 
 /**
  * What this device can say about itself (docs/PROTOCOL.md, `health`): staff see it
@@ -45,8 +121,12 @@ const HEALTH_EVERY_MS = 60000;
  */
 async function health() {
   const tracks = local?.getTracks() ?? [];
+  // Between visits nothing is open: then the probe's answer stands for both.
   /** @param {string} kind */
-  const has = (kind) => tracks.some((t) => t.kind === kind && t.readyState === "live");
+  const has = (kind) =>
+    local
+      ? tracks.some((t) => t.kind === kind && t.readyState === "live")
+      : !mediaProblem || (mediaProblem === "noCamera" && kind === "audio");
   /** @type {Record<string, import("../../types/protocol").MediaProblem>} */
   const problems = { insecure: "insecure", denied: "denied", noDevices: "missing", noCamera: "missing" };
   /** @type {import("../../types/protocol").HealthFrame} */
@@ -103,17 +183,19 @@ function tick() {
 tick();
 setInterval(tick, 1000);
 
-/** @param {ScheduleEntry[]} schedule */
-function renderSchedule(schedule) {
+/** @param {ScheduleEntry[]} entries */
+function renderSchedule(entries) {
+  schedule = entries;
+  followSchedule();
   const list = $("schedule");
   list.replaceChildren();
-  if (!schedule.length) {
+  if (!entries.length) {
     const empty = document.createElement("li");
     empty.className = "empty-item";
     empty.textContent = config.noVisits ?? "";
     list.append(empty);
   }
-  for (const entry of schedule) {
+  for (const entry of entries) {
     const item = document.createElement("li");
     const time = document.createElement("strong");
     time.textContent = `${timeFormat.format(new Date(entry.starts_at))}–${timeFormat.format(new Date(entry.ends_at))}`;
@@ -130,6 +212,7 @@ function enterVisit(visit, now) {
   visitId = visit.id ?? null;
   clearTimeout(cleaningTimer);
   view.setTimes(visit.ends_at, now);
+  ensureMedia();
   show("call");
   document.documentElement.requestFullscreen?.().catch(() => {});
 }
@@ -137,6 +220,7 @@ function enterVisit(visit, now) {
 function leaveVisit() {
   visitId = null;
   mesh.closeAll();
+  followSchedule();
   if (role === "entrance") {
     // The kiosk is shared by strangers: ask for a wipe during the cleaning buffer.
     show("cleaning");
@@ -152,6 +236,7 @@ function onMessage(msg) {
   switch (msg.type) {
     case "welcome":
       reportHealth();
+      serverOffset = Date.parse(msg.now) - Date.now();
       mesh.me = msg.peer_id;
       mesh.iceServers = msg.ice_servers ?? [];
       role = msg.role;
@@ -241,12 +326,10 @@ async function start() {
   show("idle");
   keepAwake();
   offerSoundUnlock();
-  const media = await openMedia();
-  local = media.stream;
-  mediaProblem = media.problem;
+  await probeMedia();
+  showMediaWarning();
   setInterval(reportHealth, HEALTH_EVERY_MS);
-  mesh.setLocal(local);
-  view.showSelf(local);
+  setInterval(followSchedule, 10000);
   view.bindControls(() => local, () => {});
   signaling = new Signaling(token, onMessage, (up) => {
     $("device-status").textContent = up ? "" : ($("device-status").dataset.offline ?? "…");
@@ -256,6 +339,7 @@ async function start() {
 }
 
 Object.assign(window, {
-  menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(), linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+  menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(),
+    liveTracks: () => (local?.getTracks() ?? []).filter((t) => t.readyState === "live").length, linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
 start();

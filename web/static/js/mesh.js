@@ -49,6 +49,20 @@ export class Mesh {
   /** @param {MediaStream | null} stream */
   setLocal(stream) {
     this.local = stream;
+    // Links made before the camera was open only receive: start sending on them (the
+    // direction change renegotiates through the usual perfect-negotiation path).
+    if (!stream) return;
+    for (const link of this.links.values()) {
+      for (const track of stream.getTracks()) {
+        const transceiver = link.pc
+          .getTransceivers()
+          .find((t) => t.receiver.track.kind === track.kind && !t.sender.track && t.direction !== "stopped");
+        if (!transceiver) continue;
+        transceiver.sender.replaceTrack(track);
+        transceiver.sender.setStreams(stream);
+        transceiver.direction = "sendrecv";
+      }
+    }
   }
 
   /**
