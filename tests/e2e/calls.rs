@@ -125,6 +125,49 @@ async fn the_tablets_camera_is_off_between_visits_and_on_during_one() {
         .await;
 }
 
+/// A tablet that cannot use its camera and microphone never claims "Camera on", and
+/// the family sees a plain note on its tile instead of waiting at a black picture.
+#[tokio::test]
+async fn a_tablet_without_camera_says_so_to_everyone_in_the_call() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let tablet = Browser::start_with(&["--use-fake-ui-for-media-stream=deny".to_owned()]).await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+    family
+        .wait_until(
+            "document.querySelector('.tile.role-ward .no-picture:not([hidden])') !== null",
+            MEDIA,
+        )
+        .await;
+    let note = family
+        .eval("document.querySelector('.tile.role-ward .no-picture').textContent")
+        .await;
+    assert!(
+        note.as_str().is_some_and(
+            |n| n.contains("Staff have been told") || n.contains("職員に伝わっています")
+        ),
+        "{note}"
+    );
+    family.screenshot("call-tablet-without-camera").await;
+    tablet
+        .wait_until("window.menkai.screen() === 'call'", MEDIA)
+        .await;
+    assert_eq!(
+        tablet
+            .eval(
+                "[document.getElementById('cam').disabled, document.getElementById('mic').disabled]"
+            )
+            .await,
+        serde_json::json!([true, true]),
+        "no 'Camera on' without a camera"
+    );
+    tablet.screenshot("call-device-without-camera").await;
+}
+
 #[tokio::test]
 async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
     let (app, token, seed) = spawn_app_with_seed().await;

@@ -76,10 +76,31 @@ export class CallView {
 
   /** @param {MediaStream | null} stream */
   showSelf(stream) {
+    this.showControls(stream);
     const self = /** @type {HTMLVideoElement} */ ($("self"));
     if (!self) return;
     self.srcObject = stream;
     self.hidden = !stream || stream.getVideoTracks().length === 0;
+  }
+
+  /**
+   * The camera and microphone buttons say what is so: "No camera" (and cannot be
+   * pressed) when there is none, never "Camera on".
+   * @param {MediaStream | null} stream
+   */
+  showControls(stream) {
+    for (const [id, kind, on, off, none] of /** @type {const} */ ([
+      ["mic", "audio", "micOn", "micOff", "micNone"],
+      ["cam", "video", "camOn", "camOff", "camNone"],
+    ])) {
+      const button = /** @type {HTMLButtonElement | null} */ ($(id));
+      const label = button?.querySelector(".label");
+      if (!button || !label) continue;
+      const tracks = (kind === "audio" ? stream?.getAudioTracks() : stream?.getVideoTracks()) ?? [];
+      button.disabled = tracks.length === 0;
+      button.setAttribute("aria-pressed", String(tracks.length > 0 && !tracks[0].enabled));
+      label.textContent = t(tracks.length === 0 ? none : tracks[0].enabled ? on : off);
+    }
   }
 
   /** @param {PeerInfo} info @param {MediaStream} stream */
@@ -262,6 +283,37 @@ export class CallView {
     }
   }
 
+  /**
+   * A peer connected for a while that never sent a picture (no camera, blocked) gets a
+   * clear placeholder saying so instead of a black or frozen tile; for the resident's
+   * tablet it also says staff know (the tablet reports it, and Today shows it).
+   * @param {HTMLElement} tile @param {{ state: string, framesDecoded: number, audioBytes: number, role: string, name: string }} s
+   */
+  markSilence(tile, s) {
+    const connected = s.state === "connected";
+    if (connected && !tile.dataset.connectedAt) tile.dataset.connectedAt = String(Date.now());
+    const settled = connected && Date.now() - Number(tile.dataset.connectedAt ?? Date.now()) >= 4000;
+    const noPicture = settled && s.framesDecoded === 0;
+    tile.classList.toggle("no-video", noPicture);
+    let note = /** @type {HTMLElement | null} */ (tile.querySelector(".no-picture"));
+    if (!noPicture) {
+      if (note) note.hidden = true;
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "no-picture";
+      note.setAttribute("role", "status");
+      tile.append(note);
+    }
+    const device = s.role === "ward" || s.role === "entrance";
+    const key = s.audioBytes > 0 ? (device ? "noPictureDevice" : "noPictureGuest") : device ? "noMediaDevice" : "noMediaGuest";
+    note.textContent = t(key).replace("{name}", s.name);
+    note.hidden = false;
+    const paused = /** @type {HTMLElement | null} */ (tile.querySelector(".video-paused"));
+    if (paused) paused.hidden = true;
+  }
+
   /** Good, fair or poor, from round trip and loss; and "picture paused" where video stalls. */
   async refreshQuality() {
     const stats = await this.mesh.stats();
@@ -270,13 +322,20 @@ export class CallView {
       const lossRate = s.received > 0 ? s.lost / (s.received + s.lost) : 0;
       const level = s.state !== "connected" ? 2 : (s.rtt ?? 0) > 0.4 || lossRate > 0.08 ? 2 : (s.rtt ?? 0) > 0.2 || lossRate > 0.03 ? 1 : 0;
       worst = Math.max(worst, level);
+      // A peer that sends nothing at all never fires `track`: give it a tile anyway,
+      // so it can say why it is silent instead of not being there.
+      if (!this.tiles.has(s.peerId) && s.state === "connected") {
+        this.addStream({ peer_id: s.peerId, role: s.role, name: s.name }, new MediaStream());
+      }
       const tile = this.tiles.get(s.peerId);
       const previous = Number(tile?.dataset.frames ?? 0);
+      if (tile) this.markSilence(tile, s);
       if (tile) {
         const paused = /** @type {HTMLElement} */ (tile.querySelector(".video-paused"));
         // Sound keeps going when pictures cannot get through: say so instead of freezing silently.
         paused.hidden =
           tile.classList.contains("reconnecting") ||
+          tile.classList.contains("no-video") ||
           !(s.state === "connected" && s.framesDecoded === previous && s.audioBytes > 0);
         tile.dataset.frames = String(s.framesDecoded);
       }

@@ -62,6 +62,15 @@ async function ensureMedia() {
   await opening;
 }
 
+/**
+ * Runs `then` once camera and microphone are open, or at once if they are not opening.
+ * @param {() => void} then
+ */
+function whenMediaReady(then) {
+  if (opening) opening.then(then);
+  else then();
+}
+
 /** Stops camera and microphone (the indicator light goes off). */
 function releaseMedia() {
   if (!local) return;
@@ -232,6 +241,13 @@ function leaveVisit() {
 
 /** @param {ServerFrame} msg */
 function onMessage(msg) {
+  // While camera and microphone are opening (a visit just began), the frames after
+  // wait, in order: links to the others are then made with our media in them, with
+  // no second negotiation to add it.
+  if (opening) {
+    opening.then(() => onMessage(msg));
+    return;
+  }
   if (mesh.handle(msg)) return;
   switch (msg.type) {
     case "welcome":
@@ -245,8 +261,12 @@ function onMessage(msg) {
       view.setVolume(msg.volume ?? 1);
       if (msg.visit) {
         enterVisit(msg.visit, msg.now);
-        for (const peer of msg.peers) mesh.add(peer);
-        mesh.restartIce();
+        const peers = msg.peers;
+        const meet = () => {
+          for (const peer of peers) mesh.add(peer);
+          mesh.restartIce();
+        };
+        whenMediaReady(meet);
       } else if (visitId) {
         leaveVisit();
       }
