@@ -143,8 +143,7 @@ async fn credential(state: &AppState, token: &str) -> crate::error::Result<Crede
     state.db.touch_device(device.id.clone(), now).await?;
     let facility = state.facility();
     let open_visit = state.db.visits_in_window(now).await?.into_iter().find(|v| {
-        (v.ward_device_id == device.id || v.entrance_device_id.as_ref() == Some(&device.id))
-            && v.state(now, false) == VisitState::Open
+        v.device_ids().any(|id| id == device.id) && v.state(now, false) == VisitState::Open
     });
     let schedule = ScheduleEntry::of(
         &state

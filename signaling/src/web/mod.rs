@@ -206,21 +206,16 @@ async fn csrf_cookie(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if let Some(session) = jar
-        .get(extract::SESSION_COOKIE)
-        .map(|c| c.value())
-        .filter(|v| tokens::looks_valid(v))
-    {
-        req.extensions_mut()
-            .insert(CsrfToken(csrf_for_session(session)));
-        return next.run(req).await;
-    }
-    if let Some(existing) = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| tokens::looks_valid(v))
-    {
-        req.extensions_mut().insert(CsrfToken(existing));
+    let cookie_value = |name: &str| {
+        jar.get(name)
+            .map(|c| c.value().to_owned())
+            .filter(|v| tokens::looks_valid(v))
+    };
+    let known = cookie_value(extract::SESSION_COOKIE)
+        .map(|session| csrf_for_session(&session))
+        .or_else(|| cookie_value(CSRF_COOKIE));
+    if let Some(token) = known {
+        req.extensions_mut().insert(CsrfToken(token));
         return next.run(req).await;
     }
     let fresh = tokens::generate().plain;

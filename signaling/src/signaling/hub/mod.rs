@@ -194,38 +194,38 @@ impl Hub {
                 guest_id,
                 name,
                 revoked,
-            } => match visit.link_status(revoked, now) {
-                LinkStatus::Cancelled => Err(SignalingError::VisitCancelled),
-                LinkStatus::Ended => Err(SignalingError::LinkExpired),
-                LinkStatus::Replaced => Err(SignalingError::LinkReplaced),
-                LinkStatus::TooEarly { opens_at } => {
-                    let holder = Holder::Guest(guest_id);
-                    let mut state = self.lock();
-                    take_early_seat(&mut state, &holder, SignalingError::JoinedElsewhere);
-                    conn.send_msg(&ServerMsg::error(SignalingError::TooEarly));
-                    let early = Attachment::Early {
-                        visit_id: visit.id.clone(),
-                        guest: Seating {
-                            peer_id: resumed.unwrap_or_else(new_peer_id),
-                            name,
-                            holder,
-                        },
-                        credential: token.to_owned(),
-                        opens_at,
-                    };
-                    state.conns.insert(conn.id, (conn, early));
-                    Ok(())
+            } => {
+                let guest = Seating {
+                    peer_id: resumed.unwrap_or_else(new_peer_id),
+                    name,
+                    holder: Holder::Guest(guest_id),
+                };
+                match visit.link_status(revoked, now) {
+                    LinkStatus::Cancelled => Err(SignalingError::VisitCancelled),
+                    LinkStatus::Ended => Err(SignalingError::LinkExpired),
+                    LinkStatus::Replaced => Err(SignalingError::LinkReplaced),
+                    LinkStatus::TooEarly { opens_at } => {
+                        let mut state = self.lock();
+                        close_early_sockets(
+                            &mut state,
+                            &guest.holder,
+                            SignalingError::JoinedElsewhere,
+                        );
+                        conn.send_msg(&ServerMsg::error(SignalingError::TooEarly));
+                        let early = Attachment::Early {
+                            visit_id: visit.id.clone(),
+                            guest,
+                            credential: token.to_owned(),
+                            opens_at,
+                        };
+                        state.conns.insert(conn.id, (conn, early));
+                        Ok(())
+                    }
+                    LinkStatus::Waiting | LinkStatus::Open => {
+                        self.join_guest(&mut self.lock(), conn, &visit, guest, token, now)
+                    }
                 }
-                LinkStatus::Waiting | LinkStatus::Open => {
-                    let peer_id = resumed.unwrap_or_else(new_peer_id);
-                    let guest = Seating {
-                        peer_id,
-                        name,
-                        holder: Holder::Guest(guest_id),
-                    };
-                    self.join_guest(&mut self.lock(), conn, &visit, guest, token, now)
-                }
-            },
+            }
             Credential::Device {
                 device,
                 open_visit,
@@ -260,7 +260,7 @@ impl Hub {
             name,
             holder,
         } = guest;
-        take_early_seat(state, &holder, SignalingError::JoinedElsewhere);
+        close_early_sockets(state, &holder, SignalingError::JoinedElsewhere);
         let seated = state
             .room_for(visit)
             .held_by(&holder)
@@ -402,7 +402,7 @@ impl Hub {
     pub fn end_guest(&self, guest_id: &str, why: SignalingError) {
         let mut state = self.lock();
         let holder = Holder::Guest(guest_id.to_owned());
-        take_early_seat(&mut state, &holder, why);
+        close_early_sockets(&mut state, &holder, why);
         let mut ended = vec![];
         for room in state.rooms.values_mut() {
             let seated = room.held_by(&holder).map(|m| m.peer_id.clone());
@@ -487,7 +487,7 @@ struct Seating {
 }
 
 /// Closes the sockets of a guest who came early, saying `why`.
-fn take_early_seat(state: &mut State, holder: &Holder, why: SignalingError) {
+fn close_early_sockets(state: &mut State, holder: &Holder, why: SignalingError) {
     let earlier: Vec<Conn> = state
         .conns
         .values()
