@@ -14,6 +14,8 @@ async fn main() -> anyhow::Result<()> {
         return menkai::cli::run_admin(command).await;
     };
     let app = Application::build(args.load()?).await?;
+    // From the moment the address is printed, SIGTERM means a graceful stop.
+    let stop = menkai::telemetry::shutdown_signal();
     println!("Menkai is running. Staff pages: {}/staff", app.public_url());
     if let Some(notice) = app.tls_notice() {
         println!("{notice}");
@@ -23,8 +25,7 @@ async fn main() -> anyhow::Result<()> {
             "First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}"
         );
     }
-    app.run_until_stopped(menkai::telemetry::shutdown_signal())
-        .await?;
+    app.run_until_stopped(stop).await?;
     println!("Menkai stopped.");
     Ok(())
 }

@@ -17,8 +17,8 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
     let watched = state.hub.watched();
     let mut visits = state.db.visits_in_window(now).await?;
     let known: HashSet<String> = visits.iter().map(|v| v.id.clone()).collect();
-    for id in watched.into_iter().filter(|id| !known.contains(id)) {
-        match state.db.visit(id).await {
+    for id in watched.iter().filter(|id| !known.contains(*id)) {
+        match state.db.visit(id.clone()).await {
             Ok(visit) => visits.push(visit),
             Err(crate::error::Error::NotFound) => {}
             Err(e) => return Err(e),
@@ -31,7 +31,7 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .into_iter()
         .map(|(device, visits)| (device, ScheduleEntry::of(&visits)))
         .collect();
-    state.hub.tick(now, &visits, schedules);
+    state.hub.tick(now, &visits, &watched, schedules);
     Ok(())
 }
 

@@ -129,7 +129,7 @@ fn peer_id(welcome: &Value) -> String {
 }
 
 fn tick(hub: &Hub, now: DateTime<Utc>, visits: &[Visit]) {
-    hub.tick(now, visits, HashMap::new());
+    hub.tick(now, visits, &hub.watched(), HashMap::new());
 }
 
 /// Taro and Jiro in the visit at `now`; then Jiro's network drops (no `leave`).
@@ -303,4 +303,40 @@ fn a_guest_who_comes_early_is_let_in_when_the_link_opens() {
     tick(&hub, nine() - Duration::minutes(15), &[visit()]);
     assert_eq!(client.types().first().map(String::as_str), Some("welcome"));
     assert!(!client.closed());
+}
+
+/// The scheduler asks which visits to read, reads them, then steps. A guest (or a
+/// room) that arrived in between was not asked for: it must wait for the next step,
+/// not be told its visit is gone.
+#[test]
+fn what_arrives_while_the_scheduler_reads_waits_for_the_next_step() {
+    let hub = hub(4);
+    let asked_before = hub.watched();
+    let early = nine() - Duration::minutes(30);
+    let mut waiting = Client::new(&hub);
+    hub.hello(
+        waiting.conn.clone(),
+        "taro-link",
+        None,
+        guest(&visit(), "Taro"),
+        early,
+    )
+    .expect("waits");
+    let (mut seated, _) = join(&hub, "jiro-link", None, nine());
+    seated.received();
+    hub.tick(nine(), &[], &asked_before, HashMap::new());
+    let told = waiting.received();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["code"], "too_early");
+    assert!(!waiting.closed(), "the early guest still waits");
+    let heard = seated.received();
+    assert!(
+        heard.iter().all(|f| f["state"] == "open"),
+        "the room stays open: {heard:?}"
+    );
+    assert!(!seated.closed());
+    // Asked for and not found: now the visit is gone.
+    tick(&hub, nine(), &[]);
+    assert!(waiting.closed());
+    assert!(seated.closed());
 }

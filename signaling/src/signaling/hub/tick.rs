@@ -1,7 +1,7 @@
 //! Time moves visits along: the scheduler's step brings every room in line with the
 //! visits as stored now (see `scheduler`), in small named steps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -13,18 +13,27 @@ use crate::visits::{Visit, VisitState};
 
 impl Hub {
     /// The scheduler's step: brings every room in line with the visits as stored now.
-    /// `visits` holds every visit that is in its link window or has a room; `schedules`
-    /// the current schedule of each device.
+    /// `visits` holds every visit that is in its link window or has a room; `watched`
+    /// the ids the scheduler asked for (`Hub::watched`) before reading them, and
+    /// `schedules` the current schedule of each device.
+    ///
+    /// A room or early guest whose visit was not looked up arrived while the
+    /// scheduler was reading the database: it is left for the next step, never taken
+    /// for a visit that is gone.
     pub fn tick(
         &self,
         now: DateTime<Utc>,
         visits: &[Visit],
+        watched: &[String],
         schedules: HashMap<String, Vec<ScheduleEntry>>,
     ) {
         let mut state = self.lock();
-        let by_id: HashMap<&str, &Visit> = visits.iter().map(|v| (v.id.as_str(), v)).collect();
-        refresh_rooms(&mut state, &by_id, now);
-        self.let_early_guests_in(&mut state, &by_id, now);
+        let lookup = Lookup {
+            found: visits.iter().map(|v| (v.id.as_str(), v)).collect(),
+            asked: watched.iter().map(String::as_str).collect(),
+        };
+        refresh_rooms(&mut state, &lookup, now);
+        self.let_early_guests_in(&mut state, &lookup, now);
         for visit in visits
             .iter()
             .filter(|v| v.state(now, false) == VisitState::Open)
@@ -42,24 +51,18 @@ impl Hub {
 
     /// Guests who came early are welcomed once their link opens, or told at once when
     /// the visit was cancelled (or is over) meanwhile.
-    fn let_early_guests_in(
-        &self,
-        state: &mut State,
-        by_id: &HashMap<&str, &Visit>,
-        now: DateTime<Utc>,
-    ) {
+    fn let_early_guests_in(&self, state: &mut State, lookup: &Lookup, now: DateTime<Utc>) {
         let due: Vec<(Conn, Attachment)> = state
             .conns
             .values()
             .filter(|(_, a)| match a {
                 Attachment::Early {
                     opens_at, visit_id, ..
-                } => {
-                    *opens_at <= now
-                        || by_id
-                            .get(visit_id.as_str())
-                            .is_none_or(|v| v.cancelled_at.is_some())
-                }
+                } => match lookup.visit(visit_id) {
+                    Found::Visit(v) => *opens_at <= now || v.cancelled_at.is_some(),
+                    Found::Gone => true,
+                    Found::NotAskedFor => false,
+                },
                 _ => false,
             })
             .cloned()
@@ -75,8 +78,8 @@ impl Hub {
                 continue;
             };
             state.conns.remove(&conn.id);
-            match by_id.get(visit_id.as_str()) {
-                Some(visit)
+            match lookup.visit(&visit_id) {
+                Found::Visit(visit)
                     if !matches!(
                         visit.state(now, false),
                         VisitState::Ended | VisitState::Cancelled
@@ -88,7 +91,7 @@ impl Hub {
                         conn.refuse(refusal);
                     }
                 }
-                Some(visit) if visit.cancelled_at.is_some() => {
+                Found::Visit(visit) if visit.cancelled_at.is_some() => {
                     conn.refuse(SignalingError::VisitCancelled)
                 }
                 _ => conn.refuse(SignalingError::LinkExpired),
@@ -97,13 +100,38 @@ impl Hub {
     }
 }
 
+/// What the scheduler read from the database for one step.
+struct Lookup<'a> {
+    found: HashMap<&'a str, &'a Visit>,
+    asked: HashSet<&'a str>,
+}
+
+enum Found<'a> {
+    Visit(&'a Visit),
+    /// Asked for and not there: deleted, or out of its window.
+    Gone,
+    /// Came into the hub after the scheduler asked: nothing is known yet.
+    NotAskedFor,
+}
+
+impl<'a> Lookup<'a> {
+    fn visit(&self, id: &str) -> Found<'a> {
+        match self.found.get(id) {
+            Some(visit) => Found::Visit(visit),
+            None if self.asked.contains(id) => Found::Gone,
+            None => Found::NotAskedFor,
+        }
+    }
+}
+
 /// Rooms get the visit as stored now; rooms of visits that are over (or gone) close.
-fn refresh_rooms(state: &mut State, by_id: &HashMap<&str, &Visit>, now: DateTime<Utc>) {
+fn refresh_rooms(state: &mut State, lookup: &Lookup, now: DateTime<Utc>) {
     let mut over = vec![];
     for (id, room) in &mut state.rooms {
-        match by_id.get(id.as_str()) {
-            Some(fresh) => room.visit = (*fresh).clone(),
-            None => over.push(id.clone()),
+        match lookup.visit(id) {
+            Found::Visit(fresh) => room.visit = fresh.clone(),
+            Found::Gone => over.push(id.clone()),
+            Found::NotAskedFor => {}
         }
         if room.over(now) {
             over.push(id.clone());
