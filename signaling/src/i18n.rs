@@ -38,6 +38,15 @@ impl Lang {
         }
     }
 
+    /// The other language: screens that must reach whoever stands in front of them
+    /// (a removed kiosk) say it in both.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
+
     /// The name of the language in itself, for the language switch.
     pub fn native_name(self) -> &'static str {
         match self {

@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
 #[template(path = "device.html")]
 struct DevicePage {
     c: Chrome,
+    /// The facility's other language, for the "removed" screen.
+    other: crate::i18n::Tr,
     buffer_minutes: u32,
     time_zone: String,
     /// The server's version, which the page reports as its own in `health`.
@@ -32,6 +34,7 @@ struct DevicePage {
 async fn device_page(ctx: Ctx, State(state): State<AppState>) -> Result<Html<String>, PageError> {
     let facility = state.facility();
     render(&DevicePage {
+        other: crate::i18n::Tr::new(ctx.tr.lang.other()),
         c: Chrome::public(ctx.tr, ctx.csrf, &facility).without_lang_switch(),
         buffer_minutes: facility.buffer_minutes,
         version: env!("CARGO_PKG_VERSION"),

@@ -146,6 +146,14 @@ async function health() {
     app: `menkai-device/${config.version ?? ""}`,
     browser: navigator.userAgent.slice(0, 200),
   };
+  // The kiosk program (menkai-kiosk) says how long it has kept this screen up and how
+  // often it had to restart the browser; a tablet's own browser has no such keeper.
+  const kiosk = /** @type {{ menkaiKiosk?: { startedAt: number, restarts: number } }} */ (/** @type {unknown} */ (window)).menkaiKiosk;
+  if (kiosk) {
+    frame.uptime_s = Math.max(0, Math.round((Date.now() - kiosk.startedAt) / 1000));
+    frame.restarts = kiosk.restarts;
+    frame.app = `menkai-kiosk+${frame.app}`;
+  }
   const problem = mediaProblem ? problems[mediaProblem] : undefined;
   if (problem && !frame.camera) frame.camera_problem = problem;
   if (problem && mediaProblem !== "noCamera" && !frame.microphone) frame.microphone_problem = problem;

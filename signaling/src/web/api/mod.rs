@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/residents", get(list_residents).post(add_resident))
         .route("/devices", get(list_devices).post(add_device))
         .route("/devices/pair", post(pair_device))
+        .route("/devices/check", post(check_device))
         .route("/devices/{id}/revoke", post(revoke_device))
         .merge(visits::router())
 }
@@ -169,6 +170,38 @@ async fn pair_device(
         Err(e) => {
             state.pairing_throttle.failed(&key, now);
             Err(e.into())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckRequest {
+    device_token: String,
+}
+
+/// Whether a device token still works, without connecting as the device (which would
+/// take over the device's own socket): `menkai-kiosk doctor` asks this. Failures are
+/// throttled like pairing codes.
+async fn check_device(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let key = crate::throttle::address_key(peer.ip());
+    if let Some(secs) = state.pairing_throttle.wait(&key, now) {
+        return Err(Error::RateLimited {
+            retry_after_secs: secs,
+        }
+        .into());
+    }
+    match state.db.device_by_token(req.device_token).await? {
+        Some(device) => Ok(Json(
+            json!({ "device": { "id": device.id, "name": device.name, "kind": device.kind } }),
+        )),
+        None => {
+            state.pairing_throttle.failed(&key, now);
+            Err(Error::Status(axum::http::StatusCode::UNAUTHORIZED, "invalid_device_token").into())
         }
     }
 }

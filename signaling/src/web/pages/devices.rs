@@ -64,6 +64,17 @@ fn health_facts(tr: &crate::i18n::Tr, device: &crate::devices::Device) -> Vec<(S
         };
         facts.push((tr.t1(id, "percent", (level * 100.0).round() as u32), false));
     }
+    // Only the kiosk program reports these: how long it has kept the screen up, and
+    // how often it had to restart the browser (many restarts: look at the laptop).
+    if let Some(uptime) = h.uptime_s {
+        facts.push((tr.t1("health-kiosk-uptime", "hours", uptime / 3600), false));
+    }
+    if let Some(restarts) = h.restarts.filter(|n| *n > 0) {
+        facts.push((
+            tr.t1("health-kiosk-restarts", "count", restarts),
+            restarts >= 3,
+        ));
+    }
     facts
 }
 

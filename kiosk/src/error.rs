@@ -1,0 +1,70 @@
+//! What can go wrong, as the operator reads it: each error is a catalog message.
+
+use std::path::PathBuf;
+
+use crate::i18n::Tr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KioskError {
+    #[error("not a web address: {0}")]
+    BadUrl(String),
+    #[error("cannot reach {0}")]
+    Unreachable(String),
+    #[error("untrusted certificate at {0}")]
+    Certificate(String),
+    #[error("{url} is not a Menkai server ({status})")]
+    NotMenkai { url: String, status: String },
+    #[error("wrong, used or expired pairing code")]
+    InvalidCode,
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
+    #[error("not paired")]
+    NotPaired,
+    #[error("pairing file {path}: {error}")]
+    PairingFile { path: PathBuf, error: String },
+    #[error("cannot save {path}: {error}")]
+    Save { path: PathBuf, error: String },
+    #[error("no browser found")]
+    NoBrowser,
+    #[error("browser did not start: {0}")]
+    BrowserStart(String),
+}
+
+impl KioskError {
+    /// The sentence for the person at the laptop, with what to do next.
+    pub fn message(&self, tr: &Tr) -> String {
+        match self {
+            KioskError::BadUrl(url) => tr.args("err-bad-url", &[("url", url)]),
+            KioskError::Unreachable(url) => tr.args("err-unreachable", &[("url", url)]),
+            KioskError::Certificate(url) => tr.args("err-certificate", &[("url", url)]),
+            KioskError::NotMenkai { url, status } => {
+                tr.args("err-not-menkai", &[("url", url), ("status", status)])
+            }
+            KioskError::InvalidCode => tr.t("pair-invalid-code"),
+            KioskError::RateLimited(seconds) => {
+                tr.args("pair-rate-limited", &[("seconds", seconds)])
+            }
+            KioskError::NotPaired => tr.t("err-not-paired"),
+            KioskError::PairingFile { path, error } => tr.args(
+                "err-pairing-file",
+                &[("path", &path.display()), ("error", error)],
+            ),
+            KioskError::Save { path, error } => {
+                tr.args("err-save", &[("path", &path.display()), ("error", error)])
+            }
+            KioskError::NoBrowser => tr.t("err-no-browser"),
+            KioskError::BrowserStart(error) => tr.args("err-browser-start", &[("error", error)]),
+        }
+    }
+
+    /// The process's exit code: 2 for what the operator must fix in what they typed or
+    /// set up, 3 for the network or the server.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            KioskError::Unreachable(_)
+            | KioskError::Certificate(_)
+            | KioskError::NotMenkai { .. } => 3,
+            _ => 2,
+        }
+    }
+}
