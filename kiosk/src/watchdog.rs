@@ -26,7 +26,7 @@ use crate::pairing::Pairing;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// A page that does not answer within this is hung.
-const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(4);
+const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(3);
 const SETUP_DEADLINE: Duration = Duration::from_secs(15);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The key under which the device page keeps its token (web/static/js/device.js).

@@ -18,7 +18,7 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app_with_seed};
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -235,42 +235,53 @@ impl Browser {
 
     /// Runs axe-core on the current page; returns its serious and critical violations.
     pub async fn axe(&self) -> Vec<String> {
-        let path = std::env::var("AXE_CORE_JS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| workspace_root().join("tests/vendor/axe-core/axe.min.js"));
-        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "axe-core not found at {} ({e}): run scripts/test, which installs it",
-                path.display()
-            )
-        });
         self.client
-            .execute(&source, vec![])
+            .execute(&axe_source(), vec![])
             .await
             .expect("axe-core loads");
         let result = self
             .client
             .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>
-                   ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))));",
+                &format!("const done = arguments[arguments.length - 1]; {AXE_RUN}.then(done);"),
                 vec![],
             )
             .await
             .expect("axe-core runs");
-        result
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-            .map(|v| {
-                format!(
-                    "{} ({}): {} at {}",
-                    v["id"], v["impact"], v["help"], v["nodes"]
-                )
-            })
-            .collect()
+        serious_violations(&result)
     }
+}
+
+/// axe-core's source, to evaluate in a page.
+pub fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("tests/vendor/axe-core/axe.min.js"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core not found at {} ({e}): run scripts/test, which installs it",
+            path.display()
+        )
+    })
+}
+
+/// A promise of axe-core's violations on the page, in short.
+pub const AXE_RUN: &str = "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v =>
+  ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)})))";
+
+/// The serious and critical ones of [`AXE_RUN`]'s result, one line each.
+pub fn serious_violations(result: &Value) -> Vec<String> {
+    result
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            format!(
+                "{} ({}): {} at {}",
+                v["id"], v["impact"], v["help"], v["nodes"]
+            )
+        })
+        .collect()
 }
 
 /// On the set-up page now shown: creates the administrator, which logs this browser in.

@@ -155,7 +155,7 @@ pub async fn admin(args: &[&str], data: &Path) -> String {
         .to_owned()
 }
 
-async fn call(
+pub async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,

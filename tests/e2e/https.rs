@@ -56,7 +56,7 @@ impl TestCa {
     }
 }
 
-fn ecdsa() -> KeyPair {
+pub fn ecdsa() -> KeyPair {
     KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key")
 }
 
@@ -91,14 +91,14 @@ fn install(cert_path: &Path, key_path: &Path, (cert, key): &(String, String)) {
 }
 
 /// A certificate and key in files of their own, as `--tls-cert`/`--tls-key` read them.
-struct CertFiles {
+pub struct CertFiles {
     dir: tempfile::TempDir,
     cert: PathBuf,
     key: PathBuf,
 }
 
 impl CertFiles {
-    fn new(pair: &(String, String)) -> CertFiles {
+    pub fn new(pair: &(String, String)) -> CertFiles {
         let dir = tempfile::tempdir().expect("dir");
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         install(&cert, &key, pair);
@@ -106,7 +106,7 @@ impl CertFiles {
     }
 
     /// `menkai serve` flags for these files, then `more`.
-    fn flags<'a>(&'a self, more: &[&'a str]) -> Vec<&'a str> {
+    pub fn flags<'a>(&'a self, more: &[&'a str]) -> Vec<&'a str> {
         let mut flags = vec![
             "--tls-cert",
             self.cert.to_str().expect("path"),

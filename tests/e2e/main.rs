@@ -15,6 +15,7 @@ mod hardening;
 mod health;
 mod https;
 pub mod invitations;
+mod kiosk;
 mod load_calls;
 mod rust_peer;
 mod signaling;

@@ -332,11 +332,13 @@ export class CallView {
       if (tile) this.markSilence(tile, s);
       if (tile) {
         const paused = /** @type {HTMLElement} */ (tile.querySelector(".video-paused"));
-        // Sound keeps going when pictures cannot get through: say so instead of freezing silently.
-        paused.hidden =
-          tile.classList.contains("reconnecting") ||
-          tile.classList.contains("no-video") ||
-          !(s.state === "connected" && s.framesDecoded === previous && s.audioBytes > 0);
+        // Sound keeps going when pictures cannot get through: say so instead of freezing
+        // silently. Only once no frame came for two checks in a row: at the start of a
+        // call the first picture routinely comes a moment after the first sound.
+        const stalled = s.state === "connected" && s.framesDecoded === previous && s.audioBytes > 0;
+        const checks = stalled ? Number(tile.dataset.stalled ?? 0) + 1 : 0;
+        tile.dataset.stalled = String(checks);
+        paused.hidden = tile.classList.contains("reconnecting") || tile.classList.contains("no-video") || checks < 2;
         tile.dataset.frames = String(s.framesDecoded);
       }
     }
