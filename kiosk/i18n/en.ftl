@@ -18,7 +18,7 @@ err-browser-start = The browser did not start: { $error }
 
 run-started = The kiosk is showing { $url }
 run-restarting = The browser { $reason }; starting it again (restart { $count }).
-run-start-failed = The browser could not start ({ $error }); trying again in { $seconds } seconds.
+run-start-failed = The browser could not start ({ $error }); trying again in { $seconds } s.
 run-removed = This device was removed — please ask staff.
 run-browser-closed = The browser was closed.
 reason-exited = closed

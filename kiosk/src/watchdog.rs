@@ -111,11 +111,15 @@ pub async fn run(
             Err(e) => {
                 failures += 1;
                 let next = backoff(failures).as_secs().to_string();
+                let reason = match &e {
+                    KioskError::BrowserStart(reason) => reason.clone(),
+                    other => other.message(tr),
+                };
                 tracing::warn!(
                     "{}",
                     tr.args(
                         "run-start-failed",
-                        &[("error", &e.message(tr)), ("seconds", &next)]
+                        &[("error", &reason), ("seconds", &next)]
                     )
                 );
                 continue;

@@ -180,6 +180,64 @@ async fn a_kiosk_pairs_with_a_good_code_and_says_plainly_what_is_wrong_otherwise
     untrusted.stop().await;
 }
 
+#[tokio::test]
+async fn a_browser_that_cannot_start_is_retried_ever_more_slowly_and_install_writes_the_autostart()
+{
+    let (_data, token, server) = fresh_server().await;
+    let (_, code) = entrance_device(&server, &token).await;
+    let kiosk_home = KioskHome::new();
+    assert_eq!(kiosk_home.pair(&server.base, &code).await.0, 0);
+    // A "browser" that exits at once: each failed start waits longer, and says why.
+    let mut child = kiosk_home
+        .command("C.UTF-8")
+        .args(["run", "--headless", "--browser", "/bin/false"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiosk starts");
+    tokio::time::sleep(StdDuration::from_secs(4)).await;
+    let _ = child.start_kill();
+    let out = child.wait_with_output().await.expect("output");
+    let log = String::from_utf8_lossy(&out.stderr);
+    println!("{log}");
+    for wait in ["trying again in 1 s.", "trying again in 2 s."] {
+        assert!(log.contains(wait), "{wait} in:\n{log}");
+    }
+    assert!(
+        log.contains("exited at once"),
+        "the reason is logged:\n{log}"
+    );
+    assert!(!log.contains("browser started"), "{log}");
+
+    let config = kiosk_home.dir.path().join("xdg-config");
+    let (exit, printed, said) = {
+        let out = kiosk_home
+            .command("C.UTF-8")
+            .env("XDG_CONFIG_HOME", &config)
+            .arg("install")
+            .output()
+            .await
+            .expect("install runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(exit, Some(0), "{said}");
+    assert!(
+        printed.contains("systemctl --user start menkai-kiosk"),
+        "{printed}"
+    );
+    let unit = std::fs::read_to_string(config.join("systemd/user/menkai-kiosk.service"))
+        .expect("the unit");
+    assert!(
+        unit.contains(&format!("ExecStart={} run", kiosk_binary().display())),
+        "{unit}"
+    );
+    assert!(config.join("autostart/menkai-kiosk.desktop").is_file());
+    server.stop().await;
+}
+
 /// A running `menkai-kiosk run`, and what it logged so far.
 struct RunningKiosk {
     child: Child,
