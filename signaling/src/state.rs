@@ -33,6 +33,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Whether `/metrics` answers anyone (otherwise loopback and API tokens only).
     pub metrics_public: bool,
+    /// Links just made, so the page showing them survives a reload.
+    pub recent_links: Arc<crate::invitations::recent::RecentLinks>,
     /// Whether this server speaks TLS itself: then browsers are told to use nothing else
     /// (Strict-Transport-Security).
     pub hsts: bool,
@@ -58,6 +60,7 @@ impl AppState {
             passwords,
             hub,
             metrics_public: false,
+            recent_links: Arc::default(),
             hsts: false,
         }
     }

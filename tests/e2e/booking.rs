@@ -252,3 +252,71 @@ async fn extending_into_the_next_visit_is_refused_and_ending_frees_the_tablet() 
         (StatusCode::OK, json!("ended"))
     );
 }
+
+#[tokio::test]
+async fn today_offers_extend_only_when_the_time_is_free_and_says_so_when_it_was_taken() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    let (_, other) = app
+        .api_post("/residents", &token, json!({"name": "鈴木 一郎"}))
+        .await;
+    let mut other_seed = seed.clone();
+    other_seed.resident = other["id"].as_str().expect("id").to_owned();
+    let start = monday_9am_tokyo() + Duration::hours(1);
+    let (_, first) = app.book(&token, &seed, start, &["Taro"]).await;
+    let id = first["id"].as_str().expect("id");
+    // The same tablet at 11:00: with the 10-minute break, 30 minutes are free after 10:20.
+    let (status, _) = app
+        .book(&token, &other_seed, start + Duration::minutes(60), &["Ken"])
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.advance(Duration::hours(1) + Duration::minutes(5));
+    let (_, html) = app.get_text("/staff?lang=en").await;
+    assert!(
+        html.contains(&format!("/staff/visits/{id}/extend")),
+        "{html}"
+    );
+    assert!(html.contains("free for 30 more min"), "{html}");
+
+    // Someone books 10:30 meanwhile; the extend pressed on the old page is refused on
+    // Today itself, in plain words, and Extend is no longer offered.
+    let (status, _) = app
+        .book(
+            &token,
+            &other_seed,
+            start + Duration::minutes(30),
+            &["Jiro"],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let res = app
+        .post_form("/staff", &format!("/staff/visits/{id}/extend"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(location, "/staff?notice=extend-conflict");
+    let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The visit was not extended"), "{html}");
+    assert!(
+        !html.contains(&format!("/staff/visits/{id}/extend")),
+        "{html}"
+    );
+    assert!(
+        html.contains("Cannot extend: the next visit follows"),
+        "{html}"
+    );
+    let (_, visit) = app
+        .api(reqwest::Method::GET, &format!("/visits/{id}"), &token, None)
+        .await;
+    assert!(
+        visit["ends_at"].as_str().expect("end").contains("01:20:00"),
+        "{visit}"
+    );
+    // An unknown notice shows nothing.
+    let (_, html) = app.get_text("/staff?notice=%3Cscript%3E&lang=en").await;
+    assert!(!html.contains("alert danger\" role=\"alert\"><"), "{html}");
+}

@@ -364,6 +364,15 @@ async fn book_through_the_pages(
         .with_timezone(&Utc);
     browser.click("form.book button[type=submit]").await;
     browser.wait_for(".invitation").await;
+    // Booked, then redirected: a reload shows the same links and books nothing more.
+    let first_link = browser.eval("document.getElementById('url-1').value").await;
+    browser.client.refresh().await.expect("reload");
+    browser.wait_for(".invitation").await;
+    assert_eq!(
+        browser.eval("document.getElementById('url-1').value").await,
+        first_link,
+        "the reloaded page shows the same link"
+    );
     browser
         .client
         .execute("document.querySelector('details').open = true", vec![])

@@ -151,8 +151,19 @@ async fn a_replaced_link_says_a_newer_one_was_sent() {
             &[],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.expect("body");
+    // Post, then redirect: the page of the new link can be reloaded.
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let shown = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let (status, html) = app.get_text(&shown).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.get_text(&shown).await.1,
+        html,
+        "a reload shows the same link"
+    );
     let new_link = html
         .split("/v/")
         .nth(1)
@@ -349,4 +360,61 @@ async fn the_call_page_stays_under_100_kb() {
     let bytes = join_page_bytes(&app, &link).await;
     println!("join page, with its stylesheet and scripts: {bytes} bytes");
     assert!(bytes < 100_000, "{bytes} bytes");
+}
+
+#[tokio::test]
+async fn the_booked_page_survives_a_reload_for_its_maker_only() {
+    let (app, _token, seed) = crate::helpers::spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(2);
+    let res = app
+        .post_form(
+            "/staff/book",
+            "/staff/book",
+            &[
+                ("resident_id", &seed.resident),
+                ("mode", "remote"),
+                ("ward_device_id", &seed.ward),
+                ("slot", &start.to_rfc3339()),
+                ("guest", "山田 太郎"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "booked, then redirected"
+    );
+    let shown = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let (status, html) = app.get_text(&shown).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("/v/"), "the link is on the page");
+    assert_eq!(
+        app.get_text(&shown).await.1,
+        html,
+        "and again after a reload"
+    );
+    // Somebody else (here: no session at all, then a different key) gets no links.
+    let stranger = reqwest::Client::new();
+    let res = stranger.get(app.url(&shown)).send().await.expect("request");
+    assert!(!res.text().await.expect("body").contains("/v/"));
+    let (_, forged) = app
+        .get_text(&format!(
+            "{}Forged",
+            shown.trim_end_matches(|c: char| c != '/')
+        ))
+        .await;
+    assert!(!forged.contains("/v/"), "{forged}");
+    assert!(
+        forged.contains("make a new one below") || forged.contains("新しいリンクを作って"),
+        "the visit page says why: {forged}"
+    );
+    // After half an hour the page is the visit's page, which says why.
+    app.advance(chrono::Duration::minutes(31));
+    let (_, later) = app.get_text(&shown).await;
+    assert!(!later.contains("/v/"));
+    assert!(later.contains("make a new one below") || later.contains("新しいリンクを作って"));
 }

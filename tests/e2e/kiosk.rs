@@ -437,6 +437,21 @@ async fn the_kiosk_keeps_itself_in_the_visit_and_stops_when_removed() {
     let joined = page.wait_until(IN_CALL, StdDuration::from_secs(30)).await;
     ward.wait_for_media(1, StdDuration::from_secs(30)).await;
     println!("kiosk and ward in the call, media both ways, {joined:?} after booking");
+    // People, not devices: the kiosk shows the resident, the tablet shows the family.
+    assert_eq!(
+        page.eval(
+            "[...document.querySelectorAll('#remotes figcaption')].map(c => c.textContent).join()"
+        )
+        .await,
+        json!("Hanako")
+    );
+    assert_eq!(
+        ward.eval(
+            "[...document.querySelectorAll('#remotes figcaption')].map(c => c.textContent).join()"
+        )
+        .await,
+        json!("Family at the entrance")
+    );
     page.screenshot("call").await;
     let problems = page.axe().await;
     assert!(problems.is_empty(), "call screen: {problems:?}");

@@ -10,6 +10,7 @@ mod bench_join;
 mod booking;
 mod browser;
 mod calls;
+mod care;
 pub mod durability;
 mod hardening;
 mod health;

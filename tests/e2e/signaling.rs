@@ -436,8 +436,12 @@ async fn revoking_replacing_and_cancelling_end_the_matching_sockets_at_once() {
     let res = app
         .post_form(&page, &format!("{page}/guests/{jiro_id}/link"), &[])
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.expect("page");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let shown = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let html = app.get_text(&shown).await.1;
     assert!(
         html.contains("<title>新しいリンク") || html.contains("<title>A new link"),
         "the page says it is a new link, not a booking"
@@ -461,4 +465,59 @@ async fn revoking_replacing_and_cancelling_end_the_matching_sockets_at_once() {
     );
     assert_eq!(taro.recv_type("error").await["code"], "visit_cancelled");
     assert!(taro.closed().await);
+}
+
+#[tokio::test]
+async fn a_device_hears_at_once_when_its_visits_of_today_change() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "2F tablet").await;
+    let mut on_ward = seed.clone();
+    on_ward.ward = ward_id;
+    let eleven = monday_9am_tokyo() + Duration::hours(2);
+    let (_, first) = app.book(&token, &on_ward, eleven, &["Taro"]).await;
+    let (_, second) = app
+        .book(&token, &on_ward, eleven + Duration::hours(2), &["Jiro"])
+        .await;
+    let (mut ws, welcome) = Ws::hello(&app, &ward_token, None).await;
+    assert_eq!(
+        welcome["schedule"].as_array().map(Vec::len),
+        Some(2),
+        "{welcome}"
+    );
+
+    // Cancelled: it leaves the tablet's list without a reload.
+    let first_id = first["id"].as_str().expect("id");
+    app.api_post(&format!("/visits/{first_id}/cancel"), &token, json!({}))
+        .await;
+    app.tick().await;
+    let schedule = ws.recv_type("schedule").await;
+    let entries = schedule["schedule"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{schedule}");
+    assert_eq!(entries[0]["id"], second["id"]);
+
+    // Moved to 14:00 by staff: the list shows the new time.
+    app.login_as_admin().await;
+    let second_id = second["id"].as_str().expect("id");
+    let page = format!("/staff/visits/{second_id}");
+    let res = app
+        .post_form(
+            &page,
+            &format!("{page}/reschedule"),
+            &[
+                ("date", "2030-01-07"),
+                ("time", "14:00"),
+                ("duration", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    app.tick().await;
+    let schedule = ws.recv_type("schedule").await;
+    assert_eq!(
+        schedule["schedule"][0]["starts_at"]
+            .as_str()
+            .map(|s| s.starts_with("2030-01-07T05:00:00")),
+        Some(true),
+        "{schedule}"
+    );
 }

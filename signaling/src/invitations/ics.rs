@@ -152,7 +152,10 @@ pub fn calendar(event: &Event<'_>, tz: Tz) -> String {
         &mut out,
     );
     fold(&format!("LOCATION:{}", escape(event.location)), &mut out);
-    fold(&format!("URL:{}", event.url), &mut out);
+    // A visit at the entrance has no link: the family comes in person.
+    if !event.url.is_empty() {
+        fold(&format!("URL:{}", event.url), &mut out);
+    }
     let status = if event.cancelled {
         "CANCELLED"
     } else {

@@ -6,6 +6,7 @@
 
 pub mod ics;
 pub mod qr;
+pub mod recent;
 
 use chrono::{DateTime, Utc};
 

@@ -29,6 +29,21 @@ pub(super) fn record(
     Ok(())
 }
 
+/// Which of the first steps are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstSteps {
+    pub settings: bool,
+    pub devices: bool,
+    pub residents: bool,
+    pub booked: bool,
+}
+
+impl FirstSteps {
+    pub fn all_done(&self) -> bool {
+        self.settings && self.devices && self.residents && self.booked
+    }
+}
+
 impl Db {
     pub async fn audit(
         &self,
@@ -39,6 +54,29 @@ impl Db {
     ) -> Result<()> {
         self.call(move |c| record(c, at, &actor, action, &detail))
             .await
+    }
+
+    /// How far a new installation has got: the first steps Today lists until all are
+    /// done (settings saved once, a device, a resident, a visit booked).
+    pub async fn first_steps(&self) -> Result<FirstSteps> {
+        self.call(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'facility_changed'),
+                        EXISTS (SELECT 1 FROM devices),
+                        EXISTS (SELECT 1 FROM residents),
+                        EXISTS (SELECT 1 FROM visits)",
+                [],
+                |r| {
+                    Ok(FirstSteps {
+                        settings: r.get(0)?,
+                        devices: r.get(1)?,
+                        residents: r.get(2)?,
+                        booked: r.get(3)?,
+                    })
+                },
+            )?)
+        })
+        .await
     }
 
     /// The newest entries first.

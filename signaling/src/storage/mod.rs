@@ -12,7 +12,7 @@ mod residents;
 mod staff;
 mod visits;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, FirstSteps};
 pub use devices::PairingCode;
 pub use visits::{InvitationLink, NewVisit};
 

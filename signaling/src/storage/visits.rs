@@ -504,6 +504,20 @@ impl Db {
     }
 
     /// What is booked around a local date, for offering free slots.
+    /// The tablet of the resident's latest visit: the one the booking page offers first.
+    pub async fn usual_tablet(&self, resident_id: String) -> Result<Option<String>> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT ward_device_id FROM visits WHERE resident_id = ?1
+                 ORDER BY starts_at DESC LIMIT 1",
+                [resident_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     pub async fn booked_on(&self, facility: &Facility, date: NaiveDate) -> Result<Vec<Booked>> {
         let from = facility.instant(date, 0).unwrap_or_default();
         let to = date

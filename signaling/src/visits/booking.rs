@@ -217,6 +217,44 @@ pub fn find_conflict(
     near.iter().find(shares_device).map(|_| Conflict::Device)
 }
 
+/// A visit starting this very minute, for "now" on the booking page: only if a whole
+/// slot from now fits the visiting hours and collides with nothing for the resident
+/// and the devices.
+pub fn slot_now(
+    facility: &Facility,
+    now: DateTime<Utc>,
+    existing: &[Booked],
+    wanted: &Booked,
+) -> Option<DateTime<Utc>> {
+    use chrono::DurationRound;
+    let start = now.duration_trunc(Duration::minutes(1)).ok()?;
+    let length = Duration::minutes(i64::from(facility.slot_minutes));
+    let buffer = Duration::minutes(i64::from(facility.buffer_minutes));
+    let within_hours = facility
+        .openings_on(facility.local_date(now))
+        .iter()
+        .any(|(from, to)| *from <= start && start + length <= *to);
+    let candidate = Booked {
+        starts_at: start,
+        ends_at: start + length,
+        ..wanted.clone()
+    };
+    (within_hours && find_conflict(existing, &candidate, buffer).is_none()).then_some(start)
+}
+
+/// How much longer `visit` could run before it meets the next booking of its resident
+/// or one of its devices (the buffer kept). `None`: nothing follows it.
+pub fn room_to_extend(existing: &[Booked], visit: &Booked, buffer: Duration) -> Option<Duration> {
+    existing
+        .iter()
+        .filter(|b| b.visit_id != visit.visit_id && b.starts_at >= visit.ends_at)
+        .filter(|b| {
+            b.resident_id == visit.resident_id || devices(b).any(|d| devices(visit).any(|c| c == d))
+        })
+        .map(|b| (b.starts_at - buffer - visit.ends_at).max(Duration::zero()))
+        .min()
+}
+
 /// The start times the booking page offers on one local date: a grid of slot length
 /// plus buffer from the start of each opening, skipping times already past and those
 /// that collide with `existing` for the chosen resident and devices.
@@ -283,6 +321,51 @@ mod tests {
     }
 
     const BUFFER: Duration = Duration::minutes(10);
+
+    #[test]
+    fn now_is_offered_when_a_whole_slot_from_this_minute_is_free() {
+        let facility = Facility::default();
+        let wanted = booked("", "r1", "w1", at(0, 0));
+        // 09:07:30 Tokyo: from 09:07 on, nothing booked.
+        let now = at(0, 7) + Duration::seconds(30);
+        assert_eq!(slot_now(&facility, now, &[], &wanted), Some(at(0, 7)));
+        // The tablet is busy at 09:30: 09:07–09:27 plus the break collides.
+        let busy = booked("b", "r2", "w1", at(0, 30));
+        assert_eq!(slot_now(&facility, now, &[busy], &wanted), None);
+        // 16:50 Tokyo: a 20-minute visit would run past 17:00.
+        assert_eq!(slot_now(&facility, at(7, 50), &[], &wanted), None);
+    }
+
+    #[test]
+    fn the_room_to_extend_ends_at_the_next_booking_of_the_resident_or_a_device() {
+        let visit = booked("v", "r1", "w1", at(0, 0));
+        // Nothing after it (an earlier visit does not count): no limit.
+        let earlier = booked("e", "r1", "w1", at(0, 0) - Duration::hours(1));
+        assert_eq!(
+            room_to_extend(&[visit.clone(), earlier], &visit, BUFFER),
+            None
+        );
+        // Another resident on another tablet: no limit either.
+        let elsewhere = booked("x", "r2", "w2", at(0, 30));
+        assert_eq!(
+            room_to_extend(std::slice::from_ref(&elsewhere), &visit, BUFFER),
+            None
+        );
+        // The same tablet at 00:50, the same resident at 00:40: 10 minutes (00:20 end,
+        // 10 minutes of buffer before 00:40).
+        let tablet = booked("t", "r3", "w1", at(0, 50));
+        let resident = booked("r", "r1", "w9", at(0, 40));
+        assert_eq!(
+            room_to_extend(&[elsewhere, tablet.clone(), resident], &visit, BUFFER),
+            Some(Duration::minutes(10))
+        );
+        // Back to back (inside the buffer already): no room, never negative.
+        let next = booked("n", "r3", "w1", at(0, 25));
+        assert_eq!(
+            room_to_extend(&[next, tablet], &visit, BUFFER),
+            Some(Duration::zero())
+        );
+    }
 
     #[test]
     fn the_same_resident_cannot_be_booked_twice() {

@@ -35,6 +35,8 @@ impl From<&StaffMember> for Actor {
 pub struct Ctx {
     pub tr: Tr,
     pub csrf: String,
+    /// The page was reached right after a save (`?saved=1`): it says "Saved".
+    pub saved: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -47,9 +49,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
+        let saved = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == "saved=1"));
         Ok(Ctx {
             tr: Tr::new(lang),
             csrf,
+            saved,
         })
     }
 }

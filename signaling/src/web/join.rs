@@ -142,13 +142,13 @@ async fn qr_svg(
 /// `?in=ja|en`: the language of a card or calendar file staff make for a family. Not
 /// the `?lang=` switch, which would also change the staff member's own pages.
 #[derive(serde::Deserialize)]
-struct MadeIn {
+pub struct MadeIn {
     #[serde(rename = "in")]
     lang: Option<String>,
 }
 
 impl MadeIn {
-    fn tr(&self, ctx: &Ctx) -> Tr {
+    pub fn tr(&self, ctx: &Ctx) -> Tr {
         Tr::new(
             self.lang
                 .as_deref()
@@ -165,12 +165,26 @@ async fn calendar(
     Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
+    Ok(calendar_file(
+        made_in.tr(&ctx),
+        &state,
+        &visit,
+        Some(&token),
+    ))
+}
+
+/// The calendar file of `visit`: with the family's link, or (at the entrance) with
+/// what to do at reception.
+pub fn calendar_file(tr: Tr, state: &AppState, visit: &Visit, token: Option<&str>) -> Response {
     let facility = state.facility();
-    let tr = made_in.tr(&ctx);
-    let lang = tr.lang;
-    let url = visit_url(&state.public_url, &token);
-    let summary = invitations::title(lang, &visit.resident_name);
-    let description = tr.t1("ics-description", "url", &url);
+    let url = token
+        .map(|t| visit_url(&state.public_url, t))
+        .unwrap_or_default();
+    let summary = invitations::title(tr.lang, &visit.resident_name);
+    let description = match token {
+        Some(_) => tr.t1("ics-description", "url", &url),
+        None => tr.t1("ics-entrance-description", "facility", &facility.name),
+    };
     let uid = format!("{}@menkai", visit.id);
     let event = ics::Event {
         uid: &uid,
@@ -185,7 +199,7 @@ async fn calendar(
         stamp: state.now(),
     };
     let body = ics::calendar(&event, facility.tz());
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
             (
@@ -195,19 +209,44 @@ async fn calendar(
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(askama::Template)]
 #[template(path = "card.html")]
-struct CardPage {
+pub struct CardPage {
     c: Chrome,
-    qr: String,
+    /// The family's link and its QR code; none for a visit at the entrance.
+    link: Option<CardLink>,
     title: String,
     date: String,
     start: String,
     end: String,
+}
+
+pub struct CardLink {
+    qr: String,
     url: String,
+}
+
+impl CardPage {
+    /// The printed card of `visit`: with its link (`token`) for a family at home, or
+    /// with what to do at reception for a family coming to the entrance.
+    pub fn new(tr: Tr, csrf: String, state: &AppState, visit: &Visit, token: Option<&str>) -> Self {
+        let facility = state.facility();
+        let times = invitations::local_times(&facility, tr.lang, visit.starts_at, visit.ends_at);
+        CardPage {
+            c: Chrome::public(tr, csrf, &facility),
+            link: token.map(|token| CardLink {
+                qr: format!("/v/{token}/qr.svg"),
+                url: visit_url(&state.public_url, token),
+            }),
+            title: invitations::title(tr.lang, &visit.resident_name),
+            date: times.date,
+            start: times.start,
+            end: times.end,
+        }
+    }
 }
 
 async fn card(
@@ -217,17 +256,6 @@ async fn card(
     Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
     let (visit, _guest) = live_link(&state, &token).await?;
-    let facility = state.facility();
-    let tr = made_in.tr(&ctx);
-    let times = invitations::local_times(&facility, tr.lang, visit.starts_at, visit.ends_at);
-    let page = CardPage {
-        c: Chrome::public(tr, ctx.csrf, &facility),
-        qr: format!("/v/{token}/qr.svg"),
-        title: invitations::title(tr.lang, &visit.resident_name),
-        date: times.date,
-        start: times.start,
-        end: times.end,
-        url: visit_url(&state.public_url, &token),
-    };
+    let page = CardPage::new(made_in.tr(&ctx), ctx.csrf, &state, &visit, Some(&token));
     Ok(render(&page)?.into_response())
 }

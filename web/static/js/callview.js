@@ -113,7 +113,10 @@ export class CallView {
       video.autoplay = true;
       video.playsInline = true;
       const caption = document.createElement("figcaption");
-      caption.textContent = info.role === "ward" && this.residentName ? this.residentName : info.name;
+      // People, not devices: the tablet is the resident, the kiosk is the family at
+      // the entrance; a device's own name ("2F east tablet") means nothing in a call.
+      caption.textContent =
+        info.role === "ward" && this.residentName ? this.residentName : info.role === "entrance" ? t("entranceFamily") : info.name;
       const paused = document.createElement("p");
       paused.className = "video-paused";
       paused.textContent = t("videoPaused");

@@ -228,6 +228,8 @@ function renderSchedule(entries) {
 function enterVisit(visit, now) {
   visitId = visit.id ?? null;
   clearTimeout(cleaningTimer);
+  // The kiosk shows the tablet's tile under the resident's name.
+  if (visit.resident) view.residentName = visit.resident;
   view.setTimes(visit.ends_at, now);
   ensureMedia();
   show("call");

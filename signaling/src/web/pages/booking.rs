@@ -9,16 +9,16 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use super::visits::InvitationsPage;
 use super::{Chrome, chosen_date, field_message, local_hm};
 use crate::devices::{Device, DeviceKind};
 use crate::error::{Error, FieldErrors, PageError};
 use crate::i18n;
+use crate::invitations::recent::Recent;
 use crate::residents::Resident;
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::visits::Mode;
-use crate::visits::booking::{Booked, BookingRequest, MAX_GUESTS, free_slots};
+use crate::visits::booking::{Booked, BookingRequest, MAX_GUESTS, free_slots, slot_now};
 use crate::web::extract::{CsrfForm, Ctx, StaffUser};
 use crate::web::render;
 
@@ -159,9 +159,16 @@ async fn page(
         .iter()
         .filter(|d| d.kind == DeviceKind::Entrance)
         .collect();
-    // With one tablet or one kiosk there is nothing to choose.
+    // With one tablet or one kiosk there is nothing to choose; otherwise the tablet
+    // the resident had last time is the likely one.
     if choice.ward_device_id.is_empty() && wards.len() == 1 {
         choice.ward_device_id = wards[0].id.clone();
+    }
+    if choice.ward_device_id.is_empty() && !choice.resident_id.is_empty() {
+        let usual = state.db.usual_tablet(choice.resident_id.clone()).await?;
+        if let Some(usual) = usual.filter(|id| wards.iter().any(|w| &w.id == id)) {
+            choice.ward_device_id = usual;
+        }
     }
     if choice.entrance_device_id.is_empty() && kiosks.len() == 1 {
         choice.entrance_device_id = kiosks[0].id.clone();
@@ -182,18 +189,32 @@ async fn page(
         };
         let booked = state.db.booked_on(&facility, date).await?;
         let length = Duration::minutes(i64::from(facility.slot_minutes));
+        let times = |start: DateTime<Utc>| {
+            format!(
+                "{}–{}",
+                local_hm(&facility, start),
+                local_hm(&facility, start + length)
+            )
+        };
+        let grid = free_slots(&facility, date, now, &booked, &wanted);
+        // Today, "now" comes first when a whole slot from this minute is free.
+        let right_now = (date == facility.local_date(now))
+            .then(|| slot_now(&facility, now, &booked, &wanted))
+            .flatten()
+            .filter(|start| !grid.contains(start));
+        let now_slot = right_now.map(|start| Slot {
+            value: start.to_rfc3339(),
+            label: ctx.tr.t1("book-now", "times", times(start)),
+            checked: picked == Some(start),
+        });
         Some(
-            free_slots(&facility, date, now, &booked, &wanted)
+            now_slot
                 .into_iter()
-                .map(|start| Slot {
+                .chain(grid.into_iter().map(|start| Slot {
                     value: start.to_rfc3339(),
-                    label: format!(
-                        "{}–{}",
-                        local_hm(&facility, start),
-                        local_hm(&facility, start + length)
-                    ),
+                    label: times(start),
                     checked: picked == Some(start),
-                })
+                }))
                 .collect(),
         )
     } else {
@@ -292,10 +313,15 @@ async fn book(
             .await
     };
     match result {
-        Ok(booked) => {
-            let page = InvitationsPage::new(&ctx, &state, &me, &booked.visit, &booked.invitations);
-            Ok(render(&page)?.into_response())
-        }
+        Ok(booked) => Ok(super::visits::show_links(
+            &state,
+            &me,
+            Recent {
+                visit_id: booked.visit.id.clone(),
+                links: booked.invitations,
+                reissued: false,
+            },
+        )),
         Err(Error::Invalid(errors)) => {
             let entered = Entered {
                 choice,

@@ -137,7 +137,7 @@ async fn save(
                     String::new(),
                 )
                 .await?;
-            Ok(Redirect::to("/staff/facility").into_response())
+            Ok(Redirect::to("/staff/facility?saved=1").into_response())
         }
         Err(errors) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

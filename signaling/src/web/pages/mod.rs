@@ -6,6 +6,7 @@ mod auth;
 mod booking;
 mod devices;
 mod facility;
+mod guide;
 mod residents;
 mod today;
 mod visits;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(devices::router())
         .merge(accounts::router())
         .merge(facility::router())
+        .merge(guide::router())
 }
 
 /// What every page's frame needs: language, CSRF value, facility name, and for staff
@@ -45,6 +47,11 @@ pub struct Chrome {
     /// Off on pages that answer a POST, where reloading in another language would
     /// resubmit or lose what is shown.
     pub lang_switch: bool,
+    /// Say "Saved" at the top (the page follows a successful save).
+    pub saved: bool,
+    /// Staff pages: the public address is a loopback one, so links handed out from
+    /// here cannot work anywhere else; every staff page says so.
+    pub address_warning: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +72,8 @@ impl Chrome {
             phone_link: facility.phone_link(),
             staff: None,
             lang_switch: true,
+            saved: false,
+            address_warning: false,
         }
     }
 
@@ -75,6 +84,8 @@ impl Chrome {
                 is_admin: member.role == crate::staff::Role::Admin,
                 current,
             }),
+            saved: ctx.saved,
+            address_warning: is_loopback_url(&state.public_url),
             ..Self::public(ctx.tr, ctx.csrf.clone(), &state.facility())
         }
     }
@@ -83,6 +94,26 @@ impl Chrome {
         self.lang_switch = false;
         self
     }
+}
+
+/// Whether links under `public_url` only work on this very computer.
+pub fn is_loopback_url(public_url: &str) -> bool {
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    // `[::1]:8080`, `127.0.0.1:8080`, `localhost:8080`.
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A date from `?date=YYYY-MM-DD`, else today at the facility. Dates more than ten
@@ -111,6 +142,26 @@ pub fn field_message(tr: &Tr, errors: &crate::error::FieldErrors, field: &str) -
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn loopback_addresses_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+            "https://127.0.0.2",
+            "http://app.localhost",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://visits.example.org",
+            "http://192.168.1.20:8080",
+            "https://[2001:db8::1]:443",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
 
     #[test]
     fn implausible_or_broken_dates_fall_back_to_today() {

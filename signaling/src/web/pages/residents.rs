@@ -29,6 +29,8 @@ struct ResidentsPage {
     residents: Vec<Resident>,
     input: ResidentInput,
     errors: FieldErrors,
+    /// A resident with this name and room is already there: ask before adding twice.
+    duplicate: bool,
 }
 
 impl ResidentsPage {
@@ -49,6 +51,7 @@ async fn list_page(
         residents: state.db.residents(true).await?,
         input,
         errors,
+        duplicate: false,
     })
 }
 
@@ -70,22 +73,48 @@ async fn list(
     .into_response())
 }
 
+/// The add form: a resident, and whether staff confirmed adding a second one with the
+/// same name and room (twins of names happen; a double click should not).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct AddForm {
+    name: String,
+    #[serde(default)]
+    room: String,
+    #[serde(default)]
+    add_anyway: Option<String>,
+}
+
 async fn add(
     ctx: Ctx,
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
-    CsrfForm(form): CsrfForm<ResidentInput>,
+    CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<Response, PageError> {
-    match form.clone().parse() {
+    let typed = ResidentInput {
+        name: form.name,
+        room: form.room,
+    };
+    match typed.clone().parse() {
         Ok(input) => {
+            let twin = state
+                .db
+                .residents(false)
+                .await?
+                .iter()
+                .any(|r| r.name == input.name && r.room == input.room);
+            if twin && form.add_anyway.is_none() {
+                let mut page = list_page(&ctx, &state, &me, input, FieldErrors::default()).await?;
+                page.duplicate = true;
+                return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+            }
             state
                 .db
                 .add_resident(input, &Actor::from(&me), state.now())
                 .await?;
-            Ok(Redirect::to("/staff/residents").into_response())
+            Ok(Redirect::to("/staff/residents?saved=1").into_response())
         }
         Err(errors) => {
-            let page = list_page(&ctx, &state, &me, form, errors).await?;
+            let page = list_page(&ctx, &state, &me, typed, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
@@ -140,7 +169,7 @@ async fn edit(
                 .db
                 .update_resident(id, input, &Actor::from(&me), state.now())
                 .await?;
-            Ok(Redirect::to("/staff/residents").into_response())
+            Ok(Redirect::to("/staff/residents?saved=1").into_response())
         }
         Err(errors) => {
             let r = state.db.resident(id).await?;

@@ -13,7 +13,12 @@ use crate::error::PageError;
 use crate::facility::Facility;
 use crate::i18n::{self, Tr};
 use crate::state::AppState;
+use crate::storage::FirstSteps;
 use crate::visits::Visit;
+use crate::visits::booking::{Booked, BookingRequest, room_to_extend};
+
+/// What one press of Extend adds.
+pub const EXTEND_MINUTES: i64 = 10;
 use crate::web::extract::{Ctx, StaffUser};
 use crate::web::render;
 
@@ -38,6 +43,15 @@ pub struct VisitRow {
     pub connected: Vec<String>,
     /// Problems of the visit's devices that staff should fix before it (plain words).
     pub warnings: Vec<String>,
+    /// For a visit under way: whether 10 more minutes fit before the next booking of
+    /// its resident or devices, and how many minutes are free (None: no limit near).
+    pub extend: Option<Extension>,
+}
+
+/// What the Extend button can promise.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub free_minutes: Option<i64>,
 }
 
 impl VisitRow {
@@ -75,7 +89,24 @@ impl VisitRow {
             state_label: tr.t(&format!("state-{state}")),
             connected,
             warnings: vec![],
+            extend: None,
         }
+    }
+
+    /// Offers Extend only when the extra time fits before the next booking (of the
+    /// resident, the tablet or the kiosk); `booked` are the day's bookings.
+    fn offer_extension(mut self, visit: &Visit, booked: &[Booked], buffer: Duration) -> Self {
+        if !matches!(self.state, "open" | "live") {
+            return self;
+        }
+        let this = BookingRequest::for_visit(visit).as_booked(&visit.id);
+        let room = room_to_extend(booked, &this, buffer);
+        if room.is_none_or(|r| r >= Duration::minutes(EXTEND_MINUTES)) {
+            self.extend = Some(Extension {
+                free_minutes: room.map(|r| r.num_minutes()),
+            });
+        }
+        self
     }
 
     /// Adds what would stop the visit's devices serving it, if it starts within the
@@ -123,12 +154,43 @@ struct TodayPage {
     rows: Vec<VisitRow>,
     /// Every device problem of the visits in the next hour, shown at the top.
     alerts: Vec<String>,
+    /// What the last action could not do, in plain words.
+    notice: Option<String>,
+    /// A new installation's checklist, until every step is done.
+    first_steps: Vec<Step>,
+}
+
+/// One line of the first-steps checklist.
+struct Step {
+    done: bool,
+    label: &'static str,
+    href: &'static str,
+}
+
+fn checklist(steps: FirstSteps) -> Vec<Step> {
+    if steps.all_done() {
+        return vec![];
+    }
+    [
+        (steps.settings, "first-steps-settings", "/staff/facility"),
+        (steps.devices, "first-steps-devices", "/staff/devices"),
+        (steps.residents, "first-steps-residents", "/staff/residents"),
+        (steps.booked, "first-steps-book", "/staff/book"),
+    ]
+    .into_iter()
+    .map(|(done, label, href)| Step { done, label, href })
+    .collect()
 }
 
 #[derive(Deserialize)]
 struct DateQuery {
     date: Option<String>,
+    /// What the last action on this page could not do (a known message id).
+    notice: Option<String>,
 }
+
+/// Notices an action may leave for Today (via `?notice=`): only these are shown.
+const NOTICES: [&str; 1] = ["extend-conflict"];
 
 async fn today(
     ctx: Ctx,
@@ -141,11 +203,15 @@ async fn today(
     let date = chosen_date(q.date.as_deref(), &facility, now);
     let visits = state.db.visits_on(&facility, date).await?;
     let devices = state.db.devices().await?;
+    let booked = state.db.booked_on(&facility, date).await?;
+    let first_steps = checklist(state.db.first_steps().await?);
+    let buffer = Duration::minutes(i64::from(facility.buffer_minutes));
     let rows: Vec<VisitRow> = visits
         .iter()
         .map(|v| {
             VisitRow::new(&ctx.tr, &facility, v, now, &state.hub)
                 .warn_about_devices(&ctx.tr, v, &devices, now, &state.hub)
+                .offer_extension(v, &booked, buffer)
         })
         .collect();
     let alerts = rows
@@ -165,5 +231,10 @@ async fn today(
         is_today: date == facility.local_date(now),
         rows,
         alerts,
+        first_steps,
+        notice: q
+            .notice
+            .filter(|n| NOTICES.contains(&n.as_str()))
+            .map(|n| ctx.tr.t(&format!("notice-{n}"))),
     })
 }

@@ -2,7 +2,7 @@
 //! Also the invitations page shown right after booking.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,12 +13,14 @@ use super::today::VisitRow;
 use super::{Chrome, field_message};
 use crate::error::{Error, FieldErrors, PageError};
 use crate::i18n::Lang;
+use crate::invitations::recent::Recent;
 use crate::invitations::{self, visit_url};
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::storage::InvitationLink;
-use crate::visits::{Visit, VisitState};
+use crate::visits::{Mode, Visit, VisitState};
 use crate::web::extract::{CsrfForm, Ctx, NoFields, StaffUser};
+use crate::web::join::{CardPage, MadeIn, calendar_file};
 use crate::web::render;
 
 pub fn router() -> Router<AppState> {
@@ -29,6 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/staff/visits/{id}/end", post(end))
         .route("/staff/visits/{id}/reschedule", post(reschedule))
         .route("/staff/visits/{id}/guests/{guest}/link", post(new_link))
+        .route("/staff/visits/{id}/links/{key}", get(links_page))
+        .route("/staff/visits/{id}/card", get(entrance_card))
+        .route("/staff/visits/{id}/invite.ics", get(entrance_calendar))
 }
 
 /// One guest's link with everything staff hand over.
@@ -123,6 +128,8 @@ struct VisitPage {
     duration: i64,
     errors: FieldErrors,
     conflict: Option<String>,
+    /// Why the links are not shown here any more.
+    notice: Option<String>,
 }
 
 impl VisitPage {
@@ -164,6 +171,7 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
         duration: visit.duration_minutes(),
         errors: FieldErrors::default(),
         conflict: None,
+        notice: None,
     }
 }
 
@@ -247,7 +255,6 @@ async fn reschedule(
 }
 
 async fn new_link(
-    ctx: Ctx,
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
     Path((id, guest)): Path<(String, String)>,
@@ -256,12 +263,82 @@ async fn new_link(
     let link = state
         .reissue_invitation(id.clone(), guest, &Actor::from(&me))
         .await?;
+    Ok(show_links(
+        &state,
+        &me,
+        Recent {
+            visit_id: id,
+            links: vec![link],
+            reissued: true,
+        },
+    ))
+}
+
+/// After links are made: keep them for this staff member and send the browser to the
+/// page that shows them, so a reload shows them again and never books twice.
+pub fn show_links(state: &AppState, me: &StaffMember, recent: Recent) -> Response {
+    let visit_id = recent.visit_id.clone();
+    let key = state.recent_links.keep(&me.id, recent, state.now());
+    Redirect::to(&format!("/staff/visits/{visit_id}/links/{key}")).into_response()
+}
+
+/// The links just made, for as long as they are kept; then the visit's page, which
+/// says why they are gone and offers new ones.
+async fn links_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let visit = state.db.visit(id.clone()).await?;
+    match state.recent_links.get(&key, &me.id, state.now()) {
+        Some(recent) if recent.visit_id == id => {
+            let page = InvitationsPage {
+                reissued: recent.reissued,
+                ..InvitationsPage::new(&ctx, &state, &me, &visit, &recent.links)
+            };
+            Ok(render(&page)?.into_response())
+        }
+        _ => {
+            let mut page = visit_view(&ctx, &state, &me, &visit).await;
+            page.notice = Some(ctx.tr.t("visit-links-gone"));
+            Ok(render(&page)?.into_response())
+        }
+    }
+}
+
+/// A visit at the entrance has no link; staff print this card for the family instead
+/// (when, where, what to do at reception).
+async fn entrance_visit(state: &AppState, id: String) -> Result<Visit, Error> {
     let visit = state.db.visit(id).await?;
-    let page = InvitationsPage {
-        reissued: true,
-        ..InvitationsPage::new(&ctx, &state, &me, &visit, &[link])
-    };
+    if visit.mode == Mode::Entrance {
+        Ok(visit)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+async fn entrance_card(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(_): StaffUser,
+    Path(id): Path<String>,
+    Query(made_in): Query<MadeIn>,
+) -> Result<Response, PageError> {
+    let visit = entrance_visit(&state, id).await?;
+    let page = CardPage::new(made_in.tr(&ctx), ctx.csrf, &state, &visit, None);
     Ok(render(&page)?.into_response())
+}
+
+async fn entrance_calendar(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    StaffUser(_): StaffUser,
+    Path(id): Path<String>,
+    Query(made_in): Query<MadeIn>,
+) -> Result<Response, PageError> {
+    let visit = entrance_visit(&state, id).await?;
+    Ok(calendar_file(made_in.tr(&ctx), &state, &visit, None))
 }
 
 /// Ten more minutes for a visit in progress (if nothing else needs the time).
@@ -271,11 +348,25 @@ async fn extend(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state
+    let minutes = super::today::EXTEND_MINUTES as u32;
+    match state
         .db
-        .extend_visit(id, 10, state.facility(), &Actor::from(&me), state.now())
-        .await?;
-    Ok(Redirect::to("/staff").into_response())
+        .extend_visit(
+            id,
+            minutes,
+            state.facility(),
+            &Actor::from(&me),
+            state.now(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/staff").into_response()),
+        // Booked meanwhile: say so on Today, with everything else still there.
+        Err(Error::Conflict(_)) => {
+            Ok(Redirect::to("/staff?notice=extend-conflict").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Ends a visit in progress now; everyone in it sees the end screen.

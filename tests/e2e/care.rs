@@ -1,0 +1,410 @@
+//! Staff pages a busy care worker can trust: a new home is told its first steps and
+//! that a local address cannot reach families; saving says "Saved"; adding the same
+//! resident twice asks first.
+
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let (_, today) = app.get_text("/staff?lang=en").await;
+    for step in [
+        "First steps",
+        "Settings: the home",
+        "Devices: add the ward tablets",
+        "Residents: add each resident",
+        "Book the first visit",
+    ] {
+        assert!(today.contains(step), "{step}");
+    }
+    assert!(!today.contains("✓ done"), "nothing done yet");
+    // The server calls itself 127.0.0.1: every staff page says what that means.
+    for page in [
+        "/staff?lang=en",
+        "/staff/residents?lang=en",
+        "/staff/book?lang=en",
+    ] {
+        let (_, html) = app.get_text(page).await;
+        assert!(html.contains("work only on this computer"), "{page}");
+        assert!(html.contains("href=\"/staff/deploy-guide\""), "{page}");
+    }
+    let (status, guide) = app.get_text("/staff/deploy-guide?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(guide.contains("--domain"), "the guide itself is there");
+
+    // Settings saved: the page says so.
+    let res = app
+        .post_form(
+            "/staff/facility",
+            "/staff/facility",
+            &[
+                ("name", "さくら苑"),
+                ("phone", ""),
+                ("time_zone", "Asia/Tokyo"),
+                ("language", "ja"),
+                ("slot_minutes", "20"),
+                ("buffer_minutes", "10"),
+                ("open_1", "on"),
+                ("from_1", "09:00"),
+                ("to_1", "17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let saved = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(saved, "/staff/facility?saved=1");
+    let (_, html) = app.get_text(&format!("{saved}&lang=en")).await;
+    assert!(html.contains("role=\"status\">Saved.</p>"), "{html}");
+    let (_, html) = app.get_text("/staff/facility?lang=en").await;
+    assert!(!html.contains("Saved."), "only right after saving");
+    let (_, today) = app.get_text("/staff?lang=en").await;
+    assert_eq!(today.matches("✓ done").count(), 1, "settings done");
+
+    // The rest done: the checklist goes away.
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(1);
+    let (status, _) = app.book(&token, &seed, start, &["Taro"]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, today) = app.get_text("/staff?lang=en").await;
+    assert!(!today.contains("First steps"), "all four done");
+}
+
+#[tokio::test]
+async fn adding_the_same_resident_twice_asks_first() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let resident = [("name", "山田 花子"), ("room", "201")];
+    let res = app
+        .post_form("/staff/residents", "/staff/residents", &resident)
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.get_text("/staff/residents?saved=1&lang=en").await;
+    assert!(html.contains("Saved."));
+
+    // The same again (a double click, or a colleague): asked, nothing added yet.
+    let res = app
+        .post_form("/staff/residents?lang=en", "/staff/residents", &resident)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let html = res.text().await.expect("page");
+    assert!(html.contains("is already on the list"), "{html}");
+    assert!(html.contains("name=\"add_anyway\""), "{html}");
+    let count = |html: &str| html.matches("/staff/residents/").count();
+    let (_, list) = app.get_text("/staff/residents").await;
+    let before = count(&list);
+
+    // Confirmed: two of them.
+    let mut anyway = resident.to_vec();
+    anyway.push(("add_anyway", "1"));
+    let res = app
+        .post_form("/staff/residents", "/staff/residents", &anyway)
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, list) = app.get_text("/staff/residents").await;
+    assert!(count(&list) > before, "added after the question");
+    // Another room is another person: no question.
+    let res = app
+        .post_form(
+            "/staff/residents",
+            "/staff/residents",
+            &[("name", "山田 花子"), ("room", "305")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_visit_can_start_now_on_the_residents_usual_tablet() {
+    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    let (_, second) = app
+        .api_post(
+            "/devices",
+            &token,
+            serde_json::json!({"name": "3階 タブレット", "kind": "ward"}),
+        )
+        .await;
+    let second_id = second["id"].as_str().expect("id").to_owned();
+    // Last time the resident used the second tablet.
+    let mut on_second = seed.clone();
+    on_second.ward = second_id.clone();
+    let (status, _) = app
+        .book(
+            &token,
+            &on_second,
+            crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(4),
+            &["Taro"],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.advance(chrono::Duration::minutes(7) + chrono::Duration::seconds(30));
+    let (_, html) = app
+        .get_text(&format!(
+            "/staff/book?lang=en&resident_id={}",
+            seed.resident
+        ))
+        .await;
+    assert!(
+        html.contains(&format!("<option value=\"{second_id}\" selected")),
+        "the usual tablet is chosen: {html}"
+    );
+    assert!(html.contains("Now (9:07–9:27)"), "{html}");
+    let now_value = html
+        .split("value=\"")
+        .find(|v| v.starts_with("2030-") && v.contains("T00:07:00"))
+        .and_then(|v| v.split('"').next())
+        .expect("the now slot's value")
+        .to_owned();
+    let res = app
+        .post_form(
+            "/staff/book",
+            "/staff/book",
+            &[
+                ("resident_id", &seed.resident),
+                ("mode", "remote"),
+                ("ward_device_id", &second_id),
+                ("slot", &now_value),
+                ("guest", "山田 太郎"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, visits) = app
+        .api(
+            reqwest::Method::GET,
+            "/visits?date=2030-01-07",
+            &token,
+            None,
+        )
+        .await;
+    let started_now = visits.as_array().into_iter().flatten().any(|v| {
+        v["starts_at"]
+            .as_str()
+            .is_some_and(|s| s.contains("T00:07:00"))
+            && v["state"] != "scheduled"
+    });
+    assert!(started_now, "{visits}");
+}
+
+#[tokio::test]
+async fn an_entrance_visit_gets_a_card_and_a_calendar_file_for_the_family() {
+    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(3);
+    let res = app
+        .post_form(
+            "/staff/book",
+            "/staff/book",
+            &[
+                ("resident_id", &seed.resident),
+                ("mode", "entrance"),
+                ("ward_device_id", &seed.ward),
+                ("entrance_device_id", &seed.kiosk),
+                ("slot", &start.to_rfc3339()),
+                ("guest", "山田 太郎"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let shown = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id = shown
+        .trim_start_matches("/staff/visits/")
+        .split('/')
+        .next()
+        .expect("visit id")
+        .to_owned();
+    let (_, page) = app.get_text(&shown).await;
+    assert!(
+        page.contains(&format!("/staff/visits/{id}/card?in=")),
+        "{page}"
+    );
+
+    let (status, card) = app
+        .get_text(&format!("/staff/visits/{id}/card?in=en"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        card.contains("Come to reception a few minutes before"),
+        "{card}"
+    );
+    assert!(card.contains("12:00"), "the time: {card}");
+    assert!(
+        !card.contains("qr.svg") && !card.contains("/v/"),
+        "no link for the entrance"
+    );
+    let (_, card_ja) = app
+        .get_text(&format!("/staff/visits/{id}/card?in=ja"))
+        .await;
+    assert!(card_ja.contains("受付"), "{card_ja}");
+
+    let res = app
+        .get(&format!("/staff/visits/{id}/invite.ics?in=en"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ics = res.text().await.expect("calendar");
+    assert!(
+        ics.contains("BEGIN:VEVENT") && ics.contains("reception"),
+        "{ics}"
+    );
+    assert!(!ics.contains("\nURL:"), "{ics}");
+
+    // A visit from home has per-guest cards instead; this one is not offered for it.
+    let (_, remote) = app
+        .book(&token, &seed, start + chrono::Duration::hours(2), &["Ken"])
+        .await;
+    let remote_id = remote["id"].as_str().expect("id");
+    let (status, _) = app
+        .get_text(&format!("/staff/visits/{remote_id}/card"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The printed card, as the printer gets it (print media, A6, PDF): the link is inside
+/// the card in full, in both languages, for a home with a long name and a phone number.
+#[tokio::test]
+async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
+    use base64::Engine;
+    use menkai_kiosk::browser;
+    use menkai_kiosk::cdp::Cdp;
+    use serde_json::json;
+    use std::time::Duration as StdDuration;
+
+    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::PUT,
+            "/facility",
+            &token,
+            Some(json!({"name": "特別養護老人ホーム さくらの里 みなみ館", "phone": "03-1234-5678", "time_zone": "Asia/Tokyo", "language": "ja", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": [{"weekday": 1, "from": "09:00", "to": "17:00"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(2);
+    let (_, visit) = app.book(&token, &seed, start, &["山田 太郎"]).await;
+    let link = crate::helpers::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let profiles = tempfile::tempdir().expect("profiles");
+    let running = browser::launch(
+        &browser::Options {
+            path: chromium.into(),
+            headless: true,
+            fake_media: false,
+            window: (800, 1000),
+            lang: "ja".into(),
+        },
+        profiles.path(),
+    )
+    .await
+    .expect("Chromium starts");
+    let within = StdDuration::from_secs(15);
+    let (cdp, _events) = Cdp::connect(&running.devtools).await.expect("DevTools");
+    let page = cdp.attach_to_page(within).await.expect("page");
+    cdp.call(Some(&page), "Page.enable", json!({}), within)
+        .await
+        .expect("enable");
+    cdp.call(
+        Some(&page),
+        "Emulation.setEmulatedMedia",
+        json!({"media": "print"}),
+        within,
+    )
+    .await
+    .expect("print media");
+    for lang in ["ja", "en"] {
+        let url = app.url(&format!("{link}/card?in={lang}"));
+        cdp.call(Some(&page), "Page.navigate", json!({"url": url}), within)
+            .await
+            .expect("navigate");
+        let deadline = std::time::Instant::now() + within;
+        while cdp
+            .evaluate(
+                &page,
+                "document.readyState === 'complete' && !!document.querySelector('.card-url')",
+                within,
+            )
+            .await
+            .ok()
+            != Some(json!(true))
+        {
+            assert!(std::time::Instant::now() < deadline, "the card loads");
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        let measured = cdp
+            .evaluate(
+                &page,
+                "(() => { const card = document.querySelector('.card'); const c = card.getBoundingClientRect();
+                   const u = document.querySelector('.card-url').getBoundingClientRect();
+                   const qr = document.querySelector('.card-qr').getBoundingClientRect();
+                   return { inside: u.left >= c.left - 0.5 && u.right <= c.right + 0.5 && u.top >= c.top - 0.5 && u.bottom <= c.bottom + 0.5,
+                            overflow: card.scrollHeight > card.clientHeight + 1, qr_mm: qr.height / 96 * 25.4,
+                            text: document.querySelector('.card-url').textContent }; })()",
+                within,
+            )
+            .await
+            .expect("measured");
+        println!("card {lang}: {measured}");
+        assert_eq!(measured["inside"], true, "{lang}: {measured}");
+        assert_eq!(measured["overflow"], false, "{lang}: {measured}");
+        assert!(
+            measured["text"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(link.trim_start_matches('/'))),
+            "{measured}"
+        );
+        assert!(
+            measured["qr_mm"].as_f64().unwrap_or(0.0) >= 29.5,
+            "the QR code stays scannable: {measured}"
+        );
+        let pdf = cdp
+            .call(
+                Some(&page),
+                "Page.printToPDF",
+                json!({"preferCSSPageSize": true, "printBackground": true}),
+                within,
+            )
+            .await
+            .expect("PDF");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(pdf["data"].as_str().unwrap_or_default())
+            .expect("base64");
+        assert!(bytes.starts_with(b"%PDF"), "a PDF");
+        let dir = crate::browser::workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(format!("card-{lang}.pdf")), &bytes).expect("write PDF");
+        let shot = cdp
+            .call(
+                Some(&page),
+                "Page.captureScreenshot",
+                json!({"format": "png"}),
+                within,
+            )
+            .await
+            .expect("screenshot");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .expect("PNG");
+        std::fs::write(dir.join(format!("card-print-{lang}.png")), png).expect("write PNG");
+        // Exactly one page: asking for a second one is refused.
+        let second = cdp
+            .call(
+                Some(&page),
+                "Page.printToPDF",
+                json!({"preferCSSPageSize": true, "pageRanges": "2"}),
+                within,
+            )
+            .await;
+        assert!(second.is_err(), "{lang}: the card prints on one A6 page");
+    }
+    running.stop().await;
+}
