@@ -629,3 +629,101 @@ async fn destructive_actions_ask_first_and_going_back_changes_nothing() {
     }
     assert!(problems.is_empty(), "accessibility problems: {problems:#?}");
 }
+
+/// The screens this care pass changed, as a phone (390×844), a tablet (820×1180) and
+/// a laptop (1366×768) show them, in both languages, each checked by axe-core.
+/// Screenshots: `target/screenshots/sizes-{screen}-{lang}-{size}.png`.
+#[tokio::test]
+async fn changed_screens_at_phone_tablet_and_laptop_sizes() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    // One visit under way (a family link waiting too) and one later on the same tablet,
+    // so Today shows the room left to extend.
+    let (_, now_visit) = app
+        .book(&token, &seed, monday_9am_tokyo(), &["山田 太郎"])
+        .await;
+    let (_, other) = app
+        .api_post(
+            "/residents",
+            &token,
+            json!({"name": "鈴木 一郎", "room": "305"}),
+        )
+        .await;
+    let mut later = seed.clone();
+    later.resident = other["id"].as_str().expect("id").to_owned();
+    app.book(
+        &token,
+        &later,
+        monday_9am_tokyo() + Duration::minutes(50),
+        &["Ken"],
+    )
+    .await;
+    app.advance(Duration::minutes(5));
+    let family_link = path_of(now_visit["invitations"][0]["url"].as_str().expect("url"));
+    let visit_page = format!("/staff/visits/{}", now_visit["id"].as_str().expect("id"));
+
+    let browser = Browser::start().await;
+    browser.goto(&app.url(&app.setup_path())).await;
+    create_administrator(&browser).await;
+    let screens = [
+        ("today", "/staff".to_owned()),
+        ("book", format!("/staff/book?resident_id={}", seed.resident)),
+        ("visit", visit_page),
+        ("residents", "/staff/residents".to_owned()),
+        ("join", family_link),
+    ];
+    let mut problems = vec![];
+    for (size, width, height) in [
+        ("phone", 390, 844),
+        ("tablet", 820, 1180),
+        ("laptop", 1366, 768),
+    ] {
+        browser
+            .client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        for lang in ["ja", "en"] {
+            for (screen, path) in &screens {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                browser
+                    .goto(&app.url(&format!("{path}{sep}lang={lang}")))
+                    .await;
+                browser.wait_for("main").await;
+                // Nothing may stick out sideways on a phone (a page that scrolls
+                // sideways hides half of every line from an old eye).
+                let wide = browser
+                    .eval("document.documentElement.scrollWidth > window.innerWidth + 1")
+                    .await;
+                if wide == Value::Bool(true) {
+                    problems.push(format!("{screen} {lang} {size}: wider than the screen"));
+                }
+                check(
+                    &browser,
+                    &format!("sizes-{screen}-{lang}-{size}"),
+                    &mut problems,
+                )
+                .await;
+                // And the whole page, for a person to read through.
+                let full = browser.eval("document.documentElement.scrollHeight").await;
+                let full = full
+                    .as_u64()
+                    .unwrap_or(u64::from(height))
+                    .clamp(u64::from(height), 5000);
+                browser
+                    .client
+                    .set_window_size(width, u32::try_from(full).unwrap_or(height))
+                    .await
+                    .expect("window size");
+                browser
+                    .screenshot(&format!("sizes-{screen}-{lang}-{size}-full"))
+                    .await;
+                browser
+                    .client
+                    .set_window_size(width, height)
+                    .await
+                    .expect("window size");
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -468,8 +468,8 @@ call-no-media-guest = { "{" }name{ "}" } has no camera or microphone.
 
 # Staff pages: notices shown on every page
 saved = Saved.
-address-warning = This server calls itself by a local address (127.0.0.1 or localhost), so links, QR codes and cards made here work only on this computer: families at home and tablets on the ward cannot open them. Give Menkai its real address first.
-address-warning-link = How to put Menkai on the internet
+address-warning = Links made here work only on this computer: this server calls itself 127.0.0.1 or localhost, which families and tablets cannot reach.
+address-warning-link = How to fix this
 deploy-guide-title = Putting Menkai on the internet
 first-steps-title = First steps
 first-steps-settings = Settings: the home’s name, time zone, visiting hours and visit length

@@ -468,8 +468,8 @@ call-no-media-guest = { "{" }name{ "}" } さんはカメラとマイクがあり
 
 # Staff pages: notices shown on every page
 saved = 保存しました。
-address-warning = このサーバーはローカルのアドレス（127.0.0.1 や localhost）を名乗っているため、ここで作るリンク・QR コード・カードはこのパソコンでしか開けません。自宅のご家族や病棟のタブレットからは使えません。先に Menkai に本当のアドレスを設定してください。
-address-warning-link = Menkai をインターネットに公開する方法
+address-warning = ここで作るリンクはこのパソコンでしか開けません。サーバーのアドレスが 127.0.0.1 や localhost のため、ご家族やタブレットからは届きません。
+address-warning-link = 直し方
 deploy-guide-title = Menkai をインターネットに公開する
 first-steps-title = はじめの設定
 first-steps-settings = 設定：施設名、タイムゾーン、面会時間、面会の長さ
