@@ -664,12 +664,30 @@ async fn changed_screens_at_phone_tablet_and_laptop_sizes() {
     let browser = Browser::start().await;
     browser.goto(&app.url(&app.setup_path())).await;
     create_administrator(&browser).await;
+    let (_, entrance) = app
+        .api_post(
+            "/visits",
+            &token,
+            json!({"resident_id": seed.resident, "starts_at": (monday_9am_tokyo() + Duration::hours(3)).to_rfc3339(), "mode": "entrance", "ward_device_id": seed.ward, "entrance_device_id": seed.kiosk, "guests": [{"name": "山田 太郎"}]}),
+        )
+        .await;
+    let (_, tablet_token) = app.paired_device(&token, "ward", "3F tablet").await;
     let screens = [
         ("today", "/staff".to_owned()),
+        ("today-notice", "/staff?notice=extend-conflict".to_owned()),
         ("book", format!("/staff/book?resident_id={}", seed.resident)),
-        ("visit", visit_page),
+        ("visit", visit_page.clone()),
+        ("visit-links-gone", format!("{visit_page}/links/expired")),
         ("residents", "/staff/residents".to_owned()),
+        (
+            "entrance-card",
+            format!(
+                "/staff/visits/{}/card",
+                entrance["id"].as_str().expect("id")
+            ),
+        ),
         ("join", family_link),
+        ("device", format!("/device#token={tablet_token}")),
     ];
     let mut problems = vec![];
     for (size, width, height) in [
@@ -684,9 +702,16 @@ async fn changed_screens_at_phone_tablet_and_laptop_sizes() {
             .expect("window size");
         for lang in ["ja", "en"] {
             for (screen, path) in &screens {
+                // `?lang=` goes before a fragment (the device page's token).
+                let (path, fragment) = path.split_once('#').unwrap_or((path, ""));
                 let sep = if path.contains('?') { '&' } else { '?' };
+                let fragment = if fragment.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{fragment}")
+                };
                 browser
-                    .goto(&app.url(&format!("{path}{sep}lang={lang}")))
+                    .goto(&app.url(&format!("{path}{sep}lang={lang}{fragment}")))
                     .await;
                 browser.wait_for("main").await;
                 // Nothing may stick out sideways on a phone (a page that scrolls

@@ -408,3 +408,52 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
     }
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_button_pressed_on_a_stale_page_is_answered_on_the_same_page() {
+    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    let (_, visit) = app
+        .book(&token, &seed, crate::helpers::monday_9am_tokyo(), &["Taro"])
+        .await;
+    let id = visit["id"].as_str().expect("id").to_owned();
+    let end = format!("/staff/visits/{id}/end");
+    assert_eq!(
+        app.post_form("/staff", &end, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // A second "End now" from a page that was not reloaded.
+    let res = app.post_form("/staff", &end, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(location, "/staff?notice=end-conflict");
+    let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Nothing was changed: the visit had already ended"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Book a visit"),
+        "the page and its menu are all there"
+    );
+    // Extend after the end: the same plain answer.
+    let res = app
+        .post_form("/staff", &format!("/staff/visits/{id}/extend"), &[])
+        .await;
+    assert_eq!(res.headers()["location"], "/staff?notice=end-conflict");
+    // Cancel after the end: answered on the visit's own page.
+    let page = format!("/staff/visits/{id}");
+    let res = app.post_form(&page, &format!("{page}/cancel"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("could not be cancelled"), "{html}");
+}

@@ -190,7 +190,7 @@ struct DateQuery {
 }
 
 /// Notices an action may leave for Today (via `?notice=`): only these are shown.
-const NOTICES: [&str; 1] = ["extend-conflict"];
+const NOTICES: [&str; 2] = ["extend-conflict", "end-conflict"];
 
 async fn today(
     ctx: Ctx,

@@ -175,14 +175,26 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
     }
 }
 
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
 async fn visit_page(
     ctx: Ctx,
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
     Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     let visit = state.db.visit(id).await?;
-    Ok(render(&visit_view(&ctx, &state, &me, &visit).await)?.into_response())
+    let mut page = visit_view(&ctx, &state, &me, &visit).await;
+    // Only a known notice is shown (never text from the address).
+    page.conflict = q
+        .notice
+        .filter(|n| n == "cancel-conflict")
+        .map(|n| ctx.tr.t(&format!("notice-{n}")));
+    Ok(render(&page)?.into_response())
 }
 
 async fn cancel(
@@ -191,11 +203,16 @@ async fn cancel(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state
+    let notice = match state
         .db
         .cancel_visit(id.clone(), state.facility(), &Actor::from(&me), state.now())
-        .await?;
-    Ok(Redirect::to(&format!("/staff/visits/{id}")).into_response())
+        .await
+    {
+        Ok(_) => "",
+        Err(Error::Conflict(_)) => "?notice=cancel-conflict",
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Redirect::to(&format!("/staff/visits/{id}{notice}")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -361,9 +378,15 @@ async fn extend(
         .await
     {
         Ok(_) => Ok(Redirect::to("/staff").into_response()),
-        // Booked meanwhile: say so on Today, with everything else still there.
-        Err(Error::Conflict(_)) => {
-            Ok(Redirect::to("/staff?notice=extend-conflict").into_response())
+        // Over meanwhile, or the time booked by someone else: say so on Today, with
+        // everything else still there.
+        Err(Error::Conflict(code)) => {
+            let notice = if code.starts_with("visit_") {
+                "end-conflict"
+            } else {
+                "extend-conflict"
+            };
+            Ok(Redirect::to(&format!("/staff?notice={notice}")).into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -376,9 +399,15 @@ async fn end(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state
+    match state
         .db
         .end_visit(id, state.facility(), &Actor::from(&me), state.now())
-        .await?;
-    Ok(Redirect::to("/staff").into_response())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/staff").into_response()),
+        // Already over (or not begun) by the time the button was pressed: say so on
+        // Today rather than on an error page.
+        Err(Error::Conflict(_)) => Ok(Redirect::to("/staff?notice=end-conflict").into_response()),
+        Err(e) => Err(e.into()),
+    }
 }
