@@ -121,6 +121,8 @@ impl ConfigArgs {
                 data: self.data.clone(),
                 public_url: self.public_url.clone(),
                 ice_servers: None,
+                turn_servers: None,
+                relay_only: None,
                 max_connections: self.max_connections,
                 metrics_public: self.metrics_public,
                 domain: self.domain.clone(),

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::signaling::protocol::IceServer;
 use crate::tls::TlsSource;
 use crate::tls::acme::AcmeSettings;
+use crate::turn::RelayConfig;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -25,6 +26,11 @@ pub struct Config {
     /// STUN/TURN servers handed to clients in `welcome` (from the config file). With
     /// none, calls on one network still connect.
     pub ice_servers: Vec<IceServer>,
+    /// Relays sharing a secret with Menkai (`[[turn_servers]]`): each peer gets its own
+    /// time-limited credentials for them.
+    pub relays: Vec<RelayConfig>,
+    /// Every call through a relay (`relay_only = true`): to prove a relay set-up works.
+    pub relay_only: bool,
     /// Connections held open at once (WebSockets included); more are refused with 503.
     pub max_connections: usize,
     /// Whether `/metrics` answers anyone, not only loopback clients and API tokens.
@@ -45,6 +51,12 @@ pub struct Settings {
     /// File only: `[[ice_servers]]` tables with `urls`, `username`, `credential`.
     #[serde(default)]
     pub ice_servers: Option<Vec<IceServer>>,
+    /// File only: `[[turn_servers]]` tables with `urls` and `secret`.
+    #[serde(default)]
+    pub turn_servers: Option<Vec<RelayConfig>>,
+    /// File only.
+    #[serde(default)]
+    pub relay_only: Option<bool>,
     pub max_connections: Option<usize>,
     pub metrics_public: Option<bool>,
     pub domain: Option<String>,
@@ -64,6 +76,8 @@ impl Settings {
             data: self.data.or(lower.data),
             public_url: self.public_url.or(lower.public_url),
             ice_servers: self.ice_servers.or(lower.ice_servers),
+            turn_servers: self.turn_servers.or(lower.turn_servers),
+            relay_only: self.relay_only.or(lower.relay_only),
             max_connections: self.max_connections.or(lower.max_connections),
             metrics_public: self.metrics_public.or(lower.metrics_public),
             domain: self.domain.or(lower.domain),
@@ -106,6 +120,10 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             "public_url must start with http:// or https:// (got {url})"
         );
     }
+    let relays = merged.turn_servers.unwrap_or_default();
+    for relay in &relays {
+        relay.check().map_err(anyhow::Error::msg)?;
+    }
     anyhow::ensure!(
         merged.redirect_http.is_none() || tls.is_some(),
         "redirect_http redirects to HTTPS: it needs domain or tls_cert and tls_key"
@@ -122,6 +140,8 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         public_url,
         ice_servers: merged.ice_servers.unwrap_or_default(),
+        relays,
+        relay_only: merged.relay_only.unwrap_or(false),
         max_connections,
         metrics_public: merged.metrics_public.unwrap_or(false),
     })

@@ -26,6 +26,7 @@ pub mod telemetry;
 pub mod throttle;
 pub mod tls;
 pub mod tokens;
+pub mod turn;
 pub mod validation;
 pub mod visits;
 pub mod web;

@@ -17,6 +17,7 @@ use crate::signaling::{Hub, HubConfig};
 use crate::state::AppState;
 use crate::storage::Db;
 use crate::tls::{self, CertStore, TlsSource};
+use crate::turn::IceProvider;
 
 /// How long requests in flight may take to finish once the server is told to stop.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -109,7 +110,11 @@ impl Application {
         let hub = Arc::new(Hub::new(
             key,
             HubConfig {
-                ice_servers: config.ice_servers.clone(),
+                ice: Arc::new(IceProvider::new(
+                    config.ice_servers.clone(),
+                    config.relays.clone(),
+                )),
+                relay_only: config.relay_only,
                 ..HubConfig::default()
             },
         ));

@@ -62,6 +62,8 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         data_dir: data.path().to_owned(),
         public_url: None,
         ice_servers: vec![],
+        relays: vec![],
+        relay_only: false,
         max_connections: 4096,
         metrics_public: false,
         tls: None,

@@ -386,6 +386,7 @@ call-quality-poor = Connection: poor
 call-notice-5 = 5 minutes left. Time to start saying goodbye.
 call-notice-1 = 1 minute left.
 call-entrance-family = Family at the entrance
+call-relayed = relayed
 call-video-paused = Picture paused — the sound continues
 call-reconnecting = Reconnecting… the call continues.
 call-tap-for-sound = Tap here to turn on the sound

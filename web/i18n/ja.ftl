@@ -386,6 +386,7 @@ call-quality-poor = 接続：不安定
 call-notice-5 = 残り5分です。そろそろお別れの準備をしましょう。
 call-notice-1 = 残り1分です。
 call-entrance-family = 入口のご家族
+call-relayed = 中継経由
 call-video-paused = 映像が止まっています — 音声は続いています
 call-reconnecting = 再接続しています… 通話は続いています。
 call-tap-for-sound = ここを押すと音が出ます

@@ -91,6 +91,8 @@ export interface WelcomeFrame {
   visit: VisitInfo | null;
   peers: PeerInfo[];
   ice_servers: IceServer[];
+  /** `"relay"`: use relayed paths only (the server's `relay_only`, to prove a relay). */
+  ice_transport_policy?: RTCIceTransportPolicy;
   /** Devices only (an extension): the rest of today's visits. */
   schedule?: ScheduleEntry[];
   /** Devices only (an extension): playback volume, 1 = full, above 1 amplified. */
@@ -124,6 +126,8 @@ export interface VisitFrame {
   /** Present when the frame puts a device into (or out of) a visit. */
   id?: string;
   resident?: string;
+  /** With `id`, for a device: fresh STUN/TURN servers for this visit. */
+  ice_servers?: IceServer[];
   /** The server's clock, RFC 3339 (an extension). */
   now: string;
 }

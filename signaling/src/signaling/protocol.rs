@@ -39,6 +39,10 @@ pub enum ServerMsg {
         visit: Option<VisitInfo>,
         peers: Vec<PeerInfo>,
         ice_servers: Vec<IceServer>,
+        /// `"relay"` when the server wants relayed paths only (an extension: set by
+        /// `relay_only` to prove a relay set-up).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ice_transport_policy: Option<&'static str>,
         /// Devices only: today's upcoming visits for this device (an extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         schedule: Option<Vec<ScheduleEntry>>,
@@ -70,6 +74,10 @@ pub enum ServerMsg {
         id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         resident: Option<String>,
+        /// When it puts a device into a visit: fresh STUN/TURN servers, with relay
+        /// credentials good until the visit's end (a device's socket lives all day).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ice_servers: Option<Vec<IceServer>>,
         /// The server's clock (an extension).
         now: String,
     },
@@ -269,6 +277,7 @@ mod tests {
             ends_at: "b".into(),
             id: None,
             resident: None,
+            ice_servers: None,
             now: "c".into(),
         }
         .to_json();

@@ -77,6 +77,7 @@ function onMessage(msg) {
       everConnected = true;
       mesh.me = msg.peer_id;
       mesh.iceServers = msg.ice_servers ?? [];
+      mesh.iceTransportPolicy = msg.ice_transport_policy ?? "all";
       for (const peer of msg.peers) mesh.add(peer);
       if (msg.visit) {
         view.residentName = msg.visit.resident;

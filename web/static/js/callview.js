@@ -349,7 +349,10 @@ export class CallView {
     if (!quality || stats.length === 0) return;
     const name = ["good", "fair", "poor"][worst];
     quality.dataset.level = name;
-    quality.textContent = t(`quality${name[0].toUpperCase()}${name.slice(1)}`);
+    // "Relayed" in plain words, for staff troubleshooting a call on the phone.
+    const relayed = stats.some((s) => s.relayed);
+    quality.dataset.relayed = String(relayed);
+    quality.textContent = t(`quality${name[0].toUpperCase()}${name.slice(1)}`) + (relayed ? ` · ${t("relayed")}` : "");
   }
 }
 

@@ -265,6 +265,7 @@ function onMessage(msg) {
       serverOffset = Date.parse(msg.now) - Date.now();
       mesh.me = msg.peer_id;
       mesh.iceServers = msg.ice_servers ?? [];
+      mesh.iceTransportPolicy = msg.ice_transport_policy ?? "all";
       role = msg.role;
       document.body.dataset.role = role;
       renderSchedule(msg.schedule ?? []);
@@ -282,6 +283,8 @@ function onMessage(msg) {
       }
       break;
     case "visit":
+      // Seated in a visit: relay credentials made for it.
+      if (msg.ice_servers) mesh.iceServers = msg.ice_servers;
       if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg, msg.now);
       else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
       else view.setTimes(msg.ends_at, msg.now);

@@ -29,6 +29,9 @@ export class Mesh {
     this.me = "";
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
+    /** "relay" when the server wants relayed paths only (its `relay_only`). */
+    /** @type {RTCIceTransportPolicy} */
+    this.iceTransportPolicy = "all";
     /** @type {MediaStream | null} */
     this.local = null;
     /** @type {Map<string, Link>} */
@@ -75,7 +78,7 @@ export class Mesh {
       existing.info = info;
       return existing;
     }
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     const polite = this.me < info.peer_id;
     /** @type {Link} */
     const link = { pc, info, polite, makingOffer: false, ignoreOffer: false, waitForOffer: polite, stream: new MediaStream() };
@@ -280,6 +283,12 @@ export class Mesh {
       let rtt = null;
       let lost = 0;
       let received = 0;
+      /** @type {string | undefined} */
+      let pairLocal;
+      /** @type {string | undefined} */
+      let pairRemote;
+      /** @type {Map<string, string>} */
+      const candidateTypes = new Map();
       const report = await pc.getStats();
       report.forEach((s) => {
         if (s.type === "inbound-rtp" && s.kind === "video") {
@@ -291,9 +300,16 @@ export class Mesh {
           lost += s.packetsLost ?? 0;
           received += s.packetsReceived ?? 0;
         }
-        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") rtt = s.currentRoundTripTime ?? null;
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+          rtt = s.currentRoundTripTime ?? null;
+          pairLocal = s.localCandidateId;
+          pairRemote = s.remoteCandidateId;
+        }
+        if (s.type === "local-candidate" || s.type === "remote-candidate") candidateTypes.set(s.id, s.candidateType);
       });
-      out.push({ peerId, role: info.role, name: info.name, state: pc.connectionState, framesDecoded, audioBytes, videoBytes, rtt, lost, received });
+      // Through a relay when either end of the path in use is a relay's address.
+      const relayed = [pairLocal, pairRemote].some((id) => id !== undefined && candidateTypes.get(id) === "relay");
+      out.push({ peerId, role: info.role, name: info.name, state: pc.connectionState, framesDecoded, audioBytes, videoBytes, rtt, lost, received, relayed });
     }
     return out;
   }

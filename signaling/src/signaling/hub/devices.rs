@@ -9,6 +9,7 @@ use super::room::{Holder, Member};
 use super::{Attachment, Conn, Hub, State, new_peer_id, role_of};
 use crate::devices::Device;
 use crate::signaling::protocol::{ScheduleEntry, ServerMsg};
+use crate::turn::IceProvider;
 use crate::visits::Visit;
 
 /// A device's one session (it keeps a socket all day, between visits too).
@@ -86,13 +87,17 @@ impl Hub {
             room_id = Some(visit.id);
         }
         let room = room_id.as_ref().and_then(|r| state.rooms.get(r));
+        // Relay credentials for the visit it is in; between visits for a while (it gets
+        // fresh ones whenever it is put into a visit).
+        let until = room.map_or(now + chrono::Duration::hours(12), |r| r.visit.ends_at);
         conn.send_msg(&ServerMsg::Welcome {
             peer_id: peer_id.clone(),
             role,
             resume: self.key.issue(&peer_id, credential),
             visit: room.map(|r| r.info(now)),
             peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
-            ice_servers: self.config.ice_servers.clone(),
+            ice_servers: self.config.ice.for_peer(&peer_id, until),
+            ice_transport_policy: self.relay_only(),
             schedule: Some(schedule.clone()),
             volume: Some(crate::devices::volume_gain(device.volume_percent)),
             now: now.to_rfc3339(),
@@ -120,7 +125,13 @@ impl Hub {
 }
 
 /// Puts a connected device into an open visit it belongs to, unless it is there.
-pub(super) fn seat_device(state: &mut State, device_id: &str, visit: &Visit, now: DateTime<Utc>) {
+pub(super) fn seat_device(
+    state: &mut State,
+    device_id: &str,
+    visit: &Visit,
+    now: DateTime<Utc>,
+    ice: &IceProvider,
+) {
     let Some(session) = state.devices.get(device_id) else {
         return;
     };
@@ -137,9 +148,13 @@ pub(super) fn seat_device(state: &mut State, device_id: &str, visit: &Visit, now
         Holder::Device(device_id.to_owned()),
         conn.clone(),
     );
+    let mut seated = state.room_for(visit).visit_msg(now, true);
+    if let ServerMsg::Visit { ice_servers, .. } = &mut seated {
+        *ice_servers = Some(ice.for_peer(&member.peer_id, visit.ends_at));
+    }
     let room = state.room_for(visit);
     room.members.retain(|m| m.peer_id != member.peer_id);
-    conn.send_msg(&room.visit_msg(now, true));
+    conn.send_msg(&seated);
     for other in &room.members {
         conn.send_msg(&ServerMsg::PeerJoined { peer: other.info() });
     }

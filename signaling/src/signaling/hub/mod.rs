@@ -22,8 +22,8 @@ mod tests;
 mod tick;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -31,11 +31,12 @@ use serde_json::value::RawValue;
 pub use self::conn::{Conn, ConnId, OUTBOX_FRAMES};
 use self::devices::{DeviceSeat, DeviceSession};
 use self::room::{Holder, Member, Room};
-use super::protocol::{IceServer, Role, ScheduleEntry, ServerMsg};
+use super::protocol::{Role, ScheduleEntry, ServerMsg};
 use super::resume::ResumeKey;
 use crate::devices::{Device, DeviceKind};
 use crate::error::SignalingError;
 use crate::tokens;
+use crate::turn::IceProvider;
 use crate::visits::{LinkStatus, Visit};
 
 /// What a socket is attached to.
@@ -96,7 +97,10 @@ impl State {
 
 #[derive(Debug, Clone)]
 pub struct HubConfig {
-    pub ice_servers: Vec<IceServer>,
+    /// Asked for each peer's STUN/TURN servers (relay credentials are per peer).
+    pub ice: Arc<IceProvider>,
+    /// Tell clients to use relayed paths only (checking a relay set-up).
+    pub relay_only: bool,
     /// Endpoints per visit: the resident side plus up to three family homes.
     pub max_endpoints: usize,
     /// How long a peer whose socket dropped stays in its visit, waiting to resume.
@@ -106,7 +110,8 @@ pub struct HubConfig {
 impl Default for HubConfig {
     fn default() -> Self {
         Self {
-            ice_servers: vec![],
+            ice: Arc::default(),
+            relay_only: false,
             max_endpoints: 4,
             grace: chrono::Duration::seconds(20),
         }
@@ -170,6 +175,11 @@ impl Hub {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `welcome`'s `ice_transport_policy` when every call must go through a relay.
+    fn relay_only(&self) -> Option<&'static str> {
+        self.config.relay_only.then_some("relay")
     }
 
     pub fn next_conn_id(&self) -> ConnId {
@@ -299,7 +309,8 @@ impl Hub {
             resume: self.key.issue(&peer_id, credential),
             visit: Some(room.info(now)),
             peers: room.peers_except(&peer_id),
-            ice_servers: self.config.ice_servers.clone(),
+            ice_servers: self.config.ice.for_peer(&peer_id, visit.ends_at),
+            ice_transport_policy: self.relay_only(),
             schedule: None,
             volume: None,
             now: now.to_rfc3339(),

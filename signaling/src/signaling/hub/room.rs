@@ -97,6 +97,7 @@ impl Room {
             ends_at: self.visit.ends_at.to_rfc3339(),
             id: with_identity.then(|| self.visit.id.clone()),
             resident: with_identity.then(|| self.visit.resident_name.clone()),
+            ice_servers: None,
             now: now.to_rfc3339(),
         }
     }

@@ -39,7 +39,7 @@ impl Hub {
             .filter(|v| v.state(now, false) == VisitState::Open)
         {
             for device_id in visit.device_ids() {
-                seat_device(&mut state, device_id, visit, now);
+                seat_device(&mut state, device_id, visit, now, &self.config.ice);
             }
         }
         expire_away(&mut state, now, self.config.grace);

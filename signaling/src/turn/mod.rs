@@ -1,0 +1,171 @@
+//! Relaying: which STUN/TURN servers each peer is handed, with what credentials.
+//!
+//! About one call in five needs a relay (carrier-grade NAT, firewalls that let only
+//! web traffic out). Servers written in the configuration (`[[ice_servers]]`) are
+//! handed out as they are. Relays that share a secret with Menkai (`[[turn_servers]]`,
+//! coturn's `use-auth-secret`) get credentials of their own for each participant,
+//! in the "TURN REST API" form every such relay understands: the username is
+//! `expiry:participant` (expiry in Unix seconds), the password
+//! `base64(HMAC-SHA1(secret, username))`. A relay checks them with no call to Menkai,
+//! so an operator can put a coturn fleet behind one secret; they stop working on their
+//! own shortly after the visit ends, and a peer that reconnects gets fresh ones.
+
+use chrono::{DateTime, Duration, Utc};
+use hmac::{KeyInit, Mac};
+use serde::Deserialize;
+
+use crate::signaling::protocol::IceServer;
+
+/// Credentials outlive the visit by this much: an extension or a late reconnect
+/// still finds the relay open.
+pub const CREDENTIAL_GRACE: Duration = Duration::minutes(30);
+
+/// A relay with a shared secret, from the config file's `[[turn_servers]]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// `turn:host:3478`, `turn:host:3478?transport=tcp`, `turns:host:443?transport=tcp`.
+    pub urls: Vec<String>,
+    /// The relay's `static-auth-secret`.
+    pub secret: String,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("urls", &self.urls)
+            .field("secret", &"…")
+            .finish()
+    }
+}
+
+impl RelayConfig {
+    /// Refuses what no relay could use: no URL, a URL that is not STUN/TURN, no secret.
+    pub fn check(&self) -> Result<(), String> {
+        if self.urls.is_empty() {
+            return Err("a [[turn_servers]] entry needs at least one URL".into());
+        }
+        if let Some(bad) = self.urls.iter().find(|u| {
+            !["turn:", "turns:", "stun:"]
+                .iter()
+                .any(|s| u.starts_with(s))
+        }) {
+            return Err(format!(
+                "{bad}: a relay URL starts with turn:, turns: or stun:"
+            ));
+        }
+        if self.secret.trim().is_empty() {
+            return Err("a [[turn_servers]] entry needs its shared secret".into());
+        }
+        Ok(())
+    }
+}
+
+/// Hands each peer its ICE servers.
+#[derive(Debug, Clone, Default)]
+pub struct IceProvider {
+    fixed: Vec<IceServer>,
+    relays: Vec<RelayConfig>,
+}
+
+impl IceProvider {
+    pub fn new(fixed: Vec<IceServer>, relays: Vec<RelayConfig>) -> Self {
+        Self { fixed, relays }
+    }
+
+    /// The servers for `participant` (a peer id), good until `until` plus the grace.
+    pub fn for_peer(&self, participant: &str, until: DateTime<Utc>) -> Vec<IceServer> {
+        let expiry = until + CREDENTIAL_GRACE;
+        let mut servers = self.fixed.clone();
+        servers.extend(self.relays.iter().map(|relay| {
+            let (username, credential) = rest_credential(&relay.secret, participant, expiry);
+            IceServer {
+                urls: relay.urls.clone(),
+                username: Some(username),
+                credential: Some(credential),
+            }
+        }));
+        servers
+    }
+}
+
+/// A TURN REST API credential: (`expiry:participant`, base64 HMAC-SHA1 of it).
+pub fn rest_credential(secret: &str, participant: &str, expiry: DateTime<Utc>) -> (String, String) {
+    use base64::Engine;
+    let username = format!("{}:{participant}", expiry.timestamp());
+    let password = match hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(username.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        }
+        // HMAC takes keys of any length; this is not reached.
+        Err(_) => String::new(),
+    };
+    (username, password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn credentials_are_the_turn_rest_api_form() {
+        // Checked against openssl:
+        // echo -n "1433895918:alice" | openssl dgst -sha1 -hmac north -binary | base64
+        let expiry = Utc.timestamp_opt(1_433_895_918, 0).single().expect("time");
+        let (username, password) = rest_credential("north", "alice", expiry);
+        assert_eq!(username, "1433895918:alice");
+        assert_eq!(password, "RqMvcGPYTJMGThVLSi4amT4zFtI=");
+    }
+
+    #[test]
+    fn each_peer_gets_its_own_credentials_until_after_the_visit() {
+        let provider = IceProvider::new(
+            vec![IceServer {
+                urls: vec!["stun:stun.example.org".into()],
+                username: None,
+                credential: None,
+            }],
+            vec![RelayConfig {
+                urls: vec!["turn:relay.example.org:3478".into()],
+                secret: "s3cret".into(),
+            }],
+        );
+        let end = Utc.timestamp_opt(2_000_000_000, 0).single().expect("time");
+        let servers = provider.for_peer("p1", end);
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[0].username, None, "fixed servers pass as they are");
+        let expected = (end + CREDENTIAL_GRACE).timestamp();
+        assert_eq!(
+            servers[1].username.as_deref(),
+            Some(format!("{expected}:p1").as_str())
+        );
+        assert_ne!(
+            provider.for_peer("p2", end)[1].credential,
+            servers[1].credential,
+            "another participant, another password"
+        );
+        assert!(
+            !format!("{:?}", provider).contains("s3cret"),
+            "never in a log"
+        );
+    }
+
+    #[test]
+    fn a_relay_entry_that_cannot_work_is_refused() {
+        let relay = |urls: &[&str], secret: &str| RelayConfig {
+            urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+            secret: secret.into(),
+        };
+        assert!(
+            relay(&["turn:a:3478", "turns:a:443?transport=tcp"], "x")
+                .check()
+                .is_ok()
+        );
+        assert!(relay(&[], "x").check().is_err());
+        assert!(relay(&["https://a"], "x").check().is_err());
+        assert!(relay(&["turn:a"], " ").check().is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! Calls through a relay. Debian's coturn, started here on loopback with a shared
+//! secret (`use-auth-secret`), stands for an operator's relay fleet: Menkai hands each
+//! peer its own TURN REST API credentials for it, and with `relay_only` the family's
+//! page and the ward tablet's page must connect through it (the path in use is relayed
+//! on both sides) and see each other. Needs `/usr/sbin/turnserver` (`coturn`), which
+//! `scripts/test` installs; without it the test fails and says so.
+
+use std::process::Stdio;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::browser::Browser;
+use crate::helpers::{Ws, remote_visit_now, spawn_app_with};
+use crate::https::free_port;
+use menkai::turn::RelayConfig;
+
+/// A coturn on loopback that trusts `secret`.
+struct Coturn {
+    _child: Child,
+    port: u16,
+}
+
+impl Coturn {
+    async fn start(secret: &str) -> Coturn {
+        let binary = ["/usr/bin/turnserver", "/usr/sbin/turnserver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or_else(|| {
+                panic!("coturn's turnserver not found: run scripts/test, which installs Debian's coturn")
+            });
+        let port = free_port();
+        let relay_from = free_port();
+        let mut child = Command::new(binary)
+            .args([
+                "-n",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--listening-ip=127.0.0.1",
+                "--relay-ip=127.0.0.1",
+                "--realm=menkai.test",
+                "--use-auth-secret",
+                "--allow-loopback-peers",
+                "--log-file=stdout",
+                "--simple-log",
+            ])
+            .arg(format!("--listening-port={port}"))
+            .arg(format!("--static-auth-secret={secret}"))
+            .arg(format!("--min-port={relay_from}"))
+            .arg(format!("--max-port={}", relay_from.saturating_add(200)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("turnserver starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        tokio::time::timeout(StdDuration::from_secs(15), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("Total General servers") || line.contains("listener opened on") {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("coturn listens");
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Coturn {
+            _child: child,
+            port,
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_credentials() {
+    let secret = "a shared secret for the test";
+    let coturn = Coturn::start(secret).await;
+    let url = format!("turn:127.0.0.1:{}?transport=udp", coturn.port);
+    let app = spawn_app_with(|c| {
+        c.relays = vec![RelayConfig {
+            urls: vec![url.clone()],
+            secret: secret.into(),
+        }];
+        c.relay_only = true;
+    })
+    .await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+
+    // What a peer is handed: the relay, a username "expiry:peer" good until half an
+    // hour after the visit's end, a password, and the relay-only policy.
+    let guest_token = links[0].trim_start_matches("/v/").to_owned();
+    let (mut ws, welcome) = Ws::hello(&app, &guest_token, None).await;
+    assert_eq!(welcome["ice_transport_policy"], "relay", "{welcome}");
+    let server = &welcome["ice_servers"][0];
+    assert_eq!(server["urls"][0], url.as_str());
+    let username = server["username"].as_str().expect("username");
+    let (expiry, participant) = username.split_once(':').expect("expiry:participant");
+    assert_eq!(participant, welcome["peer_id"].as_str().expect("peer id"));
+    let visit_end: DateTime<chrono::Utc> =
+        DateTime::parse_from_rfc3339(welcome["visit"]["ends_at"].as_str().expect("end"))
+            .expect("time")
+            .into();
+    assert_eq!(
+        expiry.parse::<i64>().expect("seconds"),
+        (visit_end + Duration::minutes(30)).timestamp()
+    );
+    assert!(
+        server["credential"].as_str().is_some_and(|c| c.len() == 28),
+        "{server}"
+    );
+    assert!(
+        !welcome.to_string().contains(secret),
+        "the secret never leaves the server"
+    );
+    ws.send(serde_json::json!({"type": "leave"})).await;
+    drop(ws);
+
+    // Both pages, relay-only: they can only meet through coturn, and only if coturn
+    // accepts the credentials Menkai made.
+    let ward = Browser::start().await;
+    ward.goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+    let family_saw = family.wait_for_media(1, StdDuration::from_secs(45)).await;
+    let ward_saw = ward.wait_for_media(1, StdDuration::from_secs(45)).await;
+    for (side, stats) in [("family", &family_saw), ("ward", &ward_saw)] {
+        assert_eq!(stats[0]["relayed"], Value::Bool(true), "{side}: {stats}");
+    }
+    println!("relayed call: family {family_saw}\nward {ward_saw}");
+    // The family page says so in plain words (for staff helping on the phone).
+    family
+        .wait_until(
+            "document.getElementById('quality').dataset.relayed === 'true'",
+            StdDuration::from_secs(10),
+        )
+        .await;
+    let quality = family
+        .eval("document.getElementById('quality').textContent")
+        .await;
+    assert!(
+        quality
+            .as_str()
+            .is_some_and(|q| q.contains("中継経由") || q.contains("relayed")),
+        "{quality}"
+    );
+}
