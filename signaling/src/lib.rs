@@ -14,6 +14,7 @@ pub mod error;
 pub mod facility;
 pub mod i18n;
 pub mod invitations;
+pub mod metrics;
 pub mod passwords;
 pub mod residents;
 pub mod server;

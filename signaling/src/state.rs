@@ -33,6 +33,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Whether `/metrics` answers anyone (otherwise loopback and API tokens only).
     pub metrics_public: bool,
+    /// The counters `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     /// Links just made, so the page showing them survives a reload.
     pub recent_links: Arc<crate::invitations::recent::RecentLinks>,
     /// Whether this server speaks TLS itself: then browsers are told to use nothing else
@@ -61,6 +63,7 @@ impl AppState {
             hub,
             metrics_public: false,
             recent_links: Arc::default(),
+            metrics: crate::metrics::Metrics::default(),
             hsts: false,
         }
     }

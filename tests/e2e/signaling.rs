@@ -521,3 +521,26 @@ async fn a_device_hears_at_once_when_its_visits_of_today_change() {
         "{schedule}"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_hellos_sockets_and_live_rooms() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, guests) = visit_now(&app, &token, &seed, &["Taro", "Jiro"]).await;
+    let (_taro, _) = Ws::hello(&app, &guests[0], None).await;
+    let (_jiro, _) = Ws::hello(&app, &guests[1], None).await;
+    let (mut nobody, refused) = Ws::hello(&app, "not-a-token", None).await;
+    assert_eq!(refused["code"], "invalid_token");
+    assert!(nobody.closed().await);
+    let (status, text) = app.get_text("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        "menkai_signaling_hellos_total{outcome=\"welcome\"} 2",
+        "menkai_signaling_hellos_total{outcome=\"invalid_token\"} 1",
+        "menkai_signaling_sockets 2",
+        "menkai_rooms 1",
+        "menkai_rooms_live 1",
+        "menkai_visits_today{state=\"live\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+}

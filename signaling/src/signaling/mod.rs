@@ -13,4 +13,4 @@ pub mod resume;
 pub mod scheduler;
 pub mod socket;
 
-pub use hub::{Hub, HubConfig};
+pub use hub::{Hub, HubConfig, HubCounts};

@@ -228,8 +228,12 @@ async fn run(socket: WebSocket, state: AppState) {
                     device_id = Some(device.id.clone());
                 }
                 match hub.hello(conn.clone(), &token, resume.as_deref(), found, state.now()) {
-                    Ok(()) => authenticated = true,
+                    Ok(()) => {
+                        state.metrics.hello("welcome");
+                        authenticated = true;
+                    }
                     Err(refusal) => {
+                        state.metrics.hello(refusal.code());
                         conn.refuse(refusal);
                         break;
                     }

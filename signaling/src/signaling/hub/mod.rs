@@ -95,6 +95,15 @@ impl State {
     }
 }
 
+/// What the hub holds now, in numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubCounts {
+    pub sockets: usize,
+    pub rooms: usize,
+    pub live_rooms: usize,
+    pub devices_online: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     /// Asked for each peer's STUN/TURN servers (relay credentials are per peer).
@@ -469,6 +478,17 @@ impl Hub {
             .devices
             .get(device_id)
             .is_some_and(|d| d.conn.is_some())
+    }
+
+    /// Sockets, rooms, live rooms and devices online, for `/metrics`.
+    pub fn counts(&self) -> HubCounts {
+        let state = self.lock();
+        HubCounts {
+            sockets: state.conns.len(),
+            rooms: state.rooms.len(),
+            live_rooms: state.rooms.values().filter(|r| r.live()).count(),
+            devices_online: state.devices.values().filter(|d| d.conn.is_some()).count(),
+        }
     }
 
     /// Whether at least two endpoints of a visit are connected.

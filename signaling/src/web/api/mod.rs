@@ -229,29 +229,39 @@ pub async fn metrics(
         .visits_on(&facility, facility.local_date(now))
         .await?;
     let devices = state.db.devices().await?;
-    let mut out = String::from(
-        "# HELP menkai_visits_today Visits starting today, by state.\n# TYPE menkai_visits_today gauge\n",
-    );
-    for s in ["scheduled", "open", "live", "ended", "cancelled"] {
-        let n = today
-            .iter()
-            .filter(|v| v.state(now, state.hub.is_live(&v.id)).as_str() == s)
-            .count();
-        out.push_str(&format!("menkai_visits_today{{state=\"{s}\"}} {n}\n"));
-    }
-    out.push_str("# HELP menkai_devices Devices, by status.\n# TYPE menkai_devices gauge\n");
-    for s in ["awaiting_pairing", "pairing_expired", "paired", "revoked"] {
-        let n = devices
-            .iter()
-            .filter(|d| d.status(now).as_str() == s)
-            .count();
-        out.push_str(&format!("menkai_devices{{status=\"{s}\"}} {n}\n"));
-    }
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let hub = state.hub.counts();
+    let snapshot = crate::metrics::Snapshot {
+        visits_today: ["scheduled", "open", "live", "ended", "cancelled"]
+            .into_iter()
+            .map(|s| {
+                let n = today
+                    .iter()
+                    .filter(|v| v.state(now, state.hub.is_live(&v.id)).as_str() == s)
+                    .count();
+                (s, count(n))
+            })
+            .collect(),
+        devices: ["awaiting_pairing", "pairing_expired", "paired", "revoked"]
+            .into_iter()
+            .map(|s| {
+                let n = devices
+                    .iter()
+                    .filter(|d| d.status(now).as_str() == s)
+                    .count();
+                (s, count(n))
+            })
+            .collect(),
+        sockets: count(hub.sockets),
+        rooms: count(hub.rooms),
+        live_rooms: count(hub.live_rooms),
+        devices_online: count(hub.devices_online),
+    };
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        out,
+        state.metrics.encode(&snapshot),
     ))
 }
