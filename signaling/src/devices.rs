@@ -81,6 +81,9 @@ pub struct Health {
     pub uptime_s: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarts: Option<u32>,
+    /// In a call: whether its media goes through a relay (for staff troubleshooting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayed: Option<bool>,
 }
 
 impl Device {

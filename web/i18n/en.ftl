@@ -426,6 +426,7 @@ live-extend-none = Cannot extend: the next visit follows
 notice-end-conflict = Nothing was changed: the visit had already ended (or had not begun yet).
 notice-cancel-conflict = The visit could not be cancelled: it has already ended or was cancelled before. Nothing was changed.
 notice-extend-conflict = The visit was not extended: another visit now needs that time. Nothing was changed.
+live-relayed = Through a relay (a network between them blocks a direct path)
 live-end = End now
 devices-volume = Volume
 devices-volume-set = Set

@@ -426,6 +426,7 @@ live-extend-none = 延長できません：次の面会が続きます
 notice-end-conflict = 何も変更していません：面会はすでに終わっています（またはまだ始まっていません）。
 notice-cancel-conflict = 面会を取り消せませんでした：すでに終わっているか、取り消し済みです。何も変更していません。
 notice-extend-conflict = 延長しませんでした：その時間はほかの面会が入りました。何も変更していません。
+live-relayed = 中継サーバー経由（途中のネットワークが直接の接続を通しません）
 live-end = 今すぐ終了
 devices-volume = 音量
 devices-volume-set = 設定

@@ -211,6 +211,8 @@ export interface HealthFrame {
   charging?: boolean;
   uptime_s?: number;
   restarts?: number;
+  /** In a call: whether its media goes through a relay. */
+  relayed?: boolean;
 }
 
 export type ClientFrame = HelloFrame | OutgoingSignalFrame | PingFrame | LeaveFrame | HealthFrame;

@@ -154,6 +154,7 @@ async function health() {
     frame.restarts = kiosk.restarts;
     frame.app = `menkai-kiosk+${frame.app}`;
   }
+  if (visitId) frame.relayed = (await mesh.stats()).some((s) => s.relayed);
   const problem = mediaProblem ? problems[mediaProblem] : undefined;
   if (problem && !frame.camera) frame.camera_problem = problem;
   if (problem && mediaProblem !== "noCamera" && !frame.microphone) frame.microphone_problem = problem;
@@ -230,6 +231,8 @@ function enterVisit(visit, now) {
   clearTimeout(cleaningTimer);
   // The kiosk shows the tablet's tile under the resident's name.
   if (visit.resident) view.residentName = visit.resident;
+  // Once the call's paths are settled, tell staff whether it goes through a relay.
+  setTimeout(reportHealth, 12000);
   view.setTimes(visit.ends_at, now);
   ensureMedia();
   show("call");

@@ -46,6 +46,8 @@ pub struct VisitRow {
     /// For a visit under way: whether 10 more minutes fit before the next booking of
     /// its resident or devices, and how many minutes are free (None: no limit near).
     pub extend: Option<Extension>,
+    /// The call goes through a relay (its tablet says so).
+    pub relayed: bool,
 }
 
 /// What the Extend button can promise.
@@ -90,6 +92,7 @@ impl VisitRow {
             connected,
             warnings: vec![],
             extend: None,
+            relayed: false,
         }
     }
 
@@ -128,7 +131,14 @@ impl VisitRow {
             .iter()
             .filter(|d| visit.device_ids().any(|id| id == d.id))
         {
-            for problem in device.problems(hub.device_online(&device.id)) {
+            let online = hub.device_online(&device.id);
+            if online
+                && matches!(self.state, "open" | "live")
+                && device.health.as_ref().and_then(|h| h.relayed) == Some(true)
+            {
+                self.relayed = true;
+            }
+            for problem in device.problems(online) {
                 self.warnings.push(tr.t2(
                     "today-device-warning",
                     "device",
