@@ -714,6 +714,16 @@ async fn changed_screens_at_phone_tablet_and_laptop_sizes() {
                     .goto(&app.url(&format!("{path}{sep}lang={lang}{fragment}")))
                     .await;
                 browser.wait_for("main").await;
+                if *screen == "join" {
+                    // The call screen itself: its buttons and the time left are what
+                    // must not break inside words on a phone.
+                    browser
+                        .wait_until(
+                            "document.body.dataset.screen === 'call'",
+                            StdDuration::from_secs(15),
+                        )
+                        .await;
+                }
                 // Nothing may stick out sideways on a phone (a page that scrolls
                 // sideways hides half of every line from an old eye).
                 let wide = browser
