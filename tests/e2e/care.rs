@@ -162,20 +162,10 @@ async fn a_visit_can_start_now_on_the_residents_usual_tablet() {
         .and_then(|v| v.split('"').next())
         .expect("the now slot's value")
         .to_owned();
-    let res = app
-        .post_form(
-            "/staff/book",
-            "/staff/book",
-            &[
-                ("resident_id", &seed.resident),
-                ("mode", "remote"),
-                ("ward_device_id", &second_id),
-                ("slot", &now_value),
-                ("guest", "山田 太郎"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let now_start = chrono::DateTime::parse_from_rfc3339(&now_value)
+        .expect("the now slot is a time")
+        .with_timezone(&chrono::Utc);
+    app.book_by_form(&on_second, "remote", now_start).await;
     let (_, visits) = app
         .api(
             reqwest::Method::GET,
@@ -198,25 +188,7 @@ async fn an_entrance_visit_gets_a_card_and_a_calendar_file_for_the_family() {
     let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
     app.login_as_admin().await;
     let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(3);
-    let res = app
-        .post_form(
-            "/staff/book",
-            "/staff/book",
-            &[
-                ("resident_id", &seed.resident),
-                ("mode", "entrance"),
-                ("ward_device_id", &seed.ward),
-                ("entrance_device_id", &seed.kiosk),
-                ("slot", &start.to_rfc3339()),
-                ("guest", "山田 太郎"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let shown = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let shown = app.book_by_form(&seed, "entrance", start).await;
     let id = shown
         .trim_start_matches("/staff/visits/")
         .split('/')

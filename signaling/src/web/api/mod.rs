@@ -140,6 +140,22 @@ async fn revoke_device(
     Ok(Json(json!({ "id": id, "status": "revoked" })))
 }
 
+/// Pairing codes and device tokens are tried without a login, so a client address
+/// that got them wrong too often waits: its throttle key, or 429 with how long.
+fn device_secret_attempt(
+    state: &AppState,
+    peer: SocketAddr,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Error> {
+    let key = crate::throttle::address_key(peer.ip());
+    match state.pairing_throttle.wait(&key, now) {
+        Some(secs) => Err(Error::RateLimited {
+            retry_after_secs: secs,
+        }),
+        None => Ok(key),
+    }
+}
+
 #[derive(Deserialize)]
 struct PairRequest {
     code: String,
@@ -153,13 +169,7 @@ async fn pair_device(
     ApiJson(req): ApiJson<PairRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = state.now();
-    let key = crate::throttle::address_key(peer.ip());
-    if let Some(secs) = state.pairing_throttle.wait(&key, now) {
-        return Err(Error::RateLimited {
-            retry_after_secs: secs,
-        }
-        .into());
-    }
+    let key = device_secret_attempt(&state, peer, now)?;
     match state.db.pair_device(req.code, now).await {
         Ok((device, token)) => {
             state.pairing_throttle.succeeded(&key);
@@ -188,13 +198,7 @@ async fn check_device(
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = state.now();
-    let key = crate::throttle::address_key(peer.ip());
-    if let Some(secs) = state.pairing_throttle.wait(&key, now) {
-        return Err(Error::RateLimited {
-            retry_after_secs: secs,
-        }
-        .into());
-    }
+    let key = device_secret_attempt(&state, peer, now)?;
     match state.db.device_by_token(req.device_token).await? {
         Some(device) => Ok(Json(
             json!({ "device": { "id": device.id, "name": device.name, "kind": device.kind } }),
