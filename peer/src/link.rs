@@ -39,9 +39,9 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
-    register_default_interceptors,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    SettingEngineBuilder, register_default_interceptors,
 };
 
 use crate::protocol::{Description, PeerInfo, SignalData};
@@ -83,6 +83,8 @@ fn update(stats: &SharedStats, change: impl FnOnce(&mut LinkStats)) {
 pub(crate) struct LinkContext {
     pub me: String,
     pub ice_servers: Vec<RTCIceServer>,
+    /// Relayed paths only (the server's `relay_only`).
+    pub relay_only: bool,
     pub udp_addrs: Vec<String>,
     /// `(to, data)` for `signal` frames; the signaling task sends them.
     pub outgoing: mpsc::UnboundedSender<(String, Value)>,
@@ -312,6 +314,11 @@ impl Actor {
             .with_configuration(
                 RTCConfigurationBuilder::new()
                     .with_ice_servers(self.context.ice_servers.clone())
+                    .with_ice_transport_policy(if self.context.relay_only {
+                        RTCIceTransportPolicy::Relay
+                    } else {
+                        RTCIceTransportPolicy::All
+                    })
                     .build(),
             )
             .with_media_engine(media)

@@ -84,6 +84,7 @@ impl Peer {
             context: LinkContext {
                 me: welcome.peer_id.clone(),
                 ice_servers: ice_servers(&welcome.ice_servers),
+                relay_only: welcome.relay_only,
                 udp_addrs: options.udp_addrs,
                 outgoing,
             },

@@ -35,6 +35,9 @@ pub enum ServerFrame {
         peers: Vec<PeerInfo>,
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// `"relay"` when the server wants relayed paths only.
+        #[serde(default)]
+        ice_transport_policy: Option<String>,
     },
     PeerJoined {
         peer: PeerInfo,

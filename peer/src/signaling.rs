@@ -20,6 +20,8 @@ pub(crate) struct Welcome {
     pub visit_state: Option<String>,
     pub peers: Vec<crate::protocol::PeerInfo>,
     pub ice_servers: Vec<crate::protocol::IceServer>,
+    /// The server wants relayed paths only.
+    pub relay_only: bool,
 }
 
 /// Why a peer did not get a seat.
@@ -68,6 +70,7 @@ pub(crate) async fn connect(
                 visit,
                 peers,
                 ice_servers,
+                ice_transport_policy,
             }) => {
                 let welcome = Welcome {
                     peer_id,
@@ -76,6 +79,7 @@ pub(crate) async fn connect(
                     visit_state: visit.map(|v| v.state),
                     peers,
                     ice_servers,
+                    relay_only: ice_transport_policy.as_deref() == Some("relay"),
                 };
                 return Ok((socket, welcome));
             }

@@ -133,6 +133,11 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
     let ward_saw = ward.wait_for_media(1, StdDuration::from_secs(45)).await;
     for (side, stats) in [("family", &family_saw), ("ward", &ward_saw)] {
         assert_eq!(stats[0]["relayed"], Value::Bool(true), "{side}: {stats}");
+        assert_eq!(
+            stats[0]["path"],
+            serde_json::json!(["relay", "relay"]),
+            "{side}: {stats}"
+        );
     }
     println!("relayed call: family {family_saw}\nward {ward_saw}");
     // The family page says so in plain words (for staff helping on the phone).
@@ -151,4 +156,44 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
             .is_some_and(|q| q.contains("中継経由") || q.contains("relayed")),
         "{quality}"
     );
+}
+
+/// Menkai's own peer (webrtc-rs) follows the same rules: relay-only, it meets the family
+/// page in Chromium through coturn with its own credentials, and media flows both ways
+/// (the browser decodes its camera mirrored by the Rust peer through the relay).
+#[tokio::test]
+async fn the_rust_peer_also_calls_through_the_relay_when_told_to() {
+    let secret = "another shared secret";
+    let coturn = Coturn::start(secret).await;
+    let url = format!("turn:127.0.0.1:{}?transport=udp", coturn.port);
+    let app = spawn_app_with(|c| {
+        c.relays = vec![RelayConfig {
+            urls: vec![url.clone()],
+            secret: secret.into(),
+        }];
+        c.relay_only = true;
+    })
+    .await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let ward = crate::rust_peer::join_at(&app.url(""), &ward_token).await;
+    let family = Browser::start().await;
+    family.goto(&app.url(&links[0])).await;
+    let seen = family.wait_for_media(1, StdDuration::from_secs(45)).await;
+    // Both ends of the path are relay addresses: the Rust peer gathered relay
+    // candidates only, as told.
+    assert_eq!(
+        seen[0]["path"],
+        serde_json::json!(["relay", "relay"]),
+        "{seen}"
+    );
+    ward.wait_until(StdDuration::from_secs(30), |s| {
+        s.links.len() == 1
+            && s.links[0].state == "connected"
+            && s.links[0].video_packets > 0
+            && s.links[0].reflected_packets > 0
+    })
+    .await
+    .expect("the Rust peer receives and mirrors the family's media through the relay");
 }

@@ -307,9 +307,11 @@ export class Mesh {
         }
         if (s.type === "local-candidate" || s.type === "remote-candidate") candidateTypes.set(s.id, s.candidateType);
       });
-      // Through a relay when either end of the path in use is a relay's address.
-      const relayed = [pairLocal, pairRemote].some((id) => id !== undefined && candidateTypes.get(id) === "relay");
-      out.push({ peerId, role: info.role, name: info.name, state: pc.connectionState, framesDecoded, audioBytes, videoBytes, rtt, lost, received, relayed });
+      // The candidate types of the path in use (host, srflx, prflx, relay), ours first;
+      // through a relay when either end is a relay's address.
+      const path = [pairLocal, pairRemote].map((id) => (id === undefined ? "" : (candidateTypes.get(id) ?? "")));
+      const relayed = path.includes("relay");
+      out.push({ peerId, role: info.role, name: info.name, state: pc.connectionState, framesDecoded, audioBytes, videoBytes, rtt, lost, received, relayed, path });
     }
     return out;
   }
