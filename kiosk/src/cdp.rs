@@ -142,6 +142,26 @@ impl Cdp {
         }
     }
 
+    /// Grants `permissions` (`camera`, `microphone`, …) to `origin` only, with no
+    /// prompt: per origin, unlike Chromium's fake-UI switch, which grants every origin.
+    pub async fn grant(
+        &self,
+        origin: &str,
+        permissions: &[&str],
+        within: Duration,
+    ) -> Result<(), CdpError> {
+        for permission in permissions {
+            self.call(
+                None,
+                "Browser.setPermission",
+                json!({ "permission": { "name": permission }, "setting": "granted", "origin": origin }),
+                within,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Attaches to the first page target; returns its session id.
     pub async fn attach_to_page(&self, within: Duration) -> Result<String, CdpError> {
         let targets = self

@@ -209,18 +209,13 @@ async fn open_media(
     let result = async {
         let (cdp, _events) = Cdp::connect(&running.devtools).await.ok()?;
         let origin_text = origin.as_str().trim_end_matches('/');
-        for permission in ["camera", "microphone"] {
-            cdp.call(
-                None,
-                "Browser.setPermission",
-                json!({ "permission": { "name": permission }, "setting": "granted", "origin": origin_text }),
-                within,
-            )
+        cdp.grant(origin_text, &["camera", "microphone"], within)
             .await
             .ok()?;
-        }
         let session = cdp.attach_to_page(within).await.ok()?;
-        cdp.call(Some(&session), "Page.enable", json!({}), within).await.ok()?;
+        cdp.call(Some(&session), "Page.enable", json!({}), within)
+            .await
+            .ok()?;
         cdp.call(
             Some(&session),
             "Page.navigate",

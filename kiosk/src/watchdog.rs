@@ -259,15 +259,12 @@ async fn set_up(
     kiosk: KioskInfo,
 ) -> Result<(String, serde_json::Value), CdpError> {
     let origin_text = origin.as_str().trim_end_matches('/');
-    for permission in ["camera", "microphone", "screen-wake-lock"] {
-        cdp.call(
-            None,
-            "Browser.setPermission",
-            json!({ "permission": { "name": permission }, "setting": "granted", "origin": origin_text }),
-            SETUP_DEADLINE,
-        )
-        .await?;
-    }
+    cdp.grant(
+        origin_text,
+        &["camera", "microphone", "screen-wake-lock"],
+        SETUP_DEADLINE,
+    )
+    .await?;
     let session = cdp.attach_to_page(SETUP_DEADLINE).await?;
     for method in ["Page.enable", "Inspector.enable", "Runtime.enable"] {
         cdp.call(Some(&session), method, json!({}), SETUP_DEADLINE)
