@@ -4,7 +4,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{monday_9am_tokyo, spawn_app_with_seed};
+use crate::helpers::{monday_9am_tokyo, redirected_to, spawn_app_with_seed};
 
 #[tokio::test]
 async fn a_visit_booked_through_the_api_returns_one_link_per_guest() {
@@ -292,11 +292,7 @@ async fn today_offers_extend_only_when_the_time_is_free_and_says_so_when_it_was_
     let res = app
         .post_form("/staff", &format!("/staff/visits/{id}/extend"), &[])
         .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let location = redirected_to(&res);
     assert_eq!(location, "/staff?notice=extend-conflict");
     let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
     assert_eq!(status, StatusCode::OK);

@@ -138,6 +138,17 @@ impl Browser {
             .unwrap_or_else(|err| panic!("click {css}: {err}"));
     }
 
+    /// Types `text` into the first field `css` finds.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{css}: {err}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("typing into {css}: {err}"));
+    }
+
     /// Waits for an element `css` finds to appear.
     pub async fn wait_for(&self, css: &str) {
         self.client
@@ -334,14 +345,7 @@ async fn book_through_the_pages(
         .expect("choose resident");
     // The page reloads by itself with the free slots (staff.js).
     browser.wait_for("input[name=slot]").await;
-    browser
-        .client
-        .find(Locator::Css("input[name=guest]"))
-        .await
-        .expect("guest field")
-        .send_keys("山田 太郎")
-        .await
-        .expect("type");
+    browser.type_into("input[name=guest]", "山田 太郎").await;
     check(browser, &format!("booking-{lang}"), problems).await;
     let slots = browser
         .client
@@ -679,14 +683,7 @@ async fn changed_screens_at_phone_tablet_and_laptop_sizes() {
         .await;
     browser.wait_for("input[name=slot]").await;
     browser.click(".slot span").await;
-    browser
-        .client
-        .find(Locator::Css("input[name=guest]"))
-        .await
-        .expect("guest field")
-        .send_keys("鈴木 花")
-        .await
-        .expect("type");
+    browser.type_into("input[name=guest]", "鈴木 花").await;
     browser.click("form.book button[type=submit]").await;
     browser.wait_for(".invitation").await;
     let booked = path_of(browser.client.current_url().await.expect("url").as_str());

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{redirected_to, spawn_app};
 
 #[tokio::test]
 async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody() {
@@ -53,11 +53,7 @@ async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody
             ],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let saved = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let saved = redirected_to(&res);
     assert_eq!(saved, "/staff/facility?saved=1");
     let (_, html) = app.get_text(&format!("{saved}&lang=en")).await;
     assert!(html.contains("role=\"status\">Saved.</p>"), "{html}");
@@ -396,11 +392,7 @@ async fn a_button_pressed_on_a_stale_page_is_answered_on_the_same_page() {
     );
     // A second "End now" from a page that was not reloaded.
     let res = app.post_form("/staff", &end, &[]).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let location = redirected_to(&res);
     assert_eq!(location, "/staff?notice=end-conflict");
     let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
     assert_eq!(status, StatusCode::OK);
@@ -420,11 +412,7 @@ async fn a_button_pressed_on_a_stale_page_is_answered_on_the_same_page() {
     // Cancel after the end: answered on the visit's own page.
     let page = format!("/staff/visits/{id}");
     let res = app.post_form(&page, &format!("{page}/cancel"), &[]).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let location = redirected_to(&res);
     let (status, html) = app.get_text(&format!("{location}&lang=en")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("could not be cancelled"), "{html}");

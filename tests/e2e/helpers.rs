@@ -491,16 +491,7 @@ impl TestApp {
         if mode == "entrance" {
             fields.push(("entrance_device_id", seed.kiosk.as_str()));
         }
-        let res = self.post_form("/staff/book", "/staff/book", &fields).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::SEE_OTHER,
-            "booked, then redirected"
-        );
-        res.headers()["location"]
-            .to_str()
-            .expect("location")
-            .to_owned()
+        redirected_to(&self.post_form("/staff/book", "/staff/book", &fields).await)
     }
 
     /// Lets the signaling scheduler act on the (moved) clock now.
@@ -523,6 +514,16 @@ impl Ws {
         }
         panic!("no {kind} frame with {field} = {value}");
     }
+}
+
+/// Where a form's answer sends the browser: a 303 and its `Location` (anything else
+/// fails the test).
+pub fn redirected_to(res: &reqwest::Response) -> String {
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "a redirect");
+    res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
 }
 
 /// Resident memory of a process, in KiB (Linux).

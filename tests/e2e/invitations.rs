@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, monday_9am_tokyo, path_of, spawn_app};
+use crate::helpers::{TestApp, monday_9am_tokyo, path_of, redirected_to, spawn_app};
 
 /// A visit an hour from "now", and the path of its first guest's link.
 async fn booked_visit(app: &TestApp) -> (String, Value, String) {
@@ -152,11 +152,7 @@ async fn a_replaced_link_says_a_newer_one_was_sent() {
         )
         .await;
     // Post, then redirect: the page of the new link can be reloaded.
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let shown = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let shown = redirected_to(&res);
     let (status, html) = app.get_text(&shown).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -367,28 +363,7 @@ async fn the_booked_page_survives_a_reload_for_its_maker_only() {
     let (app, _token, seed) = crate::helpers::spawn_app_with_seed().await;
     app.login_as_admin().await;
     let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(2);
-    let res = app
-        .post_form(
-            "/staff/book",
-            "/staff/book",
-            &[
-                ("resident_id", &seed.resident),
-                ("mode", "remote"),
-                ("ward_device_id", &seed.ward),
-                ("slot", &start.to_rfc3339()),
-                ("guest", "山田 太郎"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "booked, then redirected"
-    );
-    let shown = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let shown = app.book_by_form(&seed, "remote", start).await;
     let (status, html) = app.get_text(&shown).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("/v/"), "the link is on the page");

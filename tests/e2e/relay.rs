@@ -76,9 +76,18 @@ impl Coturn {
     }
 }
 
-#[tokio::test]
-async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_credentials() {
-    let secret = "a shared secret for the test";
+/// A Menkai that hands out credentials for a coturn sharing `secret` and wants
+/// relay-only calls, with a visit starting now on a paired tablet.
+struct Relayed {
+    _coturn: Coturn,
+    /// The relay's URL as Menkai hands it out.
+    url: String,
+    app: crate::helpers::TestApp,
+    ward_token: String,
+    links: Vec<String>,
+}
+
+async fn relay_only_visit(secret: &str) -> Relayed {
     let coturn = Coturn::start(secret).await;
     let url = format!("turn:127.0.0.1:{}?transport=udp", coturn.port);
     let app = spawn_app_with(|c| {
@@ -92,6 +101,25 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    Relayed {
+        _coturn: coturn,
+        url,
+        app,
+        ward_token,
+        links,
+    }
+}
+
+#[tokio::test]
+async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_credentials() {
+    let secret = "a shared secret for the test";
+    let Relayed {
+        _coturn,
+        url,
+        app,
+        ward_token,
+        links,
+    } = relay_only_visit(secret).await;
 
     // What a peer is handed: the relay, a username "expiry:peer" good until half an
     // hour after the visit's end, a password, and the relay-only policy.
@@ -163,20 +191,13 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
 /// (the browser decodes its camera mirrored by the Rust peer through the relay).
 #[tokio::test]
 async fn the_rust_peer_also_calls_through_the_relay_when_told_to() {
-    let secret = "another shared secret";
-    let coturn = Coturn::start(secret).await;
-    let url = format!("turn:127.0.0.1:{}?transport=udp", coturn.port);
-    let app = spawn_app_with(|c| {
-        c.relays = vec![RelayConfig {
-            urls: vec![url.clone()],
-            secret: secret.into(),
-        }];
-        c.relay_only = true;
-    })
-    .await;
-    let token = app.api_token().await;
-    let seed = app.seed(&token).await;
-    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let Relayed {
+        _coturn,
+        app,
+        ward_token,
+        links,
+        ..
+    } = relay_only_visit("another shared secret").await;
     let ward = crate::rust_peer::join_at(&app.url(""), &ward_token).await;
     let family = Browser::start().await;
     family.goto(&app.url(&links[0])).await;

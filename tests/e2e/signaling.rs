@@ -4,7 +4,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, Ws, monday_9am_tokyo, spawn_app_with_seed};
+use crate::helpers::{Seed, TestApp, Ws, monday_9am_tokyo, redirected_to, spawn_app_with_seed};
 
 /// A visit that starts "now" (the test clock), with `guests` family links, on the
 /// seeded ward tablet; returns the visit and the guests' tokens.
@@ -436,11 +436,7 @@ async fn revoking_replacing_and_cancelling_end_the_matching_sockets_at_once() {
     let res = app
         .post_form(&page, &format!("{page}/guests/{jiro_id}/link"), &[])
         .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let shown = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let shown = redirected_to(&res);
     let html = app.get_text(&shown).await.1;
     assert!(
         html.contains("<title>新しいリンク") || html.contains("<title>A new link"),
