@@ -78,7 +78,13 @@ async fn start(
     flags: &[&str],
 ) -> Fallible<(tokio::process::Child, String)> {
     let mut server = Command::new(MENKAI)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--turn-listen",
+            "127.0.0.1:0",
+        ])
         .args(flags)
         .arg("--data")
         .arg(data)

@@ -110,6 +110,21 @@ pub struct ConfigArgs {
     /// Also listen for plain HTTP here, only to redirect to HTTPS (e.g. 0.0.0.0:80).
     #[arg(long, env = "MENKAI_REDIRECT_HTTP")]
     pub redirect_http: Option<std::net::SocketAddr>,
+    /// Do not run the embedded TURN relay (use [[turn_servers]] or none).
+    #[arg(long, env = "MENKAI_NO_TURN")]
+    pub no_turn: bool,
+    /// The relay's UDP and TCP address (default 0.0.0.0:3478).
+    #[arg(long, env = "MENKAI_TURN_LISTEN")]
+    pub turn_listen: Option<std::net::SocketAddr>,
+    /// An extra TLS port for the relay (turns:), besides the HTTPS port itself.
+    #[arg(long, env = "MENKAI_TURNS_LISTEN")]
+    pub turns_listen: Option<std::net::SocketAddr>,
+    /// The public address relayed candidates carry (behind 1:1 NAT, e.g. on a cloud server).
+    #[arg(long, env = "MENKAI_TURN_PUBLIC_IP")]
+    pub turn_public_ip: Option<std::net::IpAddr>,
+    /// Ports for relayed addresses, FIRST-LAST (default 49152-65535).
+    #[arg(long, env = "MENKAI_TURN_PORTS")]
+    pub turn_ports: Option<String>,
 }
 
 impl ConfigArgs {
@@ -132,6 +147,15 @@ impl ConfigArgs {
                 tls_cert: self.tls_cert.clone(),
                 tls_key: self.tls_key.clone(),
                 redirect_http: self.redirect_http,
+                no_turn: self.no_turn.then_some(true),
+                turn_listen: self.turn_listen,
+                turns_listen: self.turns_listen,
+                turn_public_ip: self.turn_public_ip,
+                turn_ports: self.turn_ports.clone(),
+                turn_allow_peers: None,
+                turn_max_allocations: None,
+                turn_user_quota: None,
+                turn_bandwidth_kbps: None,
             },
         )
     }

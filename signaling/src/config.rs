@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::signaling::protocol::IceServer;
 use crate::tls::TlsSource;
 use crate::tls::acme::AcmeSettings;
-use crate::turn::RelayConfig;
+use crate::turn::{RelayConfig, TurnConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -39,6 +39,8 @@ pub struct Config {
     pub tls: Option<TlsSource>,
     /// A plain-HTTP listener that only redirects to HTTPS.
     pub redirect_http: Option<SocketAddr>,
+    /// The embedded TURN relay; `None` with `--no-turn`.
+    pub turn: Option<TurnConfig>,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -66,6 +68,24 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub redirect_http: Option<SocketAddr>,
+    pub no_turn: Option<bool>,
+    pub turn_listen: Option<SocketAddr>,
+    pub turns_listen: Option<SocketAddr>,
+    pub turn_public_ip: Option<std::net::IpAddr>,
+    /// `FIRST-LAST`, e.g. `49152-65535`.
+    pub turn_ports: Option<String>,
+    /// File only: ranges the relay may reach although they are private (closed LANs).
+    #[serde(default)]
+    pub turn_allow_peers: Option<Vec<String>>,
+    /// File only.
+    #[serde(default)]
+    pub turn_max_allocations: Option<usize>,
+    /// File only.
+    #[serde(default)]
+    pub turn_user_quota: Option<usize>,
+    /// File only: kilobits a second per allocation.
+    #[serde(default)]
+    pub turn_bandwidth_kbps: Option<u64>,
 }
 
 impl Settings {
@@ -87,6 +107,15 @@ impl Settings {
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
             redirect_http: self.redirect_http.or(lower.redirect_http),
+            no_turn: self.no_turn.or(lower.no_turn),
+            turn_listen: self.turn_listen.or(lower.turn_listen),
+            turns_listen: self.turns_listen.or(lower.turns_listen),
+            turn_public_ip: self.turn_public_ip.or(lower.turn_public_ip),
+            turn_ports: self.turn_ports.or(lower.turn_ports),
+            turn_allow_peers: self.turn_allow_peers.or(lower.turn_allow_peers),
+            turn_max_allocations: self.turn_max_allocations.or(lower.turn_max_allocations),
+            turn_user_quota: self.turn_user_quota.or(lower.turn_user_quota),
+            turn_bandwidth_kbps: self.turn_bandwidth_kbps.or(lower.turn_bandwidth_kbps),
         }
     }
 }
@@ -104,6 +133,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
     };
     let merged = flags_and_env.over(from_file);
     let tls = tls_source(&merged)?;
+    let turn = turn_config(&merged)?;
     let max_connections = merged
         .max_connections
         .unwrap_or(crate::server::Limits::default().max_connections);
@@ -128,7 +158,12 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         merged.redirect_http.is_none() || tls.is_some(),
         "redirect_http redirects to HTTPS: it needs domain or tls_cert and tls_key"
     );
+    anyhow::ensure!(
+        merged.turns_listen.is_none() || tls.is_some(),
+        "turns_listen serves TURN over TLS: it needs domain or tls_cert and tls_key"
+    );
     Ok(Config {
+        turn,
         tls,
         redirect_http: merged.redirect_http,
         listen: match merged.listen {
@@ -145,6 +180,47 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         max_connections,
         metrics_public: merged.metrics_public.unwrap_or(false),
     })
+}
+
+/// The relay's settings (`None` with `no_turn`).
+fn turn_config(s: &Settings) -> anyhow::Result<Option<TurnConfig>> {
+    if s.no_turn == Some(true) {
+        return Ok(None);
+    }
+    let mut turn = TurnConfig::default();
+    if let Some(listen) = s.turn_listen {
+        turn.listen = listen;
+    }
+    turn.turns_listen = s.turns_listen;
+    turn.public_ip = s.turn_public_ip;
+    if let Some(ports) = &s.turn_ports {
+        turn.ports = crate::turn::parse_port_range(ports).map_err(anyhow::Error::msg)?;
+    }
+    for net in s.turn_allow_peers.iter().flatten() {
+        turn.allow_peers.push(
+            net.parse()
+                .or_else(|_| net.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "turn_allow_peers: {net:?} is not an address or a range like 192.168.0.0/16"
+                    )
+                })?,
+        );
+    }
+    if let Some(n) = s.turn_max_allocations {
+        turn.max_allocations = n;
+    }
+    if let Some(n) = s.turn_user_quota {
+        turn.max_per_user = n;
+    }
+    if let Some(kbps) = s.turn_bandwidth_kbps {
+        anyhow::ensure!(
+            kbps >= 64,
+            "turn_bandwidth_kbps must be at least 64 (got {kbps})"
+        );
+        turn.bandwidth_kbps = kbps;
+    }
+    Ok(Some(turn))
 }
 
 /// Which of the three ways to serve the settings choose (see README, "HTTPS").

@@ -20,6 +20,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(notice) = app.tls_notice() {
         println!("{notice}");
     }
+    if let Some(turn) = app.turn_addr() {
+        println!("TURN relay: UDP and TCP on {turn} (--no-turn to leave relaying to others).");
+    }
     if let Some(link) = app.first_admin_link().await? {
         println!(
             "First start: create the administrator account here (one-time link, valid 24 hours):\n  {link}"

@@ -2,7 +2,8 @@
 //! Prometheus project's own client crate: counters that run for the life of the
 //! process (kept here, shared by the code that counts), and gauges read at each scrape
 //! (today's visits by state, devices by status, the signaling hub's sockets and rooms).
-//! The embedded relay's counters will join them here.
+//! The embedded relay counts allocations, relayed bytes and packets by client
+//! transport and direction, and refusals by reason.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,10 +27,58 @@ struct StatusLabel {
     status: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabel {
+    transport: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FlowLabel {
+    transport: &'static str,
+    direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// The embedded relay's counters.
+#[derive(Clone, Debug, Default)]
+pub struct RelayCounters {
+    allocations: Family<TransportLabel, Counter>,
+    bytes: Family<FlowLabel, Counter>,
+    packets: Family<FlowLabel, Counter>,
+    refusals: Family<ReasonLabel, Counter>,
+}
+
+impl RelayCounters {
+    pub fn allocated(&self, transport: &'static str) {
+        self.allocations
+            .get_or_create(&TransportLabel { transport })
+            .inc();
+    }
+
+    /// One relayed packet of `bytes` (direction `to_peer` or `to_client`).
+    pub fn relayed(&self, transport: &'static str, direction: &'static str, bytes: usize) {
+        let label = FlowLabel {
+            transport,
+            direction,
+        };
+        self.bytes.get_or_create(&label).inc_by(bytes as u64);
+        self.packets.get_or_create(&label).inc();
+    }
+
+    pub fn refused(&self, reason: &'static str) {
+        self.refusals.get_or_create(&ReasonLabel { reason }).inc();
+    }
+}
+
 /// The counters, shared (cheap clones of the same atomics).
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     pub hellos: Family<HelloOutcome, Counter>,
+    pub relay: RelayCounters,
 }
 
 /// What is read from storage and the hub at a scrape.
@@ -41,6 +90,8 @@ pub struct Snapshot {
     pub rooms: i64,
     pub live_rooms: i64,
     pub devices_online: i64,
+    /// The embedded relay's allocations now (`None`: the relay is off).
+    pub relay_allocations: Option<i64>,
 }
 
 impl Metrics {
@@ -62,6 +113,31 @@ impl Metrics {
             visits.get_or_create(&StateLabel { state }).set(*n);
         }
         registry.register("visits_today", "Visits starting today, by state", visits);
+        registry.register(
+            "turn_allocations_created",
+            "Relay allocations made, by the client's transport",
+            self.relay.allocations.clone(),
+        );
+        registry.register(
+            "turn_relayed_bytes",
+            "Bytes relayed, by the client's transport and direction",
+            self.relay.bytes.clone(),
+        );
+        registry.register(
+            "turn_relayed_packets",
+            "Packets relayed, by the client's transport and direction",
+            self.relay.packets.clone(),
+        );
+        registry.register(
+            "turn_refusals",
+            "Relay requests and packets refused, by reason",
+            self.relay.refusals.clone(),
+        );
+        if let Some(n) = now.relay_allocations {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(n);
+            registry.register("turn_allocations", "Relay allocations now", gauge);
+        }
         let devices = Family::<StatusLabel, Gauge>::default();
         for (status, n) in &now.devices {
             devices.get_or_create(&StatusLabel { status }).set(*n);
@@ -113,13 +189,20 @@ mod tests {
             rooms: 1,
             live_rooms: 1,
             devices_online: 2,
+            relay_allocations: Some(4),
         });
+        metrics.relay.relayed("udp", "to_peer", 100);
+        metrics.relay.refused("loopback");
+        let text = format!("{text}{}", metrics.encode(&Snapshot::default()));
         for line in [
             "menkai_signaling_hellos_total{outcome=\"welcome\"} 2",
             "menkai_signaling_hellos_total{outcome=\"invalid_token\"} 1",
             "menkai_visits_today{state=\"scheduled\"} 3",
             "menkai_rooms_live 1",
             "menkai_signaling_sockets 5",
+            "menkai_turn_allocations 4",
+            "menkai_turn_relayed_bytes_total{transport=\"udp\",direction=\"to_peer\"} 100",
+            "menkai_turn_refusals_total{reason=\"loopback\"} 1",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");

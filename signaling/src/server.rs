@@ -30,11 +30,13 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+use crate::turn::relay::Relay;
 
 /// How much a connection may ask of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,52 @@ impl AsyncWrite for Counted {
     }
 }
 
+fn stream_local_addr(io: &Counted) -> SocketAddr {
+    io.io
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+/// A stream whose first bytes were read to see what it carries, and are given back.
+struct Rewound<S> {
+    first: Vec<u8>,
+    io: S,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewound<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.first.is_empty() {
+            let n = self.first.len().min(buf.remaining());
+            buf.put_slice(&self.first[..n]);
+            self.first.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewound<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 /// What a connection beyond the cap is told before it is closed.
 const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 41\r\n\r\nToo many connections; try again shortly.\n";
 /// Refusals written at once at most; past that a newcomer is closed without a word.
@@ -153,6 +201,7 @@ pub async fn serve(
     router: Router,
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
+    relay: Option<Arc<Relay>>,
     shutdown: impl std::future::Future<Output = ()> + Send,
     drain: Duration,
 ) -> io::Result<()> {
@@ -206,7 +255,8 @@ pub async fn serve(
                 }
             }
         });
-        let (http, stop, tls) = (http.clone(), stop_rx.clone(), tls.clone());
+        let (http, stop, tls, relay) = (http.clone(), stop_rx.clone(), tls.clone(), relay.clone());
+        let local = stream_local_addr(&io);
         let handshake_within = limits.header_read;
         connections.spawn(async move {
             let Some(acceptor) = tls else {
@@ -218,10 +268,38 @@ pub async fn serve(
             else {
                 return;
             };
-            if crate::tls::is_acme_validation(tls.get_ref().1.alpn_protocol()) {
+            let alpn = tls.get_ref().1.alpn_protocol();
+            if crate::tls::is_acme_validation(alpn) {
                 // The CA saw the challenge certificate during the handshake; done.
                 return;
             }
+            let Some(relay) = relay else {
+                return serve_http(&http, TokioIo::new(tls), service, stop).await;
+            };
+            // `turns:` on the HTTPS port: a firewall that lets only 443 out still
+            // carries the call. TURN is told apart by ALPN or by its first byte (a STUN
+            // header starts with two zero bits; an HTTP request with a letter).
+            let five = crate::turn::relay::FiveTuple {
+                transport: crate::turn::relay::Transport::Tls,
+                client: peer,
+                server: local,
+            };
+            if crate::tls::is_turn(alpn) {
+                return crate::turn::listen::serve_stream(relay, tls, five, &[]).await;
+            }
+            let mut tls = tls;
+            let mut first = [0u8; 512];
+            let n = match tokio::time::timeout(handshake_within, tls.read(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => return,
+            };
+            if first[0] < 0x40 {
+                return crate::turn::listen::serve_stream(relay, tls, five, &first[..n]).await;
+            }
+            let tls = Rewound {
+                first: first[..n].to_vec(),
+                io: tls,
+            };
             serve_http(&http, TokioIo::new(tls), service, stop).await;
         });
     }

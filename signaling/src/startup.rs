@@ -18,6 +18,8 @@ use crate::state::AppState;
 use crate::storage::Db;
 use crate::tls::{self, CertStore, TlsSource};
 use crate::turn::IceProvider;
+use crate::turn::listen::Listeners;
+use crate::turn::relay::Relay;
 
 /// How long requests in flight may take to finish once the server is told to stop.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -32,6 +34,8 @@ pub struct Application {
     /// The plain-HTTP listener that only redirects to HTTPS.
     redirect: Option<TcpListener>,
     tls_source: Option<TlsSource>,
+    /// The embedded TURN relay and its sockets (off with `--no-turn`).
+    turn: Option<(Arc<Relay>, Listeners)>,
 }
 
 type CertTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -107,13 +111,39 @@ impl Application {
             .unwrap_or_else(|| default_public_url(&config, addr));
         let facility = db.facility().await?;
         let key = ResumeKey::new(db.server_key("resume").await?);
+        let metrics = crate::metrics::Metrics::default();
+        let mut relays = config.relays.clone();
+        let turn = match &config.turn {
+            Some(turn) => {
+                let listeners = Listeners::bind(turn.listen, turn.turns_listen)
+                    .await
+                    .with_context(|| format!("TURN relay: listening on {}", turn.listen))?;
+                use base64::Engine;
+                // Kept in the database, so credentials handed out survive a restart.
+                let secret =
+                    base64::engine::general_purpose::STANDARD.encode(db.server_key("turn").await?);
+                let (relay, handed_out) = crate::turn::embedded::start(
+                    turn,
+                    &crate::turn::embedded::Surroundings {
+                        public_url: &public_url,
+                        http: addr,
+                        tls: tls.is_some(),
+                        listen: listeners.local_addr()?,
+                        turns: listeners.turns_addr(),
+                    },
+                    secret,
+                    clock.clone(),
+                    metrics.relay.clone(),
+                );
+                relays.insert(0, handed_out);
+                Some((relay, listeners))
+            }
+            None => None,
+        };
         let hub = Arc::new(Hub::new(
             key,
             HubConfig {
-                ice: Arc::new(IceProvider::new(
-                    config.ice_servers.clone(),
-                    config.relays.clone(),
-                )),
+                ice: Arc::new(IceProvider::new(config.ice_servers.clone(), relays)),
                 relay_only: config.relay_only,
                 ..HubConfig::default()
             },
@@ -122,6 +152,8 @@ impl Application {
         let mut state = AppState::new(db, clock, public_url, facility, hub, passwords);
         state.metrics_public = config.metrics_public;
         state.hsts = tls.is_some();
+        state.metrics = metrics;
+        state.relay = turn.as_ref().map(|(relay, _)| relay.clone());
         let limits = Limits {
             max_connections: server::fit_to_open_file_limit(config.max_connections),
             ..Limits::default()
@@ -133,7 +165,15 @@ impl Application {
             tls,
             redirect,
             tls_source: config.tls.clone(),
+            turn,
         })
+    }
+
+    /// The embedded relay's UDP/TCP address, when it runs.
+    pub fn turn_addr(&self) -> Option<SocketAddr> {
+        self.turn
+            .as_ref()
+            .and_then(|(_, listeners)| listeners.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -205,10 +245,23 @@ impl Application {
                 router,
                 self.limits,
                 None,
+                None,
                 stopped(),
                 DRAIN,
             ))
         });
+        let (relay, relaying) = match self.turn {
+            Some((relay, listeners)) => (
+                Some(relay.clone()),
+                Some(tokio::spawn(crate::turn::listen::run(
+                    relay,
+                    listeners,
+                    tls.clone().map(tokio_rustls::TlsAcceptor::from),
+                    stop_rx.clone(),
+                ))),
+            ),
+            None => (None, None),
+        };
         let hub = self.state.hub.clone();
         let router = crate::web::router(self.state, self.limits.request);
         let served = server::serve(
@@ -216,6 +269,7 @@ impl Application {
             router,
             self.limits,
             tls,
+            relay,
             async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);
@@ -230,9 +284,12 @@ impl Application {
         if let Some(certificates) = certificates {
             certificates.abort();
         }
-        // It stops with the same signal; let its requests finish too.
+        // They stop with the same signal; let their requests finish too.
         if let Some(redirect) = redirect {
             let _ = redirect.await;
+        }
+        if let Some(relaying) = relaying {
+            let _ = relaying.await;
         }
         drop(stop_rx);
         served

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Whether this server speaks TLS itself: then browsers are told to use nothing else
     /// (Strict-Transport-Security).
     pub hsts: bool,
+    /// The embedded TURN relay, when it runs (for `/metrics`).
+    pub relay: Option<Arc<crate::turn::relay::Relay>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             recent_links: Arc::default(),
             metrics: crate::metrics::Metrics::default(),
             hsts: false,
+            relay: None,
         }
     }
 

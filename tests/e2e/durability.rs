@@ -36,7 +36,7 @@ impl Server {
     /// With extra flags for `menkai serve`.
     pub async fn start_with(data: &Path, listen: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(MENKAI)
-            .args(["serve", "--listen", listen])
+            .args(["serve", "--listen", listen, "--turn-listen", "127.0.0.1:0"])
             .args(flags)
             .arg("--data")
             .arg(data)

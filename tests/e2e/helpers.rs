@@ -25,6 +25,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub app_state: menkai::state::AppState,
     setup_link: Option<String>,
+    /// The embedded relay's UDP/TCP address, when it runs.
+    pub turn: Option<std::net::SocketAddr>,
     _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -68,6 +70,10 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         metrics_public: false,
         tls: None,
         redirect_http: None,
+        turn: Some(menkai::turn::TurnConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            ..menkai::turn::TurnConfig::default()
+        }),
     };
     let mut config = config;
     edit(&mut config);
@@ -76,6 +82,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("app builds");
     let base = app.public_url().to_owned();
+    let turn = app.turn_addr();
     let setup_link = app.first_admin_link().await.expect("setup link");
     let app_state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -88,6 +95,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         clock,
         app_state,
         setup_link,
+        turn,
         _data: data,
         stop: Some(stop),
     }
@@ -142,6 +150,11 @@ pub async fn remote_visit_now(
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The embedded relay's UDP/TCP address.
+    pub fn turn_addr(&self) -> std::net::SocketAddr {
+        self.turn.expect("the embedded relay runs")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -257,7 +257,14 @@ async fn refused_start(args: &[&str]) -> String {
     let out = tokio::time::timeout(
         StdDuration::from_secs(30),
         Command::new(env!("CARGO_BIN_EXE_menkai"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--turn-listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
             .arg(data.path())
             .args(args)
             .output(),

@@ -76,10 +76,10 @@ impl Coturn {
     }
 }
 
-/// A Menkai that hands out credentials for a coturn sharing `secret` and wants
-/// relay-only calls, with a visit starting now on a paired tablet.
+/// A Menkai that wants relay-only calls, with a visit starting now on a paired tablet:
+/// through a coturn sharing a secret (the embedded relay off), or through its own.
 struct Relayed {
-    _coturn: Coturn,
+    _coturn: Option<Coturn>,
     /// The relay's URL as Menkai hands it out.
     url: String,
     app: crate::helpers::TestApp,
@@ -87,14 +87,23 @@ struct Relayed {
     links: Vec<String>,
 }
 
-async fn relay_only_visit(secret: &str) -> Relayed {
-    let coturn = Coturn::start(secret).await;
-    let url = format!("turn:127.0.0.1:{}?transport=udp", coturn.port);
+async fn relay_only_visit(coturn_secret: Option<&str>) -> Relayed {
+    let coturn = match coturn_secret {
+        Some(secret) => Some(Coturn::start(secret).await),
+        None => None,
+    };
+    let url = coturn
+        .as_ref()
+        .map(|c| format!("turn:127.0.0.1:{}?transport=udp", c.port))
+        .unwrap_or_default();
     let app = spawn_app_with(|c| {
-        c.relays = vec![RelayConfig {
-            urls: vec![url.clone()],
-            secret: secret.into(),
-        }];
+        if let Some(secret) = coturn_secret {
+            c.relays = vec![RelayConfig {
+                urls: vec![url.clone()],
+                secret: secret.into(),
+            }];
+            c.turn = None;
+        }
         c.relay_only = true;
     })
     .await;
@@ -119,7 +128,7 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
         app,
         ward_token,
         links,
-    } = relay_only_visit(secret).await;
+    } = relay_only_visit(Some(secret)).await;
 
     // What a peer is handed: the relay, a username "expiry:peer" good until half an
     // hour after the visit's end, a password, and the relay-only policy.
@@ -152,22 +161,7 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
 
     // Both pages, relay-only: they can only meet through coturn, and only if coturn
     // accepts the credentials Menkai made.
-    let ward = Browser::start().await;
-    ward.goto(&app.url(&format!("/device#token={ward_token}")))
-        .await;
-    let family = Browser::start().await;
-    family.goto(&app.url(&links[0])).await;
-    let family_saw = family.wait_for_media(1, StdDuration::from_secs(45)).await;
-    let ward_saw = ward.wait_for_media(1, StdDuration::from_secs(45)).await;
-    for (side, stats) in [("family", &family_saw), ("ward", &ward_saw)] {
-        assert_eq!(stats[0]["relayed"], Value::Bool(true), "{side}: {stats}");
-        assert_eq!(
-            stats[0]["path"],
-            serde_json::json!(["relay", "relay"]),
-            "{side}: {stats}"
-        );
-    }
-    println!("relayed call: family {family_saw}\nward {ward_saw}");
+    let (family, _ward) = relayed_call(&app, &ward_token, &links[0]).await;
     // The family page says so in plain words (for staff helping on the phone).
     family
         .wait_until(
@@ -186,6 +180,83 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
     );
 }
 
+/// The family's page and the ward's page, both relay-only, see each other; both ends
+/// of the path in use are relay candidates.
+async fn relayed_call(
+    app: &crate::helpers::TestApp,
+    ward_token: &str,
+    link: &str,
+) -> (Browser, Browser) {
+    let ward = Browser::start().await;
+    ward.goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start().await;
+    family.goto(&app.url(link)).await;
+    let family_saw = family.wait_for_media(1, StdDuration::from_secs(45)).await;
+    let ward_saw = ward.wait_for_media(1, StdDuration::from_secs(45)).await;
+    for (side, stats) in [("family", &family_saw), ("ward", &ward_saw)] {
+        assert_eq!(stats[0]["relayed"], Value::Bool(true), "{side}: {stats}");
+        assert_eq!(
+            stats[0]["path"],
+            serde_json::json!(["relay", "relay"]),
+            "{side}: {stats}"
+        );
+    }
+    println!("relayed call: family {family_saw}\nward {ward_saw}");
+    (family, ward)
+}
+
+/// With no relay configured at all, `menkai serve` relays by itself: both pages,
+/// relay-only, meet through the embedded relay with the credentials in their welcome,
+/// and `/metrics` counts the allocations and the relayed packets.
+#[tokio::test]
+async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
+    let Relayed {
+        app,
+        ward_token,
+        links,
+        ..
+    } = relay_only_visit(None).await;
+    let guest_token = links[0].trim_start_matches("/v/").to_owned();
+    let (mut ws, welcome) = Ws::hello(&app, &guest_token, None).await;
+    let urls = &welcome["ice_servers"][0]["urls"];
+    let turn = app.turn_addr();
+    assert_eq!(
+        urls,
+        &serde_json::json!([
+            format!("turn:127.0.0.1:{}?transport=udp", turn.port()),
+            format!("turn:127.0.0.1:{}?transport=tcp", turn.port()),
+        ]),
+        "{welcome}"
+    );
+    ws.send(serde_json::json!({"type": "leave"})).await;
+    drop(ws);
+    let (_family, _ward) = relayed_call(&app, &ward_token, &links[0]).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |line: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(line))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{line} in\n{metrics}"))
+    };
+    assert!(value("menkai_turn_allocations ") >= 2.0, "{metrics}");
+    assert!(
+        value("menkai_turn_relayed_packets_total{transport=\"udp\",direction=\"to_client\"}")
+            > 100.0,
+        "{metrics}"
+    );
+}
+
 /// Menkai's own peer (webrtc-rs) follows the same rules: relay-only, it meets the family
 /// page in Chromium through coturn with its own credentials, and media flows both ways
 /// (the browser decodes its camera mirrored by the Rust peer through the relay).
@@ -197,7 +268,7 @@ async fn the_rust_peer_also_calls_through_the_relay_when_told_to() {
         ward_token,
         links,
         ..
-    } = relay_only_visit("another shared secret").await;
+    } = relay_only_visit(Some("another shared secret")).await;
     let ward = crate::rust_peer::join_at(&app.url(""), &ward_token).await;
     let family = Browser::start().await;
     family.goto(&app.url(&links[0])).await;

@@ -97,11 +97,22 @@ pub fn server_config(store: Arc<CertStore>) -> anyhow::Result<Arc<ServerConfig>>
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(store);
-    config.alpn_protocols = vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
+    config.alpn_protocols = vec![
+        b"http/1.1".to_vec(),
+        ACME_TLS_ALPN.to_vec(),
+        TURN_ALPN.to_vec(),
+    ];
     Ok(Arc::new(config))
 }
 
 /// Whether a finished handshake was an ACME validation (nothing else to serve on it).
+/// The ALPN id of TURN over TLS (RFC 7443): such connections go to the relay.
+pub const TURN_ALPN: &[u8] = b"stun.turn";
+
+pub fn is_turn(alpn: Option<&[u8]>) -> bool {
+    alpn == Some(TURN_ALPN)
+}
+
 pub fn is_acme_validation(alpn: Option<&[u8]>) -> bool {
     alpn == Some(ACME_TLS_ALPN)
 }

@@ -10,8 +10,14 @@
 //! so an operator can put a coturn fleet behind one secret; they stop working on their
 //! own shortly after the visit ends, and a peer that reconnects gets fresh ones.
 
+pub mod allocation;
+pub mod auth;
+pub mod embedded;
+pub mod listen;
+pub mod policy;
+pub mod relay;
+
 use chrono::{DateTime, Duration, Utc};
-use hmac::{KeyInit, Mac};
 use serde::Deserialize;
 
 use crate::signaling::protocol::IceServer;
@@ -19,6 +25,53 @@ use crate::signaling::protocol::IceServer;
 /// Credentials outlive the visit by this much: an extension or a late reconnect
 /// still finds the relay open.
 pub const CREDENTIAL_GRACE: Duration = Duration::minutes(30);
+
+/// The embedded relay's settings (`menkai serve` runs it unless `--no-turn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnConfig {
+    /// UDP and TCP (`--turn-listen`).
+    pub listen: std::net::SocketAddr,
+    /// A TLS port of its own (`--turns-listen`), besides the HTTPS port.
+    pub turns_listen: Option<std::net::SocketAddr>,
+    /// The address relayed candidates carry (`--turn-public-ip`).
+    pub public_ip: Option<std::net::IpAddr>,
+    pub ports: std::ops::RangeInclusive<u16>,
+    /// Ranges the relay may reach although they are private (a closed LAN).
+    pub allow_peers: Vec<ipnet::IpNet>,
+    pub max_allocations: usize,
+    /// Allocations per credential (one participant): a browser makes one per relay URL
+    /// and network interface for each peer connection, and again on an ICE restart.
+    pub max_per_user: usize,
+    /// Per allocation, both directions (a 720p call needs about 2.5 Mbit/s).
+    pub bandwidth_kbps: u64,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([0, 0, 0, 0], 3478)),
+            turns_listen: None,
+            public_ip: None,
+            ports: 49152..=65535,
+            allow_peers: Vec::new(),
+            max_allocations: 4096,
+            max_per_user: 32,
+            bandwidth_kbps: 20_000,
+        }
+    }
+}
+
+/// `FIRST-LAST` → a port range.
+pub fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let bad = || format!("turn ports: {text:?} is not a range like 49152-65535");
+    let (first, last) = text.split_once('-').ok_or_else(bad)?;
+    let first: u16 = first.trim().parse().map_err(|_| bad())?;
+    let last: u16 = last.trim().parse().map_err(|_| bad())?;
+    if first == 0 || last < first {
+        return Err(bad());
+    }
+    Ok(first..=last)
+}
 
 /// A relay with a shared secret, from the config file's `[[turn_servers]]`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -92,16 +145,8 @@ impl IceProvider {
 
 /// A TURN REST API credential: (`expiry:participant`, base64 HMAC-SHA1 of it).
 pub fn rest_credential(secret: &str, participant: &str, expiry: DateTime<Utc>) -> (String, String) {
-    use base64::Engine;
     let username = format!("{}:{participant}", expiry.timestamp());
-    let password = match hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(username.as_bytes());
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-        }
-        // HMAC takes keys of any length; this is not reached.
-        Err(_) => String::new(),
-    };
+    let password = auth::rest_password(secret, &username);
     (username, password)
 }
 

@@ -258,6 +258,7 @@ pub async fn metrics(
             .collect(),
         sockets: count(hub.sockets),
         rooms: count(hub.rooms),
+        relay_allocations: state.relay.as_ref().map(|r| count(r.allocations())),
         live_rooms: count(hub.live_rooms),
         devices_online: count(hub.devices_online),
     };
