@@ -22,3 +22,5 @@ mod relay;
 mod rust_peer;
 mod signaling;
 mod soak;
+mod turn;
+pub mod turn_client;
