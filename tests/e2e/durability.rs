@@ -102,6 +102,24 @@ impl Server {
         None
     }
 
+    /// The embedded relay's address, from the line it printed at start.
+    pub async fn turn_addr(&self) -> std::net::SocketAddr {
+        for _ in 0..100 {
+            let found = self.printed.lock().expect("lines").iter().find_map(|l| {
+                l.strip_prefix("TURN relay: UDP and TCP on ")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            });
+            if let Some(addr) = found {
+                return addr;
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        panic!("the relay's address is printed at start")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap_or(0)
     }

@@ -85,7 +85,7 @@ fn rsa(dir: &Path) -> KeyPair {
 }
 
 /// Writes a pair where the server reads it; the key first, as renewal tools do.
-fn install(cert_path: &Path, key_path: &Path, (cert, key): &(String, String)) {
+pub fn install(cert_path: &Path, key_path: &Path, (cert, key): &(String, String)) {
     std::fs::write(key_path, key).expect("key");
     std::fs::write(cert_path, cert).expect("cert");
 }

@@ -39,7 +39,10 @@ async fn handed_out(app: &TestApp) -> (String, String) {
     let server = &welcome["ice_servers"][0];
     (
         server["username"].as_str().expect("username").to_owned(),
-        server["credential"].as_str().expect("credential").to_owned(),
+        server["credential"]
+            .as_str()
+            .expect("credential")
+            .to_owned(),
     )
 }
 
@@ -85,8 +88,13 @@ async fn two_participants_relay_to_each_other_over_udp_and_tcp() {
         ward.relayed().await,
         Some(Relayed::Indication(family_relay, b"hello ward".to_vec()))
     );
-    ward.bind_channel(0x4001, family_relay).await.expect("channel");
-    family.bind_channel(0x4002, ward_relay).await.expect("channel");
+    ward.bind_channel(0x4001, family_relay)
+        .await
+        .expect("channel");
+    family
+        .bind_channel(0x4002, ward_relay)
+        .await
+        .expect("channel");
     family.send_on(0x4002, b"over a channel").await;
     assert_eq!(
         ward.relayed().await,
@@ -137,7 +145,11 @@ async fn wrong_expired_or_missing_credentials_are_refused() {
     let mut expired = TurnClient::udp(turn, &expired_user, &expired_pass).await;
     assert_eq!(expired.allocate().await, Err(401), "expired username");
     let mut malformed = TurnClient::udp(turn, "alice", &pass).await;
-    assert_eq!(malformed.allocate().await, Err(401), "not expiry:participant");
+    assert_eq!(
+        malformed.allocate().await,
+        Err(401),
+        "not expiry:participant"
+    );
     let mut other = TurnClient::udp(turn, &user.replace(":p1", ":p2"), &pass).await;
     assert_eq!(
         other.allocate().await,
@@ -146,7 +158,11 @@ async fn wrong_expired_or_missing_credentials_are_refused() {
     );
 
     let mut good = TurnClient::udp(turn, &user, &pass).await;
-    assert_eq!(good.refresh(600).await, Err(437), "no allocation to refresh");
+    assert_eq!(
+        good.refresh(600).await,
+        Err(437),
+        "no allocation to refresh"
+    );
     assert_eq!(
         good.call(turn_types::message::ALLOCATE, &|m, _| {
             use turn_types::stun::message::MessageWriteExt;
@@ -164,7 +180,14 @@ async fn wrong_expired_or_missing_credentials_are_refused() {
     app.clock.advance(Duration::hours(2));
     assert_eq!(good.refresh(600).await, Err(401));
     assert!(metric(&app, "menkai_turn_refusals_total{reason=\"expired\"}").await >= 2.0);
-    assert!(metric(&app, "menkai_turn_refusals_total{reason=\"wrong_password\"}").await >= 2.0);
+    assert!(
+        metric(
+            &app,
+            "menkai_turn_refusals_total{reason=\"wrong_password\"}"
+        )
+        .await
+            >= 2.0
+    );
 }
 
 #[tokio::test]
@@ -201,7 +224,11 @@ async fn no_open_relay_every_special_peer_range_is_forbidden() {
     // The server's own web port and an unallocated port on the relay's address.
     .chain([http, SocketAddr::new(relayed.ip(), turn.port())])
     {
-        assert_eq!(client.permit(peer).await, Err(403), "CreatePermission {peer}");
+        assert_eq!(
+            client.permit(peer).await,
+            Err(403),
+            "CreatePermission {peer}"
+        );
         assert_eq!(
             client.bind_channel(0x4000, peer).await,
             Err(403),
@@ -267,8 +294,196 @@ async fn allocations_beyond_the_quotas_are_refused() {
     let mut b = TurnClient::udp(turn, &bob, &bob_pass).await;
     b.allocate().await.expect("bob has his own quota");
     let mut c = TurnClient::udp(turn, &carol, &carol_pass).await;
-    assert_eq!(c.allocate().await, Err(508), "Insufficient Capacity in total");
+    assert_eq!(
+        c.allocate().await,
+        Err(508),
+        "Insufficient Capacity in total"
+    );
     // Freeing one makes room.
     clients[0].refresh(0).await.expect("deallocate");
     third.allocate().await.expect("room again");
+}
+
+/// A TLS client for `menkai.test` at `addr` that trusts `ca_pem`, offering `alpn`.
+async fn tls_to(
+    addr: SocketAddr,
+    ca_pem: &str,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA"))
+        .expect("root");
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("menkai.test").expect("name"),
+            tcp,
+        )
+        .await
+        .expect("TLS handshake")
+}
+
+/// `turns:` on the HTTPS port: a client behind a firewall that lets only 443 out gets
+/// the relay there (told apart by ALPN `stun.turn`, or by its first bytes), while the
+/// web pages keep being served on the same port.
+#[tokio::test]
+async fn turns_shares_the_https_port_with_the_web_pages() {
+    use crate::https::{TestCa, ecdsa, free_port, https_client, install};
+    let ca = TestCa::new("Menkai test CA");
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    install(&cert, &key, &ca.leaf(&["menkai.test"], ecdsa()));
+    let port = free_port();
+    let mut app = spawn_app_with(|c| {
+        c.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        c.public_url = Some(format!("https://menkai.test:{port}"));
+        c.tls = Some(menkai::tls::TlsSource::Files { cert, key });
+    })
+    .await;
+    let https: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    app.client = https_client(&ca.pem, Some(("menkai.test", https)));
+
+    // What a peer's welcome holds (the signaling path itself is tested over HTTPS in
+    // https.rs).
+    let servers = app.app_state.hub.ice().for_peer(
+        "p1",
+        menkai::clock::Clock::now(&app.clock) + Duration::hours(1),
+    );
+    let server = &servers[0];
+    assert!(
+        server
+            .urls
+            .contains(&format!("turns:menkai.test:{port}?transport=tcp")),
+        "{:?}",
+        server.urls
+    );
+    let (user, pass) = (
+        server.username.as_deref().expect("username"),
+        server.credential.as_deref().expect("credential"),
+    );
+
+    let mut by_alpn = TurnClient::stream(tls_to(https, &ca.pem, &[b"stun.turn"]).await, user, pass);
+    let mut by_first_byte =
+        TurnClient::stream(tls_to(https, &ca.pem, &[b"http/1.1"]).await, user, pass);
+    let a = by_alpn.allocate().await.expect("allocate over TLS (ALPN)");
+    let b = by_first_byte
+        .allocate()
+        .await
+        .expect("allocate over TLS (first byte)");
+    by_alpn.permit(b).await.expect("permit");
+    by_first_byte.permit(a).await.expect("permit");
+    by_alpn.send_to(b, b"through port 443").await;
+    assert_eq!(
+        by_first_byte.relayed().await,
+        Some(Relayed::Indication(a, b"through port 443".to_vec()))
+    );
+    // The same port still serves the web.
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("https");
+    assert!(health.status().is_success());
+    assert!(
+        metric(
+            &app,
+            "menkai_turn_relayed_packets_total{transport=\"tls\",direction=\"to_client\"}"
+        )
+        .await
+            >= 1.0
+    );
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("/proc status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+/// Unauthenticated Allocate requests from `sockets` source ports, `each` from every one.
+async fn flood(turn: SocketAddr, sockets: usize, each: usize) {
+    use turn_types::stun::message::{Message, MessageWrite, MessageWriteExt, MessageWriteVec};
+    let mut all = Vec::new();
+    for _ in 0..sockets {
+        all.push(
+            tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("udp"),
+        );
+    }
+    for _ in 0..each {
+        for socket in &all {
+            let mut out =
+                Message::builder_request(turn_types::message::ALLOCATE, MessageWriteVec::new());
+            out.add_attribute(&turn_types::attribute::RequestedTransport::new(17))
+                .expect("add");
+            let _ = socket.send_to(&out.finish(), turn).await;
+        }
+        // Let the server keep up rather than measure the kernel dropping packets.
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+}
+
+/// A spoofed flood of unauthenticated requests must not grow the server: every 401
+/// carries a nonce, and a stateless nonce stores nothing. Measured on the real binary.
+#[tokio::test]
+async fn a_flood_of_unauthenticated_allocates_leaves_memory_flat() {
+    let data = tempfile::tempdir().expect("dir");
+    let server = crate::durability::Server::start(data.path()).await;
+    let turn = server.turn_addr().await;
+    flood(turn, 100, 20).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let before = rss_kib(server.pid());
+    let started = std::time::Instant::now();
+    flood(turn, 1000, 100).await;
+    let took = started.elapsed();
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    let after = rss_kib(server.pid());
+    let answered = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("menkai_turn_refusals_total{reason=\"no_credentials\"} ")?
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(0.0);
+    println!(
+        "flood: 100,000 unauthenticated Allocates from 1,000 source ports in {:.2} s, {answered} challenged (401 with a nonce); server RSS {before} KiB before, {after} KiB after ({:+} KiB)",
+        took.as_secs_f64(),
+        after as i64 - before as i64
+    );
+    // The kernel drops some of each burst; most must have reached the relay.
+    assert!(
+        answered >= 50_000.0,
+        "the server answered the flood: {answered}"
+    );
+    assert!(
+        after < before + 2048,
+        "memory grew by {} KiB",
+        after - before
+    );
+    // And the relay still serves: the first request of a new client gets its challenge.
+    let mut client = TurnClient::udp(turn, "1:x", "y").await;
+    assert_eq!(client.allocate().await, Err(401));
+    server.stop().await;
 }

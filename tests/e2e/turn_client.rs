@@ -60,7 +60,11 @@ impl TurnClient {
 
     pub async fn tcp(server: SocketAddr, username: &str, password: &str) -> TurnClient {
         let stream = TcpStream::connect(server).await.expect("tcp");
-        Self::over(Wire::Stream(Box::new(stream), Vec::new()), username, password)
+        Self::over(
+            Wire::Stream(Box::new(stream), Vec::new()),
+            username,
+            password,
+        )
     }
 
     /// Over any byte stream, e.g. TLS to the HTTPS port.

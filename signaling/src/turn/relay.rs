@@ -377,8 +377,8 @@ impl Relay {
             self.challenge(msg, client, ErrorCode::UNAUTHORIZED, reason)
         };
         if !msg.has_attribute(MessageIntegrity::TYPE) {
-            // The usual first request of every client: no refusal worth counting.
-            return Err(self.challenge(msg, client, ErrorCode::UNAUTHORIZED, "Unauthorized"));
+            // Every client's first request; counted, so a flood shows on /metrics.
+            return Err(unauthorized(Refusal::NoCredentials, "Unauthorized"));
         }
         let (Ok(username), Ok(realm), Ok(nonce)) = (
             msg.attribute::<Username>(),

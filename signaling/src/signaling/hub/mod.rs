@@ -480,6 +480,11 @@ impl Hub {
             .is_some_and(|d| d.conn.is_some())
     }
 
+    /// Where peers get their ICE servers (the embedded relay's credentials among them).
+    pub fn ice(&self) -> &crate::turn::IceProvider {
+        &self.config.ice
+    }
+
     /// Sockets, rooms, live rooms and devices online, for `/metrics`.
     pub fn counts(&self) -> HubCounts {
         let state = self.lock();
