@@ -51,6 +51,28 @@ impl Cdp {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|e| CdpError::Connect(e.to_string()))?;
+        Ok(Self::over(ws))
+    }
+
+    /// Like [`Cdp::connect`], over a connection already made (e.g. a socket opened in
+    /// another network namespace, where the browser's loopback port lives).
+    pub async fn connect_over<S>(
+        url: &str,
+        stream: S,
+    ) -> Result<(Cdp, mpsc::UnboundedReceiver<Event>), CdpError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .map_err(|e| CdpError::Connect(e.to_string()))?;
+        Ok(Self::over(ws))
+    }
+
+    fn over<S>(ws: tokio_tungstenite::WebSocketStream<S>) -> (Cdp, mpsc::UnboundedReceiver<Event>)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sink, mut stream) = ws.split();
         let (out, mut outbox) = mpsc::unbounded_channel::<String>();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -96,14 +118,14 @@ impl Cdp {
                 pending.clear();
             }
         });
-        Ok((
+        (
             Cdp {
                 out,
                 pending,
                 next: Arc::new(AtomicU64::new(1)),
             },
             events,
-        ))
+        )
     }
 
     /// Sends a command (to the browser, or to a page session) and waits for its answer.

@@ -18,6 +18,7 @@ mod https;
 pub mod invitations;
 mod kiosk;
 mod load_calls;
+mod netns;
 mod relay;
 mod rust_peer;
 mod signaling;
