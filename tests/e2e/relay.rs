@@ -19,13 +19,17 @@ use crate::https::free_port;
 use menkai::turn::RelayConfig;
 
 /// A coturn on loopback that trusts `secret`.
-struct Coturn {
-    _child: Child,
-    port: u16,
+pub struct Coturn {
+    child: Child,
+    pub port: u16,
 }
 
 impl Coturn {
-    async fn start(secret: &str) -> Coturn {
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    pub async fn start(secret: &str) -> Coturn {
         let binary = ["/usr/bin/turnserver", "/usr/sbin/turnserver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -51,7 +55,7 @@ impl Coturn {
             .arg(format!("--listening-port={port}"))
             .arg(format!("--static-auth-secret={secret}"))
             .arg(format!("--min-port={relay_from}"))
-            .arg(format!("--max-port={}", relay_from.saturating_add(200)))
+            .arg(format!("--max-port={}", relay_from.saturating_add(2000)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -69,10 +73,7 @@ impl Coturn {
         .expect("coturn listens");
         // Keep draining its log so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Coturn {
-            _child: child,
-            port,
-        }
+        Coturn { child, port }
     }
 }
 
@@ -231,7 +232,7 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
     );
     ws.send(serde_json::json!({"type": "leave"})).await;
     drop(ws);
-    let (_family, _ward) = relayed_call(&app, &ward_token, &links[0]).await;
+    let (family, ward) = relayed_call(&app, &ward_token, &links[0]).await;
     let metrics = app
         .client
         .get(app.url("/metrics"))
@@ -250,10 +251,65 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
             .unwrap_or_else(|| panic!("{line} in\n{metrics}"))
     };
     assert!(value("menkai_turn_allocations ") >= 2.0, "{metrics}");
+    // Chromium allocates over UDP and TCP and may settle on either.
+    let to_clients: f64 = ["udp", "tcp"]
+        .iter()
+        .map(|t| {
+            metrics
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!(
+                        "menkai_turn_relayed_packets_total{{transport=\"{t}\",direction=\"to_client\"}} "
+                    ))?
+                    .parse::<f64>()
+                    .ok()
+                })
+                .unwrap_or(0.0)
+        })
+        .sum();
+    assert!(to_clients > 100.0, "{metrics}");
+
+    // The relay restarts (every allocation gone): both pages notice the path is dead,
+    // restart ICE, get new allocations and see each other again.
+    let restarted = std::time::Instant::now();
+    app.app_state.relay.as_ref().expect("relay").close_all();
+    for (side, page) in [("family", &family), ("ward", &ward)] {
+        page.wait_until(
+            "window.menkai.mesh.links.size === 1 && [...window.menkai.mesh.links.values()][0].pc.connectionState !== 'connected'",
+            StdDuration::from_secs(20),
+        )
+        .await;
+        println!(
+            "{side}: lost the path {:.1} s after the relay restarted",
+            restarted.elapsed().as_secs_f64()
+        );
+    }
+    for (side, page) in [("family", &family), ("ward", &ward)] {
+        let frames = |s: &Value| s[0]["framesDecoded"].as_u64().unwrap_or(0);
+        let before = frames(&page.wait_for_media(1, StdDuration::from_secs(30)).await);
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+        loop {
+            let now = page.wait_for_media(1, StdDuration::from_secs(30)).await;
+            if frames(&now) > before + 10 && now[0]["path"] == serde_json::json!(["relay", "relay"])
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{side}: media did not come back: {now}"
+            );
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
+        println!(
+            "{side}: media again {:.1} s after the relay restarted",
+            restarted.elapsed().as_secs_f64()
+        );
+    }
+    let restarts = "window.menkai.mesh.log.some(l => l.includes('restarting ICE'))";
     assert!(
-        value("menkai_turn_relayed_packets_total{transport=\"udp\",direction=\"to_client\"}")
-            > 100.0,
-        "{metrics}"
+        family.eval(restarts).await == Value::Bool(true)
+            || ward.eval(restarts).await == Value::Bool(true),
+        "one side restarted ICE"
     );
 }
 

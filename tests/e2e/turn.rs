@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use base64::Engine;
 use chrono::Duration;
 
-use crate::helpers::{TestApp, Ws, remote_visit_now, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, Ws, remote_visit_now, rss_kib, spawn_app, spawn_app_with};
 use crate::turn_client::{Relayed, TurnClient};
 
 /// The relay's shared secret, as the server keeps it (to craft credentials a client
@@ -403,16 +403,6 @@ async fn turns_shares_the_https_port_with_the_web_pages() {
         .await
             >= 1.0
     );
-}
-
-/// Resident memory of a process, in KiB.
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("/proc status")
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
 }
 
 /// Unauthenticated Allocate requests from `sockets` source ports, `each` from every one.

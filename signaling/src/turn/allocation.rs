@@ -14,13 +14,15 @@ pub const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 /// Peers one allocation may name: a call needs a handful; a scanner would need many.
 pub const MAX_PERMISSIONS: usize = 64;
-/// The channel numbers clients may use (RFC 8656 §12).
-pub const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x4fff;
+/// The channel numbers clients may use: RFC 8656 §12 narrowed them to 0x4000–0x4FFF,
+/// but clients written for RFC 5766 (pjnath, coturn's own tools) still pick up to
+/// 0x7FFE, and refusing them would only break calls.
+pub const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x7ffe;
 
 /// Why a ChannelBind is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindError {
-    /// Outside 0x4000–0x4FFF: 400.
+    /// Outside [`CHANNELS`]: 400.
     BadNumber,
     /// The number is bound to another peer, or the peer to another number: 400.
     Conflict,
@@ -234,7 +236,7 @@ mod tests {
         let mut a = AllocState::new(DEFAULT_LIFETIME, 1_000_000, t0);
         let (p, q) = (addr("8.8.8.8:5000"), addr("8.8.8.8:5001"));
         assert_eq!(a.bind(0x3fff, p, t0), Err(BindError::BadNumber));
-        assert_eq!(a.bind(0x5000, p, t0), Err(BindError::BadNumber));
+        assert_eq!(a.bind(0x7fff, p, t0), Err(BindError::BadNumber));
         a.bind(0x4000, p, t0).expect("bind");
         assert!(a.permits(p.ip(), t0), "binding permits the peer");
         assert_eq!(a.peer_of(0x4000, t0), Some(p));

@@ -24,6 +24,19 @@ const MAX_STREAMS: usize = 2048;
 /// Time to finish a TLS handshake on `--turns-listen`.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
+/// Socket buffers of the relay's UDP listener: every client's packets pass through it,
+/// and the kernel's default (about 200 KiB) overflows under a burst of a few hundred
+/// calls, dropping packets the relay never sees.
+const LISTENER_BUFFER: usize = 4 << 20;
+
+/// Asks for larger socket buffers (the kernel caps them at `net.core.rmem_max` and
+/// `wmem_max`; smaller ones still work, they only drop sooner under bursts).
+pub fn roomy_buffers(socket: &UdpSocket, bytes: usize) {
+    let socket = socket2::SockRef::from(socket);
+    let _ = socket.set_recv_buffer_size(bytes);
+    let _ = socket.set_send_buffer_size(bytes);
+}
+
 /// The relay's bound sockets.
 #[derive(Debug)]
 pub struct Listeners {
@@ -39,6 +52,7 @@ impl Listeners {
         let mut last_error = None;
         for _ in 0..20 {
             let udp = UdpSocket::bind(listen).await?;
+            roomy_buffers(&udp, LISTENER_BUFFER);
             let port = udp.local_addr()?.port();
             match crate::server::listen(SocketAddr::new(listen.ip(), port)) {
                 Ok(tcp) => {
@@ -194,8 +208,8 @@ pub fn frame_len(buf: &[u8]) -> Frame {
             }
             Frame::Len(20 + length)
         }
-        // Channel numbers are 0x4000–0x4FFF (RFC 8656 §12).
-        0x40..=0x4f => Frame::Len(4 + length.next_multiple_of(4)),
+        // ChannelData (see allocation::CHANNELS for the numbers accepted).
+        0x40..=0x7f => Frame::Len(4 + length.next_multiple_of(4)),
         _ => Frame::NotTurn,
     }
 }
@@ -256,7 +270,7 @@ mod tests {
         assert_eq!(frame_len(&stun), Frame::Len(28));
         assert_eq!(frame_len(&[0x40, 0x00, 0x00, 0x05]), Frame::Len(12));
         assert_eq!(frame_len(&[0x40, 0x00]), Frame::Incomplete);
-        assert_eq!(frame_len(b"POST / HTTP/1.1"), Frame::NotTurn);
+        assert_eq!(frame_len(&[0xc0, 0, 0, 0]), Frame::NotTurn);
         assert_eq!(frame_len(&[0x80, 0, 0, 0]), Frame::NotTurn);
         assert_eq!(
             frame_len(&[0x00, 0x01, 0x00, 0x08, 1, 2, 3, 4]),

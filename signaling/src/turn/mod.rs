@@ -55,7 +55,7 @@ impl Default for TurnConfig {
             ports: 49152..=65535,
             allow_peers: Vec::new(),
             max_allocations: 4096,
-            max_per_user: 32,
+            max_per_user: 64,
             bandwidth_kbps: 20_000,
         }
     }

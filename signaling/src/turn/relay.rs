@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use turn_types::AddressFamily;
 use turn_types::attribute::{
-    ChannelNumber, Data as DataAttr, DontFragment, Lifetime, RequestedAddressFamily,
+    ChannelNumber, Data as DataAttr, DontFragment, EvenPort, Lifetime, RequestedAddressFamily,
     RequestedTransport, XorPeerAddress, XorRelayedAddress,
 };
 use turn_types::channel::ChannelData;
@@ -317,7 +317,7 @@ impl Relay {
         data: &[u8],
     ) -> Option<Vec<u8>> {
         let first = *data.first()?;
-        if (0x40..0x50).contains(&first) {
+        if (0x40..0x80).contains(&first) {
             self.channel_data(five, data);
             return None;
         }
@@ -457,8 +457,8 @@ impl Relay {
                 );
             }
         }
-        // Comprehension-required attributes this relay does not implement (EVEN-PORT,
-        // RESERVATION-TOKEN, …) must be refused, not ignored (RFC 8489 §14).
+        // Comprehension-required attributes this relay does not implement
+        // (RESERVATION-TOKEN, …) must be refused, not ignored (RFC 8489 §14).
         let known = [
             Username::TYPE,
             Realm::TYPE,
@@ -468,6 +468,7 @@ impl Relay {
             RequestedTransport::TYPE,
             RequestedAddressFamily::TYPE,
             DontFragment::TYPE,
+            EvenPort::TYPE,
         ];
         if let Some(unknown) =
             Message::check_attribute_types(msg, &known, &[], MessageWriteVec::new())
@@ -490,6 +491,19 @@ impl Relay {
                 "Address Family not Supported",
             );
         }
+        // An even port is easy to give; reserving the next one for later (the R bit,
+        // for RTP/RTCP pairs no browser asks for) is not offered.
+        let even = match msg.attribute::<EvenPort>() {
+            Ok(even) if even.requested() => {
+                return fail(
+                    Refusal::NoPort,
+                    ErrorCode::INSUFFICIENT_CAPACITY,
+                    "No port reservations",
+                );
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        };
         let lifetime = self.lifetime(msg);
         let allocation = {
             let mut table = self.write();
@@ -511,7 +525,7 @@ impl Relay {
                     "Allocation Quota Reached",
                 );
             }
-            let Some((socket, port)) = self.bind_port(&mut table) else {
+            let Some((socket, port)) = self.bind_port(&mut table, even) else {
                 drop(table);
                 return fail(
                     Refusal::NoPort,
@@ -577,13 +591,13 @@ impl Relay {
     }
 
     /// A UDP socket on the next free port of the range.
-    fn bind_port(&self, table: &mut Table) -> Option<(Arc<UdpSocket>, u16)> {
+    fn bind_port(&self, table: &mut Table, even: bool) -> Option<(Arc<UdpSocket>, u16)> {
         let (first, last) = (*self.settings.ports.start(), *self.settings.ports.end());
         let span = usize::from(last - first) + 1;
         for _ in 0..span.min(256) {
             let port = table.next_port;
             table.next_port = if port >= last { first } else { port + 1 };
-            if table.by_port.contains_key(&port) {
+            if table.by_port.contains_key(&port) || (even && port % 2 == 1) {
                 continue;
             }
             let Ok(socket) = std::net::UdpSocket::bind((self.settings.bind_ip, port)) else {
@@ -593,6 +607,7 @@ impl Relay {
                 continue;
             }
             if let Ok(socket) = UdpSocket::from_std(socket) {
+                super::listen::roomy_buffers(&socket, ALLOCATION_BUFFER);
                 return Some((Arc::new(socket), port));
             }
         }
@@ -874,6 +889,12 @@ impl Relay {
     }
 }
 
+/// Socket buffers of one allocation: a call's burst (a video key frame) fits.
+const ALLOCATION_BUFFER: usize = 1 << 20;
+
+/// The largest datagram relayed from a peer.
+const PEER_DATAGRAM: usize = 4096;
+
 /// Peers one CreatePermission may name.
 const MAX_PEERS_PER_REQUEST: usize = 16;
 
@@ -895,7 +916,9 @@ fn channel_frame(number: u16, data: &[u8], stream: bool) -> Vec<u8> {
 
 /// Reads what peers send to one allocation's socket, until the allocation ends.
 async fn read_peers(relay: Arc<Relay>, allocation: Arc<Allocation>) {
-    let mut buf = vec![0u8; 65_536];
+    // Media datagrams fit a path MTU; a small buffer keeps thousands of allocations
+    // cheap (a larger datagram is cut short, as on a path that could not carry it).
+    let mut buf = vec![0u8; PEER_DATAGRAM];
     loop {
         let Ok((n, from)) = allocation.socket.recv_from(&mut buf).await else {
             // ICMP errors surface here as failed reads on some systems; keep reading.

@@ -178,6 +178,12 @@ export class Mesh {
           link.waitForOffer = false;
           pc.restartIce();
           await this.offer(link);
+        } else if (pc.connectionState === "disconnected" || pc.connectionState === "failed") {
+          // The path went away and did not come back by itself (a relay restarted, a
+          // phone changed networks): gather new paths now rather than after the 30 s
+          // a browser waits before calling it failed.
+          this.note(`link to ${link.info.peer_id} ${pc.connectionState}: restarting ICE`);
+          pc.restartIce();
         }
       } catch (err) {
         this.note(`retry failed: ${err}`);
