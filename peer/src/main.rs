@@ -36,6 +36,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let options = PeerOptions {
         udp_addrs: vec![cli.bind],
+        ..PeerOptions::default()
     };
     let peer = Peer::join(&menkai_peer::ws_url(&cli.server), &cli.token, options).await?;
     let stay = async {

@@ -24,12 +24,16 @@ pub struct PeerOptions {
     /// Local UDP addresses for media. `0.0.0.0:0` means every interface but loopback;
     /// tests on one machine pass `127.0.0.1:0`.
     pub udp_addrs: Vec<String>,
+    /// Send a stream of its own (audio and video-sized RTP at a call's rates) instead
+    /// of mirroring what arrives: for load scripts where no browser supplies media.
+    pub test_media: bool,
 }
 
 impl Default for PeerOptions {
     fn default() -> Self {
         PeerOptions {
             udp_addrs: vec!["0.0.0.0:0".into()],
+            test_media: false,
         }
     }
 }
@@ -86,6 +90,7 @@ impl Peer {
                 ice_servers: ice_servers(&welcome.ice_servers),
                 relay_only: welcome.relay_only,
                 udp_addrs: options.udp_addrs,
+                test_media: options.test_media,
                 outgoing,
             },
             shared: shared.clone(),

@@ -14,26 +14,8 @@ use base64::Engine;
 use tokio::process::Command;
 
 use crate::durability::Server;
+use crate::helpers::cpu_seconds;
 use crate::relay::Coturn;
-
-/// CPU time (user + system, all threads) a process has used, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of /proc/PID/stat, i.e. 11 and 12 here.
-    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// One load through one relay.
 #[derive(Debug)]

@@ -144,13 +144,26 @@ impl Server {
 
 /// A fresh data directory with an API token in it, and the real binary serving it.
 pub async fn fresh_server() -> (tempfile::TempDir, String, Server) {
+    fresh_server_with(None).await
+}
+
+/// [`fresh_server`] with a configuration file of this text.
+pub async fn fresh_server_with(config: Option<&str>) -> (tempfile::TempDir, String, Server) {
     let data = tempfile::tempdir().expect("temp dir");
     let token = admin(
         &["admin", "token", "create", "--name", "tests"],
         data.path(),
     )
     .await;
-    let server = Server::start(data.path()).await;
+    let file = data.path().join("menkai.toml");
+    let flags: Vec<&str> = match config {
+        Some(text) => {
+            std::fs::write(&file, text).expect("config file");
+            vec!["--config", file.to_str().expect("path")]
+        }
+        None => vec![],
+    };
+    let server = Server::start_with(data.path(), "127.0.0.1:0", &flags).await;
     (data, token, server)
 }
 

@@ -540,6 +540,25 @@ pub fn redirected_to(res: &reqwest::Response) -> String {
 }
 
 /// Resident memory of a process, in KiB (Linux).
+/// CPU time (user + system, all threads) a process has used, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of /proc/PID/stat, i.e. 11 and 12 here.
+    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 pub fn rss_kib(pid: u32) -> u64 {
     proc_status_kib(pid, "VmRSS:")
 }

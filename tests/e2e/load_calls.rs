@@ -6,14 +6,19 @@
 //! other at once (glare, settled by perfect negotiation) and connect peer to peer.
 //! Printed: time from joining to both sides connected (p50, p99, worst), and the
 //! server's memory before and with every call up.
+//!
+//! With `MENKAI_LOAD_RELAY=1` every call is relay-only through the embedded relay: the
+//! family's peer sends a call's worth of RTP (audio and video-sized packets), the
+//! ward's mirrors it back, all through TURN; also printed: the relay's packet rate and
+//! the server's CPU over ten seconds with every call up.
 
 use std::time::{Duration, Instant};
 
 use menkai_peer::Peer;
 
-use crate::durability::{call_now, fresh_server};
-use crate::helpers::rss_kib;
-use crate::rust_peer::{connected_to_one, join_at};
+use crate::durability::{call_now, fresh_server_with};
+use crate::helpers::{cpu_seconds, rss_kib};
+use crate::rust_peer::{connected_to_one, join_with};
 
 fn calls() -> usize {
     std::env::var("MENKAI_LOAD_CALLS")
@@ -28,11 +33,12 @@ async fn one_call(
     server: String,
     device_token: String,
     guest_token: String,
+    test_media: bool,
 ) -> (Duration, Peer, Peer) {
     let started = Instant::now();
     let (ward, guest) = tokio::join!(
-        join_at(&server, &device_token),
-        join_at(&server, &guest_token)
+        join_with(&server, &device_token, false),
+        join_with(&server, &guest_token, test_media)
     );
     for peer in [&ward, &guest] {
         peer.wait_until(Duration::from_secs(60), connected_to_one)
@@ -46,7 +52,8 @@ async fn one_call(
 #[ignore = "a load script: run scripts/load-calls"]
 async fn load_calls() {
     let calls = calls();
-    let (_data, token, server) = fresh_server().await;
+    let relay = std::env::var_os("MENKAI_LOAD_RELAY").is_some_and(|v| v != "0");
+    let (_data, token, server) = fresh_server_with(relay.then_some("relay_only = true\n")).await;
     let mut visits = vec![];
     for _ in 0..calls {
         visits.push(call_now(&server, &token).await);
@@ -58,7 +65,12 @@ async fn load_calls() {
         .into_iter()
         .map(|(device_token, link)| {
             let guest_token = link.trim_start_matches("/v/").to_owned();
-            tokio::spawn(one_call(server.base.clone(), device_token, guest_token))
+            tokio::spawn(one_call(
+                server.base.clone(),
+                device_token,
+                guest_token,
+                relay,
+            ))
         })
         .collect();
     let mut times = vec![];
@@ -85,6 +97,31 @@ async fn load_calls() {
         calls * 2,
         (during.saturating_sub(before)) as f64 / calls as f64
     );
+    if relay {
+        let relayed = || async {
+            let text = reqwest::get(format!("{}/metrics", server.base))
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .expect("text");
+            text.lines()
+                .filter(|l| l.starts_with("menkai_turn_relayed_packets_total{"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>()
+        };
+        let (packets, cpu, at) = (relayed().await, cpu_seconds(server.pid()), Instant::now());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let seconds = at.elapsed().as_secs_f64();
+        let rate = (relayed().await - packets) / seconds;
+        println!(
+            "relay: {calls} relay-only calls through the embedded relay: {rate:.0} packets/s relayed ({:.0} per call), server CPU {:.1} % of one core, server memory {} KiB",
+            rate / calls as f64,
+            100.0 * (cpu_seconds(server.pid()) - cpu) / seconds,
+            rss_kib(server.pid())
+        );
+        assert!(rate > 0.0, "media flows through the relay");
+    }
     for peer in peers {
         peer.leave().await;
     }

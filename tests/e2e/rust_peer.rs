@@ -16,8 +16,14 @@ async fn join(app: &TestApp, token: &str) -> Peer {
 
 /// A Rust peer on loopback joining the server at `server` (its base URL).
 pub async fn join_at(server: &str, token: &str) -> Peer {
+    join_with(server, token, false).await
+}
+
+/// [`join_at`], sending a test stream of its own instead of mirroring when `test_media`.
+pub async fn join_with(server: &str, token: &str, test_media: bool) -> Peer {
     let options = PeerOptions {
         udp_addrs: vec!["127.0.0.1:0".into()],
+        test_media,
     };
     Peer::join(&menkai_peer::ws_url(server), token, options)
         .await
