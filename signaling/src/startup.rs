@@ -115,9 +115,24 @@ impl Application {
         let mut relays = config.relays.clone();
         let turn = match &config.turn {
             Some(turn) => {
-                let listeners = Listeners::bind(turn.listen, turn.turns_listen)
-                    .await
-                    .with_context(|| format!("TURN relay: listening on {}", turn.listen))?;
+                let listeners = match Listeners::bind(turn.listen, turn.turns_listen).await {
+                    Ok(listeners) => listeners,
+                    // The default port taken (another relay on this machine): a relay on
+                    // any port still connects calls, since peers are handed its URLs.
+                    Err(e) if turn.listen == crate::turn::TurnConfig::default().listen => {
+                        tracing::warn!(
+                            error = %e,
+                            "TURN relay: port 3478 is in use; relaying on another port (set --turn-listen to choose)"
+                        );
+                        Listeners::bind(SocketAddr::new(turn.listen.ip(), 0), turn.turns_listen)
+                            .await
+                            .context("TURN relay: listening on a free port")?
+                    }
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("TURN relay: listening on {}", turn.listen));
+                    }
+                };
                 use base64::Engine;
                 // Kept in the database, so credentials handed out survive a restart.
                 let secret =

@@ -179,6 +179,8 @@ impl Browser {
                         s["state"] == "connected"
                             && s["framesDecoded"].as_u64().unwrap_or(0) > 0
                             && s["audioBytes"].as_u64().unwrap_or(0) > 0
+                            // The selected pair is reported a moment after media starts.
+                            && s["path"][0] != ""
                     })
             });
             if ready {

@@ -272,6 +272,7 @@ impl FamilyBrowser {
                 all.len() == 1
                     && all[0]["state"] == "connected"
                     && all[0]["framesDecoded"].as_u64().unwrap_or(0) > 0
+                    && all[0]["path"][0] != ""
             });
             if ready {
                 return last;

@@ -348,6 +348,9 @@ async fn turns_shares_the_https_port_with_the_web_pages() {
         c.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         c.public_url = Some(format!("https://menkai.test:{port}"));
         c.tls = Some(menkai::tls::TlsSource::Files { cert, key });
+        if let Some(turn) = c.turn.as_mut() {
+            turn.turns_listen = Some("127.0.0.1:0".parse().expect("addr"));
+        }
     })
     .await;
     let https: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
@@ -372,6 +375,20 @@ async fn turns_shares_the_https_port_with_the_web_pages() {
         server.credential.as_deref().expect("credential"),
     );
 
+    // `--turns-listen`: TURN over TLS on a port of its own, handed out too.
+    let own_port = server
+        .urls
+        .iter()
+        .filter_map(|u| u.strip_prefix("turns:menkai.test:"))
+        .filter_map(|u| u.split('?').next()?.parse::<u16>().ok())
+        .find(|p| *p != port)
+        .expect("the --turns-listen URL");
+    let own: SocketAddr = SocketAddr::from(([127, 0, 0, 1], own_port));
+    let mut on_its_own_port = TurnClient::stream(tls_to(own, &ca.pem, &[]).await, user, pass);
+    on_its_own_port
+        .allocate()
+        .await
+        .expect("allocate on --turns-listen");
     let mut by_alpn = TurnClient::stream(tls_to(https, &ca.pem, &[b"stun.turn"]).await, user, pass);
     let mut by_first_byte =
         TurnClient::stream(tls_to(https, &ca.pem, &[b"http/1.1"]).await, user, pass);
@@ -476,4 +493,73 @@ async fn a_flood_of_unauthenticated_allocates_leaves_memory_flat() {
     let mut client = TurnClient::udp(turn, "1:x", "y").await;
     assert_eq!(client.allocate().await, Err(401));
     server.stop().await;
+}
+
+/// Behind 1:1 NAT (a cloud server) the relay advertises the public address it is
+/// given, and two participants still reach each other: the relay knows its own relayed
+/// addresses and carries the packets inside the process (no hairpin through the NAT).
+#[tokio::test]
+async fn behind_one_to_one_nat_the_public_address_is_advertised_and_works() {
+    let app = spawn_app_with(|c| {
+        if let Some(turn) = c.turn.as_mut() {
+            turn.public_ip = Some("203.0.113.7".parse().expect("ip"));
+            turn.ports = 40_000..=40_999;
+        }
+    })
+    .await;
+    let (user, pass) = credentials(&app, "p1", Duration::hours(1)).await;
+    let turn = app.turn_addr();
+    let mut a = TurnClient::udp(turn, &user, &pass).await;
+    let mut b = TurnClient::udp(turn, &user, &pass).await;
+    let (ra, rb) = (
+        a.allocate().await.expect("a"),
+        b.allocate().await.expect("b"),
+    );
+    for relayed in [ra, rb] {
+        assert_eq!(relayed.ip().to_string(), "203.0.113.7");
+        assert!((40_000..=40_999).contains(&relayed.port()), "{relayed}");
+    }
+    a.permit(rb).await.expect("permit");
+    b.permit(ra).await.expect("permit");
+    a.send_to(rb, b"across the NAT").await;
+    assert_eq!(
+        b.relayed().await,
+        Some(Relayed::Indication(ra, b"across the NAT".to_vec()))
+    );
+}
+
+/// An allocation relays at most its bandwidth: a burst beyond it is dropped (and
+/// counted), not queued.
+#[tokio::test]
+async fn an_allocation_relays_no_more_than_its_bandwidth() {
+    let app = spawn_app_with(|c| {
+        if let Some(turn) = c.turn.as_mut() {
+            // 64 kbit/s: 8,000 bytes a second, with one second of burst.
+            turn.bandwidth_kbps = 64;
+        }
+    })
+    .await;
+    let (user, pass) = credentials(&app, "p1", Duration::hours(1)).await;
+    let turn = app.turn_addr();
+    let mut a = TurnClient::udp(turn, &user, &pass).await;
+    let mut b = TurnClient::udp(turn, &user, &pass).await;
+    let (ra, rb) = (
+        a.allocate().await.expect("a"),
+        b.allocate().await.expect("b"),
+    );
+    a.permit(rb).await.expect("permit");
+    b.permit(ra).await.expect("permit");
+    a.bind_channel(0x4000, rb).await.expect("channel");
+    let packet = [7u8; 1000];
+    for _ in 0..40 {
+        a.send_on(0x4000, &packet).await;
+    }
+    let mut arrived = 0;
+    while let Some(Relayed::Indication(_, data)) = b.relayed().await {
+        assert_eq!(data.len(), 1000);
+        arrived += 1;
+    }
+    println!("bandwidth: {arrived} of 40 packets of 1,000 bytes relayed at 64 kbit/s");
+    assert!((6..=9).contains(&arrived), "{arrived} packets arrived");
+    assert!(metric(&app, "menkai_turn_refusals_total{reason=\"bandwidth\"}").await >= 30.0);
 }

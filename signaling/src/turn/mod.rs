@@ -199,6 +199,15 @@ mod tests {
     }
 
     #[test]
+    fn port_ranges_are_first_dash_last() {
+        assert_eq!(parse_port_range("49152-65535"), Ok(49152..=65535));
+        assert_eq!(parse_port_range(" 50000 - 50999 "), Ok(50000..=50999));
+        for bad in ["", "50000", "0-10", "60000-50000", "a-b", "1-70000"] {
+            assert!(parse_port_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn a_relay_entry_that_cannot_work_is_refused() {
         let relay = |urls: &[&str], secret: &str| RelayConfig {
             urls: urls.iter().map(|u| (*u).to_owned()).collect(),
