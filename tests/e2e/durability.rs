@@ -102,6 +102,16 @@ impl Server {
         None
     }
 
+    /// Its `/metrics` text (this test process is on loopback, which may read it).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// The embedded relay's address, from the line it printed at start.
     pub async fn turn_addr(&self) -> std::net::SocketAddr {
         for _ in 0..100 {

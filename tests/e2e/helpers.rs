@@ -152,6 +152,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The `/metrics` text (the test client is on loopback, which may read it).
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// The embedded relay's UDP/TCP address.
     pub fn turn_addr(&self) -> std::net::SocketAddr {
         self.turn.expect("the embedded relay runs")
@@ -557,6 +569,21 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     // utime and stime are fields 14 and 15 of /proc/PID/stat, i.e. 11 and 12 here.
     // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A sample's value in a `/metrics` text: the line that starts with `series` (name
+/// and labels, e.g. `menkai_turn_allocations` or `x_total{reason="expired"}`).
+pub fn metric_in(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The sum of every sample whose line starts with `prefix` (a family, all its labels).
+pub fn metric_sum(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 pub fn rss_kib(pid: u32) -> u64 {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use menkai_peer::Peer;
 
 use crate::durability::{call_now, fresh_server_with};
-use crate::helpers::{cpu_seconds, rss_kib};
+use crate::helpers::{cpu_seconds, metric_sum, rss_kib};
 use crate::rust_peer::{connected_to_one, join_with};
 
 fn calls() -> usize {
@@ -99,16 +99,10 @@ async fn load_calls() {
     );
     if relay {
         let relayed = || async {
-            let text = reqwest::get(format!("{}/metrics", server.base))
-                .await
-                .expect("metrics")
-                .text()
-                .await
-                .expect("text");
-            text.lines()
-                .filter(|l| l.starts_with("menkai_turn_relayed_packets_total{"))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum::<f64>()
+            metric_sum(
+                &server.metrics().await,
+                "menkai_turn_relayed_packets_total{",
+            )
         };
         let (packets, cpu, at) = (relayed().await, cpu_seconds(server.pid()), Instant::now());
         tokio::time::sleep(Duration::from_secs(10)).await;

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::browser::Browser;
-use crate::helpers::{Ws, remote_visit_now, spawn_app_with};
+use crate::helpers::{Ws, metric_in, remote_visit_now, spawn_app_with};
 use crate::https::free_port;
 use menkai::turn::RelayConfig;
 
@@ -233,38 +233,21 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
     ws.send(serde_json::json!({"type": "leave"})).await;
     drop(ws);
     let (family, ward) = relayed_call(&app, &ward_token, &links[0]).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let value = |line: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(line))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{line} in\n{metrics}"))
-    };
-    assert!(value("menkai_turn_allocations ") >= 2.0, "{metrics}");
+    let metrics = app.metrics().await;
+    assert!(
+        metric_in(&metrics, "menkai_turn_allocations").is_some_and(|n| n >= 2.0),
+        "{metrics}"
+    );
     // Chromium allocates over UDP and TCP and may settle on either.
     let to_clients: f64 = ["udp", "tcp"]
         .iter()
-        .map(|t| {
-            metrics
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix(&format!(
-                        "menkai_turn_relayed_packets_total{{transport=\"{t}\",direction=\"to_client\"}} "
-                    ))?
-                    .parse::<f64>()
-                    .ok()
-                })
-                .unwrap_or(0.0)
+        .filter_map(|t| {
+            metric_in(
+                &metrics,
+                &format!(
+                    "menkai_turn_relayed_packets_total{{transport=\"{t}\",direction=\"to_client\"}}"
+                ),
+            )
         })
         .sum();
     assert!(to_clients > 100.0, "{metrics}");

@@ -8,7 +8,9 @@ use std::time::Duration as StdDuration;
 use base64::Engine;
 use chrono::Duration;
 
-use crate::helpers::{TestApp, Ws, remote_visit_now, rss_kib, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TestApp, Ws, metric_in, remote_visit_now, rss_kib, spawn_app, spawn_app_with,
+};
 use crate::turn_client::{Relayed, TurnClient};
 
 /// The relay's shared secret, as the server keeps it (to craft credentials a client
@@ -29,6 +31,22 @@ async fn credentials(app: &TestApp, participant: &str, valid_for: Duration) -> (
     menkai::turn::rest_credential(&secret(app).await, participant, expiry)
 }
 
+/// Two UDP clients of one participant, each allocated and permitted to reach the
+/// other's relayed address.
+async fn two_allocations(app: &TestApp) -> (TurnClient, SocketAddr, TurnClient, SocketAddr) {
+    let (user, pass) = credentials(app, "p1", Duration::hours(1)).await;
+    let turn = app.turn_addr();
+    let mut a = TurnClient::udp(turn, &user, &pass).await;
+    let mut b = TurnClient::udp(turn, &user, &pass).await;
+    let (ra, rb) = (
+        a.allocate().await.expect("a"),
+        b.allocate().await.expect("b"),
+    );
+    a.permit(rb).await.expect("permit");
+    b.permit(ra).await.expect("permit");
+    (a, ra, b, rb)
+}
+
 /// What the family's page is handed in `welcome` for the embedded relay.
 async fn handed_out(app: &TestApp) -> (String, String) {
     let token = app.api_token().await;
@@ -46,21 +64,9 @@ async fn handed_out(app: &TestApp) -> (String, String) {
     )
 }
 
-async fn metric(app: &TestApp, line: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// A sample of the app's `/metrics` (0 when absent).
+async fn metric(app: &TestApp, series: &str) -> f64 {
+    metric_in(&app.metrics().await, series).unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -112,7 +118,7 @@ async fn two_participants_relay_to_each_other_over_udp_and_tcp() {
         "a channel names one peer"
     );
 
-    assert_eq!(metric(&app, "menkai_turn_allocations ").await, 2.0);
+    assert_eq!(metric(&app, "menkai_turn_allocations").await, 2.0);
     assert!(
         metric(
             &app,
@@ -125,12 +131,12 @@ async fn two_participants_relay_to_each_other_over_udp_and_tcp() {
     family.refresh(0).await.expect("deallocate");
     drop(ward);
     for _ in 0..50 {
-        if metric(&app, "menkai_turn_allocations ").await == 0.0 {
+        if metric(&app, "menkai_turn_allocations").await == 0.0 {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
-    assert_eq!(metric(&app, "menkai_turn_allocations ").await, 0.0);
+    assert_eq!(metric(&app, "menkai_turn_allocations").await, 0.0);
 }
 
 #[tokio::test]
@@ -461,19 +467,12 @@ async fn a_flood_of_unauthenticated_allocates_leaves_memory_flat() {
     let took = started.elapsed();
     tokio::time::sleep(StdDuration::from_millis(500)).await;
     let after = rss_kib(server.pid());
-    let answered = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("menkai_turn_refusals_total{reason=\"no_credentials\"} ")?
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(0.0);
+    let metrics = server.metrics().await;
+    let answered = metric_in(
+        &metrics,
+        "menkai_turn_refusals_total{reason=\"no_credentials\"}",
+    )
+    .unwrap_or(0.0);
     println!(
         "flood: 100,000 unauthenticated Allocates from 1,000 source ports in {:.2} s, {answered} challenged (401 with a nonce); server RSS {before} KiB before, {after} KiB after ({:+} KiB)",
         took.as_secs_f64(),
@@ -507,20 +506,11 @@ async fn behind_one_to_one_nat_the_public_address_is_advertised_and_works() {
         }
     })
     .await;
-    let (user, pass) = credentials(&app, "p1", Duration::hours(1)).await;
-    let turn = app.turn_addr();
-    let mut a = TurnClient::udp(turn, &user, &pass).await;
-    let mut b = TurnClient::udp(turn, &user, &pass).await;
-    let (ra, rb) = (
-        a.allocate().await.expect("a"),
-        b.allocate().await.expect("b"),
-    );
+    let (mut a, ra, mut b, rb) = two_allocations(&app).await;
     for relayed in [ra, rb] {
         assert_eq!(relayed.ip().to_string(), "203.0.113.7");
         assert!((40_000..=40_999).contains(&relayed.port()), "{relayed}");
     }
-    a.permit(rb).await.expect("permit");
-    b.permit(ra).await.expect("permit");
     a.send_to(rb, b"across the NAT").await;
     assert_eq!(
         b.relayed().await,
@@ -539,16 +529,7 @@ async fn an_allocation_relays_no_more_than_its_bandwidth() {
         }
     })
     .await;
-    let (user, pass) = credentials(&app, "p1", Duration::hours(1)).await;
-    let turn = app.turn_addr();
-    let mut a = TurnClient::udp(turn, &user, &pass).await;
-    let mut b = TurnClient::udp(turn, &user, &pass).await;
-    let (ra, rb) = (
-        a.allocate().await.expect("a"),
-        b.allocate().await.expect("b"),
-    );
-    a.permit(rb).await.expect("permit");
-    b.permit(ra).await.expect("permit");
+    let (mut a, _, mut b, rb) = two_allocations(&app).await;
     a.bind_channel(0x4000, rb).await.expect("channel");
     let packet = [7u8; 1000];
     for _ in 0..40 {

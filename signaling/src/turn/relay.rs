@@ -759,20 +759,34 @@ impl Relay {
         self.to_peer(&allocation, peer, frame.data());
     }
 
+    /// Whether `allocation` may carry `bytes` to or from `peer` now: the peer is
+    /// permitted and the bandwidth allows it. The state stays locked for the caller.
+    fn admit<'a>(
+        &self,
+        allocation: &'a Allocation,
+        peer: SocketAddr,
+        bytes: usize,
+        now: Instant,
+    ) -> Option<std::sync::MutexGuard<'a, AllocState>> {
+        let mut state = allocation.state();
+        let refusal = if !state.permits(peer.ip(), now) {
+            Refusal::NoPermission
+        } else if !state.bandwidth.take(bytes, now) {
+            Refusal::Bandwidth
+        } else {
+            return Some(state);
+        };
+        drop(state);
+        self.refuse(refusal);
+        None
+    }
+
     fn to_peer(&self, allocation: &Arc<Allocation>, peer: SocketAddr, data: &[u8]) {
+        if self
+            .admit(allocation, peer, data.len(), Instant::now())
+            .is_none()
         {
-            let now = Instant::now();
-            let mut state = allocation.state();
-            if !state.permits(peer.ip(), now) {
-                drop(state);
-                self.refuse(Refusal::NoPermission);
-                return;
-            }
-            if !state.bandwidth.take(data.len(), now) {
-                drop(state);
-                self.refuse(Refusal::Bandwidth);
-                return;
-            }
+            return;
         }
         let transport = allocation.five.transport.as_str();
         if let Some(target) = self.own_allocation(peer) {
@@ -794,21 +808,12 @@ impl Relay {
     /// A peer's packet for `allocation`'s client: as ChannelData when a channel names
     /// the peer, else as a Data indication; only from permitted peers.
     pub fn deliver(&self, allocation: &Allocation, from: SocketAddr, data: &[u8]) {
-        let channel = {
-            let now = Instant::now();
-            let mut state = allocation.state();
-            if !state.permits(from.ip(), now) {
-                drop(state);
-                self.refuse(Refusal::NoPermission);
-                return;
-            }
-            if !state.bandwidth.take(data.len(), now) {
-                drop(state);
-                self.refuse(Refusal::Bandwidth);
-                return;
-            }
-            state.channel_of(from, now)
+        let now = Instant::now();
+        let Some(state) = self.admit(allocation, from, data.len(), now) else {
+            return;
         };
+        let channel = state.channel_of(from, now);
+        drop(state);
         let frame = match channel {
             Some(number) => channel_frame(number, data, allocation.five.transport.is_stream()),
             None => {
