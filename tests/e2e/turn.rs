@@ -80,6 +80,11 @@ async fn two_participants_relay_to_each_other_over_udp_and_tcp() {
     let ward_relay = ward.allocate().await.expect("ward allocates over TCP");
     assert_ne!(family_relay, ward_relay);
     assert_eq!(
+        family.retransmit_allocate().await,
+        Some(family_relay),
+        "a retransmitted Allocate gets the same answer"
+    );
+    assert_eq!(
         family.allocate().await,
         Err(437),
         "one allocation per 5-tuple"

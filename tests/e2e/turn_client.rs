@@ -45,6 +45,8 @@ pub struct TurnClient {
     nonce: Option<String>,
     /// Data and ChannelData that arrived while waiting for a response.
     pending: VecDeque<Vec<u8>>,
+    /// The last request sent, for [`TurnClient::retransmit`].
+    last: Vec<u8>,
 }
 
 /// Attributes a request adds before the credentials.
@@ -88,6 +90,7 @@ impl TurnClient {
             realm: None,
             nonce: None,
             pending: VecDeque::new(),
+            last: Vec::new(),
         }
     }
 
@@ -161,15 +164,11 @@ impl TurnClient {
                 out.add_message_integrity(&credentials, IntegrityAlgorithm::Sha1)
                     .expect("integrity");
             }
-            self.send_raw(&out.finish()).await;
-            let reply = loop {
-                let bytes = self.recv_raw().await.ok_or(0u16)?;
-                match Message::from_bytes(&bytes) {
-                    Ok(msg) if msg.transaction_id() == transaction => break bytes,
-                    _ => self.pending.push_back(bytes),
-                }
-            };
-            let msg = Message::from_bytes(&reply).expect("parsed above");
+            self.last = out.finish();
+            let last = self.last.clone();
+            self.send_raw(&last).await;
+            let reply = self.response_to(transaction).await.ok_or(0u16)?;
+            let msg = Message::from_bytes(&reply).expect("parsed");
             if msg.class() == MessageClass::Success {
                 return Ok(reply);
             }
@@ -185,6 +184,28 @@ impl TurnClient {
             return Err(code);
         }
         Err(0)
+    }
+
+    /// The response with this transaction id (what else arrives meanwhile is kept).
+    async fn response_to(&mut self, transaction: TransactionId) -> Option<Vec<u8>> {
+        loop {
+            let bytes = self.recv_raw().await?;
+            match Message::from_bytes(&bytes) {
+                Ok(msg) if msg.transaction_id() == transaction => return Some(bytes),
+                _ => self.pending.push_back(bytes),
+            }
+        }
+    }
+
+    /// Sends the last request again, as a client does when its answer was lost; the
+    /// relayed address in the answer.
+    pub async fn retransmit_allocate(&mut self) -> Option<SocketAddr> {
+        let last = self.last.clone();
+        let transaction = Message::from_bytes(&last).ok()?.transaction_id();
+        self.send_raw(&last).await;
+        let reply = self.response_to(transaction).await?;
+        let msg = Message::from_bytes(&reply).ok()?;
+        Some(msg.attribute::<XorRelayedAddress>().ok()?.addr(transaction))
     }
 
     /// An allocation for UDP relaying; its relayed address.

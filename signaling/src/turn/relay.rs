@@ -430,16 +430,6 @@ impl Relay {
             self.refuse(why);
             Answer::error(msg, code, reason, key).finish()
         };
-        if let Some(existing) = self.read().by_client.get(&five).cloned() {
-            if existing.created_by == msg.transaction_id() && existing.username == authed.username {
-                return self.allocated(msg, &existing, key);
-            }
-            return fail(
-                Refusal::Mismatch,
-                ErrorCode::ALLOCATION_MISMATCH,
-                "Allocation Mismatch",
-            );
-        }
         match msg.attribute::<RequestedTransport>() {
             Ok(t) if t.protocol() == RequestedTransport::UDP => {}
             Ok(_) => {
@@ -507,6 +497,22 @@ impl Relay {
         let lifetime = self.lifetime(msg);
         let allocation = {
             let mut table = self.write();
+            // One allocation per 5-tuple; a retransmitted Allocate (the answer was
+            // lost) gets the same answer again. Checked under the write lock: two
+            // readers share the UDP socket.
+            if let Some(existing) = table.by_client.get(&five).cloned() {
+                drop(table);
+                if existing.created_by == msg.transaction_id()
+                    && existing.username == authed.username
+                {
+                    return self.allocated(msg, &existing, key);
+                }
+                return fail(
+                    Refusal::Mismatch,
+                    ErrorCode::ALLOCATION_MISMATCH,
+                    "Allocation Mismatch",
+                );
+            }
             if table.by_client.len() >= self.settings.max_allocations {
                 drop(table);
                 return fail(
