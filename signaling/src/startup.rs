@@ -145,6 +145,10 @@ impl Application {
                         tls: tls.is_some(),
                         listen: listeners.local_addr()?,
                         turns: listeners.turns_addr(),
+                        resolved: match turn.public_ip {
+                            Some(_) => None,
+                            None => crate::turn::embedded::resolve_host(&public_url).await,
+                        },
                     },
                     secret,
                     clock.clone(),

@@ -25,6 +25,33 @@ pub struct Surroundings<'a> {
     pub listen: SocketAddr,
     /// The relay's own TLS port, as bound.
     pub turns: Option<SocketAddr>,
+    /// What the public URL's host name resolves to (see [`resolve_host`]).
+    pub resolved: Option<IpAddr>,
+}
+
+/// The public URL's host name looked up in DNS (an IPv4 address first): behind 1:1 NAT
+/// it is the public address the relay must advertise, as the name must point to this
+/// server for its certificate anyway. `None` for an address, or when the lookup fails
+/// or takes more than two seconds.
+pub async fn resolve_host(public_url: &str) -> Option<IpAddr> {
+    let (host, _) = host_and_port(public_url);
+    if host.starts_with('[') || host.parse::<IpAddr>().is_ok() || host == "localhost" {
+        return None;
+    }
+    let found: Vec<IpAddr> = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::lookup_host((host.as_str(), 0)),
+    )
+    .await
+    .ok()?
+    .ok()?
+    .map(|a| a.ip())
+    .collect();
+    found
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(found.first())
+        .copied()
 }
 
 /// The host part of a URL (`[::1]` keeps its brackets) and its port, if written.
@@ -77,11 +104,13 @@ fn interface_addresses() -> Vec<IpAddr> {
 
 /// Which address relayed candidates carry: the configured one; else the relay's own
 /// listen address when it is a specific one; else the public URL's host when it is an
-/// address; else the machine's route to the internet; else loopback.
+/// address, or what its name resolves to; else the machine's route to the internet;
+/// else loopback.
 fn advertised_ip(turn: &TurnConfig, around: &Surroundings<'_>, host: &str) -> IpAddr {
     turn.public_ip
         .or_else(|| Some(around.listen.ip()).filter(|ip| !ip.is_unspecified()))
         .or_else(|| host.trim_matches(['[', ']']).parse().ok())
+        .or(around.resolved)
         .or_else(route_address)
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
@@ -141,7 +170,43 @@ pub fn start(
 
 #[cfg(test)]
 mod tests {
-    use super::host_and_port;
+    use super::*;
+
+    #[test]
+    fn the_advertised_address_follows_the_most_specific_setting() {
+        let mut around = Surroundings {
+            public_url: "https://visits.example.jp",
+            http: "0.0.0.0:443".parse().expect("addr"),
+            tls: true,
+            listen: "0.0.0.0:3478".parse().expect("addr"),
+            turns: None,
+            resolved: Some("203.0.113.5".parse().expect("ip")),
+        };
+        let mut turn = TurnConfig::default();
+        let (host, _) = host_and_port(around.public_url);
+        assert_eq!(
+            advertised_ip(&turn, &around, &host).to_string(),
+            "203.0.113.5"
+        );
+        around.listen = "192.0.2.10:3478".parse().expect("addr");
+        assert_eq!(
+            advertised_ip(&turn, &around, &host).to_string(),
+            "192.0.2.10"
+        );
+        turn.public_ip = Some("198.51.100.9".parse().expect("ip"));
+        assert_eq!(
+            advertised_ip(&turn, &around, &host).to_string(),
+            "198.51.100.9"
+        );
+        turn.public_ip = None;
+        around.listen = "0.0.0.0:3478".parse().expect("addr");
+        around.public_url = "http://127.0.0.1:8080";
+        let (host, _) = host_and_port(around.public_url);
+        assert_eq!(
+            advertised_ip(&turn, &around, &host).to_string(),
+            "127.0.0.1"
+        );
+    }
 
     #[test]
     fn hosts_come_from_the_public_url() {
