@@ -49,7 +49,8 @@ impl Denied {
     }
 }
 
-/// The relay's rule for peers.
+/// The relay's rule for peers: never the server itself, then the allow list, then
+/// the special ranges.
 #[derive(Debug, Clone, Default)]
 pub struct PeerPolicy {
     /// Ranges allowed even though they are special (a closed LAN deployment).
@@ -63,11 +64,13 @@ impl PeerPolicy {
     /// relayed addresses are let through before this is asked.
     pub fn check(&self, ip: IpAddr) -> Option<Denied> {
         let ip = canonical(ip);
-        if self.allow.iter().any(|net| net.contains(&ip)) {
-            return None;
-        }
+        // Before the allow list: a LAN range that is allowed usually holds the server
+        // too, and its own services must stay out of reach.
         if self.own.iter().any(|own| canonical(*own) == ip) {
             return Some(Denied::OwnAddress);
+        }
+        if self.allow.iter().any(|net| net.contains(&ip)) {
+            return None;
         }
         special_range(ip)
     }
@@ -271,6 +274,15 @@ mod tests {
             Some(Denied::OwnAddress)
         );
         assert_eq!(policy.check("192.168.10.7".parse().expect("ip")), None);
+        let on_the_lan = PeerPolicy {
+            own: ["192.168.10.5".parse().expect("ip")].into(),
+            ..policy.clone()
+        };
+        assert_eq!(
+            on_the_lan.check("192.168.10.5".parse().expect("ip")),
+            Some(Denied::OwnAddress),
+            "the allow list does not open the server itself"
+        );
         assert_eq!(
             policy.check("192.168.11.7".parse().expect("ip")),
             Some(Denied::Private)
