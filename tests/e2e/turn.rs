@@ -31,19 +31,23 @@ async fn credentials(app: &TestApp, participant: &str, valid_for: Duration) -> (
     menkai::turn::rest_credential(&secret(app).await, participant, expiry)
 }
 
-/// Two UDP clients of one participant, each allocated and permitted to reach the
-/// other's relayed address.
+/// Allocates for both clients and permits each to reach the other's relayed address;
+/// their relayed addresses.
+async fn pair_up(a: &mut TurnClient, b: &mut TurnClient) -> (SocketAddr, SocketAddr) {
+    let ra = a.allocate().await.expect("first client allocates");
+    let rb = b.allocate().await.expect("second client allocates");
+    a.permit(rb).await.expect("permit");
+    b.permit(ra).await.expect("permit");
+    (ra, rb)
+}
+
+/// Two UDP clients of one participant, paired up (see [`pair_up`]).
 async fn two_allocations(app: &TestApp) -> (TurnClient, SocketAddr, TurnClient, SocketAddr) {
     let (user, pass) = credentials(app, "p1", Duration::hours(1)).await;
     let turn = app.turn_addr();
     let mut a = TurnClient::udp(turn, &user, &pass).await;
     let mut b = TurnClient::udp(turn, &user, &pass).await;
-    let (ra, rb) = (
-        a.allocate().await.expect("a"),
-        b.allocate().await.expect("b"),
-    );
-    a.permit(rb).await.expect("permit");
-    b.permit(ra).await.expect("permit");
+    let (ra, rb) = pair_up(&mut a, &mut b).await;
     (a, ra, b, rb)
 }
 
@@ -99,6 +103,22 @@ async fn two_participants_relay_to_each_other_over_udp_and_tcp() {
         ward.relayed().await,
         Some(Relayed::Indication(family_relay, b"hello ward".to_vec()))
     );
+    // The permission names the relay's IP, but on it only relayed ports are reachable:
+    // not the relay's own listening port.
+    let refused = "menkai_turn_refusals_total{reason=\"no_permission\"}";
+    let before = metric(&app, refused).await;
+    family
+        .send_to(SocketAddr::new(ward_relay.ip(), turn.port()), b"probe")
+        .await;
+    let mut after = before;
+    for _ in 0..50 {
+        after = metric(&app, refused).await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert_eq!(after, before + 1.0, "the probe was refused");
     ward.bind_channel(0x4001, family_relay)
         .await
         .expect("channel");
@@ -403,13 +423,7 @@ async fn turns_shares_the_https_port_with_the_web_pages() {
     let mut by_alpn = TurnClient::stream(tls_to(https, &ca.pem, &[b"stun.turn"]).await, user, pass);
     let mut by_first_byte =
         TurnClient::stream(tls_to(https, &ca.pem, &[b"http/1.1"]).await, user, pass);
-    let a = by_alpn.allocate().await.expect("allocate over TLS (ALPN)");
-    let b = by_first_byte
-        .allocate()
-        .await
-        .expect("allocate over TLS (first byte)");
-    by_alpn.permit(b).await.expect("permit");
-    by_first_byte.permit(a).await.expect("permit");
+    let (a, b) = pair_up(&mut by_alpn, &mut by_first_byte).await;
     by_alpn.send_to(b, b"through port 443").await;
     assert_eq!(
         by_first_byte.relayed().await,

@@ -147,10 +147,7 @@ pub fn start(
         advertised_ip,
         bind_ip: around.listen.ip(),
         ports: turn.ports.clone(),
-        policy: PeerPolicy {
-            allow: turn.allow_peers.clone(),
-            own,
-        },
+        policy: PeerPolicy::new(turn.allow_peers.clone(), own),
         max_allocations: turn.max_allocations,
         max_per_user: turn.max_per_user,
         bandwidth: turn.bandwidth_kbps.saturating_mul(1000) / 8,

@@ -198,6 +198,8 @@ impl Refusal {
 /// The relay.
 pub struct Relay {
     settings: RelaySettings,
+    /// `settings.advertised_ip` in canonical form, compared on every relayed packet.
+    advertised: IpAddr,
     nonces: Nonces,
     clock: Arc<dyn Clock>,
     table: RwLock<Table>,
@@ -272,6 +274,7 @@ impl Relay {
         rand::Rng::fill_bytes(&mut rand::rng(), &mut key);
         let next_port = *settings.ports.start();
         Self {
+            advertised: canonical(settings.advertised_ip),
             settings,
             nonces: Nonces::new(key),
             clock,
@@ -281,10 +284,6 @@ impl Relay {
             }),
             counters,
         }
-    }
-
-    pub fn settings(&self) -> &RelaySettings {
-        &self.settings
     }
 
     /// Allocations now.
@@ -730,10 +729,15 @@ impl Relay {
     }
 
     fn own_allocation(&self, peer: SocketAddr) -> Option<Arc<Allocation>> {
-        if canonical(peer.ip()) != canonical(self.settings.advertised_ip) {
+        if !self.is_relay_ip(peer.ip()) {
             return None;
         }
         self.read().by_port.get(&peer.port()).cloned()
+    }
+
+    /// Whether `ip` is the address relayed candidates carry (in any of its forms).
+    fn is_relay_ip(&self, ip: IpAddr) -> bool {
+        canonical(ip) == self.advertised
     }
 
     /// A Send indication: data for a permitted peer (RFC 8656 §11).
@@ -795,15 +799,17 @@ impl Relay {
             return;
         }
         let transport = allocation.five.transport.as_str();
-        if let Some(target) = self.own_allocation(peer) {
-            self.counters.relayed(transport, "to_peer", data.len());
-            self.deliver(&target, allocation.relayed, data);
-            return;
-        }
-        // A permission names an IP; a special IP (the relay's own address) is reachable
-        // only at its relayed ports, which were handled above.
-        if self.settings.policy.check(peer.ip()).is_some() {
-            self.refuse(Refusal::NoPermission);
+        // A permission names an IP. Every permitted IP passed the peer rule except the
+        // relay's own, which was permitted for one of its allocations: there only the
+        // relayed ports may be reached, and the packet never leaves the process.
+        if self.is_relay_ip(peer.ip()) {
+            match self.read().by_port.get(&peer.port()).cloned() {
+                Some(target) => {
+                    self.counters.relayed(transport, "to_peer", data.len());
+                    self.deliver(&target, allocation.relayed, data);
+                }
+                None => self.refuse(Refusal::NoPermission),
+            }
             return;
         }
         if allocation.socket.try_send_to(data, peer).is_ok() {
