@@ -233,24 +233,31 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
     ws.send(serde_json::json!({"type": "leave"})).await;
     drop(ws);
     let (family, ward) = relayed_call(&app, &ward_token, &links[0]).await;
-    let metrics = app.metrics().await;
-    assert!(
-        metric_in(&metrics, "menkai_turn_allocations").is_some_and(|n| n >= 2.0),
-        "{metrics}"
-    );
-    // Chromium allocates over UDP and TCP and may settle on either.
-    let to_clients: f64 = ["udp", "tcp"]
-        .iter()
-        .filter_map(|t| {
-            metric_in(
-                &metrics,
-                &format!(
-                    "menkai_turn_relayed_packets_total{{transport=\"{t}\",direction=\"to_client\"}}"
-                ),
-            )
-        })
-        .sum();
-    assert!(to_clients > 100.0, "{metrics}");
+    // Chromium allocates over UDP and TCP and may settle on either; the call has just
+    // started, so media keeps adding packets until the count is well past a handful.
+    let to_clients = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("menkai_turn_relayed_packets_total{")
+                    && l.contains("direction=\"to_client\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
+    loop {
+        let metrics = app.metrics().await;
+        assert!(
+            metric_in(&metrics, "menkai_turn_allocations").is_some_and(|n| n >= 2.0),
+            "{metrics}"
+        );
+        if to_clients(&metrics) > 100.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(StdDuration::from_millis(250)).await;
+    }
 
     // The relay restarts (every allocation gone): both pages notice the path is dead,
     // restart ICE, get new allocations and see each other again.
