@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use super::limit::TokenBucket;
+
 /// A permission lasts five minutes unless refreshed (RFC 8656 §9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
 /// A channel binding lasts ten minutes unless refreshed (RFC 8656 §12).
@@ -36,45 +38,6 @@ struct Channel {
     expires: Instant,
 }
 
-/// A token bucket: up to `rate` bytes a second, with one second of burst.
-#[derive(Debug, Clone)]
-pub struct Bandwidth {
-    rate: u64,
-    tokens: u64,
-    at: Instant,
-}
-
-impl Bandwidth {
-    pub fn new(rate: u64, now: Instant) -> Self {
-        Self {
-            rate,
-            tokens: rate,
-            at: now,
-        }
-    }
-
-    /// Takes `bytes` if they fit now; a packet that does not fit is dropped by the
-    /// caller (media senders adapt to loss; queueing would only add delay).
-    pub fn take(&mut self, bytes: usize, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.at);
-        if !elapsed.is_zero() {
-            let earned = elapsed.as_nanos() * u128::from(self.rate) / 1_000_000_000;
-            self.tokens = self
-                .tokens
-                .saturating_add(u64::try_from(earned).unwrap_or(u64::MAX))
-                .min(self.rate);
-            self.at = now;
-        }
-        let bytes = bytes as u64;
-        if bytes <= self.tokens {
-            self.tokens -= bytes;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// The state of one allocation.
 #[derive(Debug, Clone)]
 pub struct AllocState {
@@ -82,7 +45,7 @@ pub struct AllocState {
     permissions: HashMap<IpAddr, Instant>,
     channels: HashMap<u16, Channel>,
     by_peer: HashMap<SocketAddr, u16>,
-    pub bandwidth: Bandwidth,
+    pub bandwidth: TokenBucket,
 }
 
 impl AllocState {
@@ -92,7 +55,7 @@ impl AllocState {
             permissions: HashMap::new(),
             channels: HashMap::new(),
             by_peer: HashMap::new(),
-            bandwidth: Bandwidth::new(bytes_per_second, now),
+            bandwidth: TokenBucket::new(bytes_per_second, now),
         }
     }
 
@@ -250,20 +213,5 @@ mod tests {
         assert_eq!(a.peer_of(0x4000, later), None, "expired");
         a.prune(later);
         a.bind(0x4000, q, later).expect("free again");
-    }
-
-    #[test]
-    fn bandwidth_is_a_rate_with_a_second_of_burst() {
-        let t0 = Instant::now();
-        let mut b = Bandwidth::new(10_000, t0);
-        assert!(b.take(10_000, t0));
-        assert!(!b.take(1, t0), "the burst is spent");
-        assert!(b.take(5_000, t0 + Duration::from_millis(500)));
-        assert!(!b.take(1_000, t0 + Duration::from_millis(500)));
-        assert!(
-            b.take(10_000, t0 + Duration::from_secs(60)),
-            "capped at one second"
-        );
-        assert!(!b.take(1, t0 + Duration::from_secs(60)));
     }
 }

@@ -13,6 +13,7 @@
 pub mod allocation;
 pub mod auth;
 pub mod embedded;
+pub mod limit;
 pub mod listen;
 pub mod policy;
 pub mod relay;

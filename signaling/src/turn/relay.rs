@@ -44,6 +44,7 @@ use turn_types::stun::message::{
 
 use super::allocation::{AllocState, BindError, DEFAULT_LIFETIME};
 use super::auth::{NonceCheck, Nonces, UserCheck, password_for};
+use super::limit::SourceLimit;
 use super::policy::{Denied, PeerPolicy, canonical};
 use crate::clock::Clock;
 use crate::metrics::RelayCounters;
@@ -169,6 +170,8 @@ pub enum Refusal {
     BadRequest,
     Bandwidth,
     NoPermission,
+    /// An unsigned UDP answer beyond the source's allowance ([`SourceLimit`]).
+    Unanswered,
 }
 
 impl Refusal {
@@ -191,6 +194,7 @@ impl Refusal {
             Refusal::BadRequest => "bad_request",
             Refusal::Bandwidth => "bandwidth",
             Refusal::NoPermission => "no_permission",
+            Refusal::Unanswered => "unanswered",
         }
     }
 }
@@ -201,6 +205,8 @@ pub struct Relay {
     /// `settings.advertised_ip` in canonical form, compared on every relayed packet.
     advertised: IpAddr,
     nonces: Nonces,
+    /// Unsigned answers over UDP, per source: a forged source gets no flood back.
+    unsigned: SourceLimit,
     clock: Arc<dyn Clock>,
     table: RwLock<Table>,
     counters: RelayCounters,
@@ -217,6 +223,14 @@ impl std::fmt::Debug for Relay {
 
 /// The name the relay gives in SOFTWARE.
 const SOFTWARE: &str = "Menkai relay";
+
+/// Unsigned answers a second (and at once) one source address gets over UDP. A page
+/// sends one unsigned Allocate per relay URL and network interface when a call starts,
+/// so even a care home's whole ward behind one address stays far below it, while a
+/// forged flood gets at most this many small answers a second sent to its victim.
+const UNSIGNED_ANSWERS_PER_SOURCE: u64 = 64;
+/// Source addresses with an allowance of their own (about 64 bytes each).
+const SOURCES: usize = 4096;
 
 /// An answer under construction: success or error, signed when the request was.
 struct Answer<'a> {
@@ -277,6 +291,7 @@ impl Relay {
             advertised: canonical(settings.advertised_ip),
             settings,
             nonces: Nonces::new(key),
+            unsigned: SourceLimit::new(UNSIGNED_ANSWERS_PER_SOURCE, SOURCES, Instant::now()),
             clock,
             table: RwLock::new(Table {
                 next_port,
@@ -322,11 +337,11 @@ impl Relay {
         }
         let msg = Message::from_bytes(data).ok()?;
         match (msg.class(), msg.method()) {
-            (MessageClass::Request, BINDING) => {
+            (MessageClass::Request, BINDING) => self.unsigned(five, || {
                 let mut answer = Answer::success(&msg, None);
                 answer.add(&XorMappedAddress::new(five.client, msg.transaction_id()));
-                Some(answer.finish())
-            }
+                answer.finish()
+            }),
             (MessageClass::Indication, SEND) => {
                 self.send_indication(five, &msg);
                 None
@@ -334,9 +349,9 @@ impl Relay {
             (MessageClass::Request, method)
                 if [ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) =>
             {
-                let authed = match self.authenticate(five.client.ip(), &msg) {
+                let authed = match self.authenticate(five, &msg) {
                     Ok(authed) => authed,
-                    Err(answer) => return Some(answer),
+                    Err(answer) => return answer,
                 };
                 let answer = if method == ALLOCATE {
                     self.allocate(five, link, &msg, &authed)
@@ -347,13 +362,24 @@ impl Relay {
             }
             (MessageClass::Request, _) => {
                 self.refuse(Refusal::BadRequest);
-                Some(
-                    Answer::error(&msg, ErrorCode::BAD_REQUEST, "Unsupported method", None)
-                        .finish(),
-                )
+                self.unsigned(five, || {
+                    Answer::error(&msg, ErrorCode::BAD_REQUEST, "Unsupported method", None).finish()
+                })
             }
             _ => None,
         }
+    }
+
+    /// An answer anyone could have asked for, unless the source has had its share of
+    /// them over UDP (where the source may be forged; see [`SourceLimit`]).
+    fn unsigned(&self, five: FiveTuple, answer: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
+        if five.transport == Transport::Udp
+            && !self.unsigned.allow(five.client.ip(), Instant::now())
+        {
+            self.refuse(Refusal::Unanswered);
+            return None;
+        }
+        Some(answer())
     }
 
     /// 401 with a fresh nonce: what a client without (valid) credentials is told.
@@ -370,11 +396,17 @@ impl Relay {
 
     /// RFC 8656 §5 long-term credentials, with the user's password derived from the
     /// shared secret and a stateless nonce.
-    fn authenticate(&self, client: IpAddr, msg: &Message) -> Result<Authed, Vec<u8>> {
-        let unauthorized = |why: Refusal, reason: &str| {
+    ///
+    /// A refusal's answer is unsigned (the request proved nothing), so it is sent only
+    /// within the source's allowance: `Err(None)` when the source has had its share.
+    fn authenticate(&self, five: FiveTuple, msg: &Message) -> Result<Authed, Option<Vec<u8>>> {
+        let client = five.client.ip();
+        let challenge = |why: Refusal, code: u16, reason: &str| {
             self.refuse(why);
-            self.challenge(msg, client, ErrorCode::UNAUTHORIZED, reason)
+            self.unsigned(five, || self.challenge(msg, client, code, reason))
         };
+        let unauthorized =
+            |why: Refusal, reason: &str| challenge(why, ErrorCode::UNAUTHORIZED, reason);
         if !msg.has_attribute(MessageIntegrity::TYPE) {
             // Every client's first request; counted, so a flood shows on /metrics.
             return Err(unauthorized(Refusal::NoCredentials, "Unauthorized"));
@@ -385,13 +417,18 @@ impl Relay {
             msg.attribute::<Nonce>(),
         ) else {
             self.refuse(Refusal::BadRequest);
-            return Err(Answer::error(msg, ErrorCode::BAD_REQUEST, "Bad Request", None).finish());
+            return Err(self.unsigned(five, || {
+                Answer::error(msg, ErrorCode::BAD_REQUEST, "Bad Request", None).finish()
+            }));
         };
         match self.nonces.check(nonce.nonce(), client, self.unix_now()) {
             NonceCheck::Valid => {}
             NonceCheck::Stale => {
-                self.refuse(Refusal::StaleNonce);
-                return Err(self.challenge(msg, client, ErrorCode::STALE_NONCE, "Stale Nonce"));
+                return Err(challenge(
+                    Refusal::StaleNonce,
+                    ErrorCode::STALE_NONCE,
+                    "Stale Nonce",
+                ));
             }
             NonceCheck::Invalid => return Err(unauthorized(Refusal::BadNonce, "Unauthorized")),
         }
