@@ -97,23 +97,52 @@ pub fn fit_to_open_file_limit(wanted: usize) -> usize {
     }
 }
 
-/// A stream that gives its connection permit back when it is dropped.
-struct Counted {
-    io: TcpStream,
-    _permit: OwnedSemaphorePermit,
+/// A connection's stream as the server holds it: the permit it counts against (given
+/// back when the stream is dropped, so also when an upgraded WebSocket ends) and the
+/// first bytes already read from it to tell TURN from HTTP, given back before the rest.
+struct Held<S> {
+    io: S,
+    _permit: Option<OwnedSemaphorePermit>,
+    first: Vec<u8>,
 }
 
-impl AsyncRead for Counted {
+impl<S> Held<S> {
+    /// A freshly accepted stream, counted against `permit`.
+    fn counted(io: S, permit: OwnedSemaphorePermit) -> Self {
+        Self {
+            io,
+            _permit: Some(permit),
+            first: Vec::new(),
+        }
+    }
+
+    /// A stream whose `first` bytes were read, given back to the next reader.
+    fn rewound(io: S, first: &[u8]) -> Self {
+        Self {
+            io,
+            _permit: None,
+            first: first.to_vec(),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Held<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.first.is_empty() {
+            let n = self.first.len().min(buf.remaining());
+            buf.put_slice(&self.first[..n]);
+            self.first.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Counted {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -140,52 +169,6 @@ impl AsyncWrite for Counted {
 
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
-    }
-}
-
-fn stream_local_addr(io: &Counted) -> SocketAddr {
-    io.io
-        .local_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-}
-
-/// A stream whose first bytes were read to see what it carries, and are given back.
-struct Rewound<S> {
-    first: Vec<u8>,
-    io: S,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Rewound<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.first.is_empty() {
-            let n = self.first.len().min(buf.remaining());
-            buf.put_slice(&self.first[..n]);
-            self.first.drain(..n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Rewound<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -236,10 +219,10 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let io = Counted {
-            io: stream,
-            _permit: permit,
-        };
+        let local = stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let io = Held::counted(stream, permit);
         let service = hyper::service::service_fn({
             let router = router.clone();
             move |mut req: hyper::Request<Incoming>| {
@@ -256,7 +239,6 @@ pub async fn serve(
             }
         });
         let (http, stop, tls, relay) = (http.clone(), stop_rx.clone(), tls.clone(), relay.clone());
-        let local = stream_local_addr(&io);
         let handshake_within = limits.header_read;
         connections.spawn(async move {
             let Some(acceptor) = tls else {
@@ -296,11 +278,13 @@ pub async fn serve(
             if first[0] < 0x40 {
                 return crate::turn::listen::serve_stream(relay, tls, five, &first[..n]).await;
             }
-            let tls = Rewound {
-                first: first[..n].to_vec(),
-                io: tls,
-            };
-            serve_http(&http, TokioIo::new(tls), service, stop).await;
+            serve_http(
+                &http,
+                TokioIo::new(Held::rewound(tls, &first[..n])),
+                service,
+                stop,
+            )
+            .await;
         });
     }
     drop(listener);

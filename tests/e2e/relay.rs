@@ -236,13 +236,16 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
     // Chromium allocates over UDP and TCP and may settle on either; the call has just
     // started, so media keeps adding packets until the count is well past a handful.
     let to_clients = |metrics: &str| -> f64 {
-        metrics
-            .lines()
-            .filter(|l| {
-                l.starts_with("menkai_turn_relayed_packets_total{")
-                    && l.contains("direction=\"to_client\"")
+        ["udp", "tcp"]
+            .iter()
+            .filter_map(|t| {
+                metric_in(
+                    metrics,
+                    &format!(
+                        "menkai_turn_relayed_packets_total{{transport=\"{t}\",direction=\"to_client\"}}"
+                    ),
+                )
             })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     };
     let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
