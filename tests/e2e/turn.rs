@@ -560,6 +560,36 @@ async fn a_flood_of_unauthenticated_allocates_is_not_reflected_and_leaves_memory
     server.stop().await;
 }
 
+/// The flood limit does not hold back real clients: once a participant has signed in
+/// from an address (with a nonce sent there, so it receives there), many calls starting
+/// at once behind that address (a ward behind one NAT, a carrier's shared address) all
+/// get their challenges, while an address nobody signed in from gets its small share.
+#[tokio::test]
+async fn many_calls_starting_behind_one_signed_in_address_are_all_answered() {
+    let app = spawn_app().await;
+    let turn = app.turn_addr();
+    let (user, pass) = credentials(&app, "p1", Duration::hours(1)).await;
+    let ward: IpAddr = "127.75.0.1".parse().expect("ip");
+    let mut signed_in = TurnClient::udp_from(ward, turn, &user, &pass).await;
+    signed_in.allocate().await.expect("a participant signs in");
+    let behind_ward = sources(75, 1, 300).await;
+    let unknown = sources(76, 1, 300).await;
+    for sockets in [&behind_ward, &unknown] {
+        flood(turn, sockets, 1).await;
+    }
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let answers = |sockets| received(sockets).values().map(|(n, _)| *n).sum::<usize>();
+    let (ward_answers, unknown_answers) = (answers(&behind_ward), answers(&unknown));
+    assert_eq!(
+        ward_answers, 300,
+        "every call behind the ward's address is answered"
+    );
+    assert!(
+        (64..=90).contains(&unknown_answers),
+        "an unknown address gets its burst of 64 (and a few more as time passes): {unknown_answers}"
+    );
+}
+
 /// Behind 1:1 NAT (a cloud server) the relay advertises the public address it is
 /// given, and two participants still reach each other: the relay knows its own relayed
 /// addresses and carries the packets inside the process (no hairpin through the NAT).

@@ -56,7 +56,18 @@ const WAIT: Duration = Duration::from_secs(5);
 
 impl TurnClient {
     pub async fn udp(server: SocketAddr, username: &str, password: &str) -> TurnClient {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+        Self::udp_from([127, 0, 0, 1].into(), server, username, password).await
+    }
+
+    /// Over UDP from a chosen local address (another loopback address is another
+    /// source to the relay).
+    pub async fn udp_from(
+        local: std::net::IpAddr,
+        server: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> TurnClient {
+        let socket = UdpSocket::bind((local, 0)).await.expect("udp");
         Self::over(Wire::Udp(socket, server), username, password)
     }
 

@@ -9,6 +9,12 @@
 //! TLS needs a handshake a forged source cannot complete, so only unsigned answers
 //! over UDP are counted.
 //!
+//! A source that has signed a request with a nonce the relay sent to that address has
+//! shown it receives there: it is a real client (or many behind one NAT: a care home's
+//! ward, a mobile carrier's shared address, a load generator) and gets a larger
+//! allowance, so many calls starting at once from one address are not held back by
+//! the flood limit. Reflecting at such an address is still bounded by that allowance.
+//!
 //! The table of sources is bounded like every table an attacker can fill: sources idle
 //! long enough to have their full allowance again are forgotten, and when the table is
 //! still full, newcomers share one allowance, so a flood from many forged addresses is
@@ -75,12 +81,23 @@ impl TokenBucket {
         self.refill(now);
         self.tokens >= self.rate
     }
+
+    /// From now on earns `rate` units a second, and the extra second of burst at once.
+    fn raise_to(&mut self, rate: u64, now: Instant) {
+        if rate > self.rate {
+            self.refill(now);
+            self.tokens += rate - self.rate;
+            self.rate = rate;
+        }
+    }
 }
 
 /// Unsigned answers a second per source address, in a table of bounded size.
 #[derive(Debug)]
 pub struct SourceLimit {
     rate: u64,
+    /// The allowance of a source that has shown it receives at its address.
+    verified_rate: u64,
     capacity: usize,
     table: Mutex<Sources>,
 }
@@ -94,9 +111,10 @@ struct Sources {
 }
 
 impl SourceLimit {
-    pub fn new(rate: u64, capacity: usize, now: Instant) -> Self {
+    pub fn new(rate: u64, verified_rate: u64, capacity: usize, now: Instant) -> Self {
         Self {
             rate,
+            verified_rate: verified_rate.max(rate),
             capacity: capacity.max(1),
             table: Mutex::new(Sources {
                 each: HashMap::new(),
@@ -112,6 +130,34 @@ impl SourceLimit {
         if let Some(bucket) = table.each.get_mut(&source) {
             return bucket.take(1, now);
         }
+        match self.place(&mut table, source, now) {
+            Some(bucket) => bucket.take(1, now),
+            None => table.shared.take(1, now),
+        }
+    }
+
+    /// `source` signed a request with a nonce sent to it, so it receives at its
+    /// address: it gets the larger allowance (while the table has room for it).
+    pub fn verified(&self, source: IpAddr, now: Instant) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = if table.each.contains_key(&source) {
+            table.each.get_mut(&source)
+        } else {
+            self.place(&mut table, source, now)
+        };
+        if let Some(bucket) = bucket {
+            bucket.raise_to(self.verified_rate, now);
+        }
+    }
+
+    /// A new entry for `source` with a full allowance, if the table has room (after
+    /// forgetting the quiet).
+    fn place<'t>(
+        &self,
+        table: &'t mut Sources,
+        source: IpAddr,
+        now: Instant,
+    ) -> Option<&'t mut TokenBucket> {
         // Pruning scans the table, so a flood of newcomers does it at most once a second.
         if table.each.len() >= self.capacity
             && now.saturating_duration_since(table.pruned) >= Duration::from_secs(1)
@@ -119,14 +165,12 @@ impl SourceLimit {
             table.each.retain(|_, bucket| !bucket.is_full(now));
             table.pruned = now;
         }
-        if table.each.len() < self.capacity {
-            let mut bucket = TokenBucket::new(self.rate, now);
-            let allowed = bucket.take(1, now);
-            table.each.insert(source, bucket);
-            allowed
-        } else {
-            table.shared.take(1, now)
-        }
+        (table.each.len() < self.capacity).then(|| {
+            table
+                .each
+                .entry(source)
+                .or_insert(TokenBucket::new(self.rate, now))
+        })
     }
 
     /// Sources with an allowance of their own (bounded by the capacity).
@@ -173,7 +217,7 @@ mod tests {
     #[test]
     fn each_source_has_its_own_allowance() {
         let t0 = Instant::now();
-        let limit = SourceLimit::new(3, 16, t0);
+        let limit = SourceLimit::new(3, 3, 16, t0);
         let flooded = ip("192.0.2.1");
         let answered = (0..100).filter(|_| limit.allow(flooded, t0)).count();
         assert_eq!(answered, 3, "one second's worth, then nothing");
@@ -190,7 +234,7 @@ mod tests {
     #[test]
     fn a_full_table_makes_newcomers_share_and_forgets_the_quiet() {
         let t0 = Instant::now();
-        let limit = SourceLimit::new(2, 4, t0);
+        let limit = SourceLimit::new(2, 2, 4, t0);
         let known = ip("2001:db8::1");
         assert!(limit.allow(known, t0));
         // A flood from forged addresses fills the table, then shares one allowance.
@@ -214,5 +258,34 @@ mod tests {
         let later = t0 + Duration::from_secs(1);
         assert!(limit.allow(ip("198.51.100.9"), later));
         assert_eq!(limit.known(), 1);
+    }
+
+    #[test]
+    fn a_source_that_receives_at_its_address_gets_the_larger_allowance() {
+        let t0 = Instant::now();
+        let limit = SourceLimit::new(4, 100, 16, t0);
+        let ward = ip("198.51.100.20");
+        let forged = ip("198.51.100.21");
+        let answered = |source, at| (0..1_000).filter(|_| limit.allow(source, at)).count();
+        assert_eq!(answered(ward, t0), 4, "before: the flood limit");
+        limit.verified(ward, t0);
+        assert_eq!(
+            answered(ward, t0),
+            96,
+            "at once: the rest of the larger burst"
+        );
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(answered(ward, later), 100, "then the larger rate");
+        limit.verified(ward, later);
+        assert_eq!(
+            answered(ward, later),
+            0,
+            "granted once, not on every signature"
+        );
+        assert_eq!(
+            answered(forged, later),
+            4,
+            "other sources keep the small one"
+        );
     }
 }

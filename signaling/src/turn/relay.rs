@@ -229,6 +229,9 @@ const SOFTWARE: &str = "Menkai relay";
 /// so even a care home's whole ward behind one address stays far below it, while a
 /// forged flood gets at most this many small answers a second sent to its victim.
 const UNSIGNED_ANSWERS_PER_SOURCE: u64 = 64;
+/// The same for an address that has signed a request with a nonce sent to it (so it
+/// receives there): many participants behind one NAT starting calls at once.
+const VERIFIED_ANSWERS_PER_SOURCE: u64 = 1024;
 /// Source addresses with an allowance of their own (about 64 bytes each).
 const SOURCES: usize = 4096;
 
@@ -291,7 +294,12 @@ impl Relay {
             advertised: canonical(settings.advertised_ip),
             settings,
             nonces: Nonces::new(key),
-            unsigned: SourceLimit::new(UNSIGNED_ANSWERS_PER_SOURCE, SOURCES, Instant::now()),
+            unsigned: SourceLimit::new(
+                UNSIGNED_ANSWERS_PER_SOURCE,
+                VERIFIED_ANSWERS_PER_SOURCE,
+                SOURCES,
+                Instant::now(),
+            ),
             clock,
             table: RwLock::new(Table {
                 next_port,
@@ -451,6 +459,8 @@ impl Relay {
         if msg.validate_integrity_with_key(&key).is_err() {
             return Err(unauthorized(Refusal::WrongPassword, "Unauthorized"));
         }
+        // The nonce was minted for this address, so the client receives there.
+        self.unsigned.verified(client, Instant::now());
         Ok(Authed { username, key })
     }
 
