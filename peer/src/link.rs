@@ -330,6 +330,11 @@ impl Actor {
             .with_setting_engine(
                 SettingEngineBuilder::new()
                     .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+                    // Relay-only, nothing better than a relayed pair can turn up, yet the
+                    // ICE agent waits 2 s before it nominates one (pion's default).
+                    .with_relay_acceptance_min_wait(
+                        self.context.relay_only.then_some(Duration::ZERO),
+                    )
                     // The polite side answers the first offer and browsers then take
                     // the DTLS server role; the impolite side offered and was made
                     // server by the answer. Keep that role in every later answer.
