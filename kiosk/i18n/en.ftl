@@ -12,9 +12,20 @@ err-certificate = The server at { $url } does not show a certificate this comput
 err-not-menkai = The server at { $url } answered, but not as a Menkai server does ({ $status }). Check the address.
 err-not-paired = This computer is not paired yet. On the staff Devices page add an entrance device, then run: menkai-kiosk pair URL CODE
 err-pairing-file = The saved pairing in { $path } cannot be read ({ $error }). Pair again: menkai-kiosk pair URL CODE
+err-redirect = The server at { $url } answered with a redirect to { $to }. The kiosk follows no redirect, so nothing was sent there. If that is the right address, pair with it: menkai-kiosk pair ADDRESS CODE
+err-too-large = The server at { $url } sent an answer larger than 1 MiB, far more than a Menkai server ever sends, so the kiosk stopped reading it. Check the address.
+err-bad-answer = The server at { $url } sent a { $field } the kiosk does not accept (too long, empty, or with characters that do not belong there), so nothing was saved. Check the address; if it is right, tell whoever looks after the server.
+err-pairing-field = The saved pairing in { $path } holds a { $field } the kiosk does not accept; the file may have been changed. Pair again: menkai-kiosk pair URL CODE
+err-pairing-too-large = The saved pairing in { $path } is far larger than a pairing can be; the file may have been changed. Pair again: menkai-kiosk pair URL CODE
 err-save = Cannot save to { $path }: { $error }
 err-no-browser = No Chromium or Google Chrome was found. Install Chromium, or name the browser with --browser PATH.
 err-browser-start = The browser did not start: { $error }
+
+field-server = server address
+field-device-token = device token
+field-device-id = device id
+field-device-name = device name
+field-kind = device kind
 
 run-started = The kiosk is showing { $url }
 run-restarting = The browser { $reason }; starting it again (restart { $count }).

@@ -11,9 +11,20 @@ err-certificate = { $url } のサーバーの証明書をこのパソコンが�
 err-not-menkai = { $url } のサーバーは応答しましたが、Menkai の応答ではありません（{ $status }）。アドレスを確認してください。
 err-not-paired = このパソコンはまだ登録されていません。スタッフ用の「端末」ページで入口の端末を追加してから、次を実行してください：menkai-kiosk pair URL コード
 err-pairing-file = { $path } に保存した登録情報を読めません（{ $error }）。もう一度登録してください：menkai-kiosk pair URL コード
+err-redirect = { $url } のサーバーは、別のアドレス（{ $to }）へ転送する応答を返しました。キオスクは転送に従わないため、転送先には何も送っていません。そのアドレスが正しい場合は、そのアドレスで登録してください：menkai-kiosk pair アドレス コード
+err-too-large = { $url } のサーバーから 1 MiB を超える応答が届きました。Menkai サーバーの応答はこれほど大きくならないため、途中で読むのをやめました。アドレスを確認してください。
+err-bad-answer = { $url } のサーバーから届いた{ $field }は、キオスクが受け付けない形でした（長すぎる、空である、または使えない文字を含む）。何も保存していません。アドレスを確認し、正しければサーバーの管理者に知らせてください。
+err-pairing-field = { $path } に保存した登録情報の{ $field }が正しい形ではありません（ファイルが書き換えられたおそれがあります）。もう一度登録してください：menkai-kiosk pair URL コード
+err-pairing-too-large = { $path } に保存した登録情報のファイルが大きすぎます（ファイルが書き換えられたおそれがあります）。もう一度登録してください：menkai-kiosk pair URL コード
 err-save = { $path } に保存できません：{ $error }
 err-no-browser = Chromium も Google Chrome も見つかりません。Chromium を入れるか、--browser でブラウザーの場所を指定してください。
 err-browser-start = ブラウザーが起動しませんでした：{ $error }
+
+field-server = サーバーのアドレス
+field-device-token = 端末トークン
+field-device-id = 端末 ID
+field-device-name = 端末名
+field-kind = 端末の種類
 
 run-started = キオスクは { $url } を表示しています
 run-restarting = ブラウザーが{ $reason }ため、もう一度起動します（{ $count } 回目）。

@@ -12,8 +12,12 @@ use crate::browser;
 use crate::cdp::Cdp;
 use crate::error::KioskError;
 use crate::i18n::Tr;
-use crate::pairing::Pairing;
+use crate::pairing::{self, Pairing};
 use crate::server::{self, Server};
+
+/// The longest label or error name shown for a camera or microphone. Both are read
+/// from the server's page, which the server writes: cleaned and cut like its text.
+const MAX_MEDIA_TEXT: usize = 100;
 
 /// One line of the report.
 #[derive(Debug)]
@@ -167,7 +171,8 @@ fn is_loopback(origin: &url::Url) -> bool {
 /// What opening one kind of device told, in plain words.
 fn media_check(tr: &Tr, what: &'static str, result: &Value, fake: bool) -> Check {
     if result["ok"] == true {
-        let label = result["label"].as_str().unwrap_or_default();
+        let label =
+            pairing::printable(result["label"].as_str().unwrap_or_default(), MAX_MEDIA_TEXT);
         let detail = if fake {
             tr.t("doctor-media-fake")
         } else {
@@ -184,7 +189,10 @@ fn media_check(tr: &Tr, what: &'static str, result: &Value, fake: bool) -> Check
         "NotFoundError" | "OverconstrainedError" => tr.t("doctor-media-missing"),
         "NotReadableError" | "AbortError" => tr.t("doctor-media-busy"),
         "NotAllowedError" | "SecurityError" => tr.t("doctor-media-denied"),
-        other => tr.args("doctor-media-error", &[("error", &other)]),
+        other => tr.args(
+            "doctor-media-error",
+            &[("error", &pairing::printable(other, MAX_MEDIA_TEXT))],
+        ),
     };
     Check {
         ok: false,
@@ -320,5 +328,24 @@ mod tests {
         let text = report(&tr, &[works, busy]);
         assert!(text.contains("[OK] Camera: works (HD Webcam)"), "{text}");
         assert!(text.trim_end().ends_with("run this check again."), "{text}");
+    }
+
+    #[test]
+    fn what_the_page_reports_about_a_device_is_cleaned_before_it_is_shown() {
+        let tr = Tr::new(Lang::En);
+        let works = media_check(
+            &tr,
+            "doctor-camera",
+            &json!({"ok": true, "label": "HD\u{1b}[2J Webcam\r\n[OK] Everything\u{202E}"}),
+            false,
+        );
+        assert_eq!(works.detail, "works (HD Webcam [OK] Everything)");
+        let odd = media_check(
+            &tr,
+            "doctor-camera",
+            &json!({"ok": false, "error": "\u{1b}]0;title\u{7}Odd\nError"}),
+            false,
+        );
+        assert_eq!(odd.detail, "cannot be used: Odd Error");
     }
 }

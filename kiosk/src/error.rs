@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::i18n::Tr;
+use crate::pairing::Field;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KioskError {
@@ -14,6 +15,15 @@ pub enum KioskError {
     Certificate(String),
     #[error("{url} is not a Menkai server ({status})")]
     NotMenkai { url: String, status: String },
+    /// The server answered with a redirect; it was not followed (see `server`).
+    #[error("{url} redirects to {to}")]
+    Redirect { url: String, to: String },
+    /// The server's answer was larger than any of Menkai's (`server::MAX_BODY`).
+    #[error("answer from {0} too large")]
+    TooLarge(String),
+    /// The server sent a field out of bounds (`Pairing::from_server`).
+    #[error("{url} sent an unacceptable {field:?}")]
+    BadAnswer { url: String, field: Field },
     #[error("wrong, used or expired pairing code")]
     InvalidCode,
     #[error("rate limited for {0} s")]
@@ -22,6 +32,11 @@ pub enum KioskError {
     NotPaired,
     #[error("pairing file {path}: {error}")]
     PairingFile { path: PathBuf, error: String },
+    /// The pairing file holds a field out of bounds (changed by hand).
+    #[error("pairing file {path}: unacceptable {field:?}")]
+    PairingField { path: PathBuf, field: Field },
+    #[error("pairing file {0} too large")]
+    PairingTooLarge(PathBuf),
     #[error("cannot save {path}: {error}")]
     Save { path: PathBuf, error: String },
     #[error("no browser found")]
@@ -40,6 +55,14 @@ impl KioskError {
             KioskError::NotMenkai { url, status } => {
                 tr.args("err-not-menkai", &[("url", url), ("status", status)])
             }
+            KioskError::Redirect { url, to } => {
+                tr.args("err-redirect", &[("url", url), ("to", to)])
+            }
+            KioskError::TooLarge(url) => tr.args("err-too-large", &[("url", url)]),
+            KioskError::BadAnswer { url, field } => {
+                let field = tr.t(field.label());
+                tr.args("err-bad-answer", &[("url", url), ("field", &field)])
+            }
             KioskError::InvalidCode => tr.t("pair-invalid-code"),
             KioskError::RateLimited(seconds) => {
                 tr.args("pair-rate-limited", &[("seconds", seconds)])
@@ -49,6 +72,16 @@ impl KioskError {
                 "err-pairing-file",
                 &[("path", &path.display()), ("error", error)],
             ),
+            KioskError::PairingField { path, field } => {
+                let field = tr.t(field.label());
+                tr.args(
+                    "err-pairing-field",
+                    &[("path", &path.display()), ("field", &field)],
+                )
+            }
+            KioskError::PairingTooLarge(path) => {
+                tr.args("err-pairing-too-large", &[("path", &path.display())])
+            }
             KioskError::Save { path, error } => {
                 tr.args("err-save", &[("path", &path.display()), ("error", error)])
             }
@@ -63,7 +96,10 @@ impl KioskError {
         match self {
             KioskError::Unreachable(_)
             | KioskError::Certificate(_)
-            | KioskError::NotMenkai { .. } => 3,
+            | KioskError::NotMenkai { .. }
+            | KioskError::Redirect { .. }
+            | KioskError::TooLarge(_)
+            | KioskError::BadAnswer { .. } => 3,
             _ => 2,
         }
     }

@@ -39,9 +39,96 @@ impl ResidentInput {
     }
 }
 
+/// What became of a request to add a resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addition {
+    /// Added, with this id.
+    Added(String),
+    /// Not added: this resident on the list is likely the same person. Names repeat
+    /// (two Tanakas), so staff are asked rather than refused; a double click, a
+    /// colleague adding the same person, or the same name typed in full-width
+    /// letters or with an invisible space should not make two residents.
+    PossibleDuplicate(Resident),
+}
+
+/// The resident on the list (not archived) that `input` likely is again: the same name
+/// and the same room once case, character width, spaces and invisible characters are
+/// set aside ([`validation::match_key`]). Page and API both ask through this, via
+/// `Db::add_resident`.
+pub fn possible_duplicate<'a>(
+    input: &ResidentInput,
+    existing: &'a [Resident],
+) -> Option<&'a Resident> {
+    let name = validation::match_key(&input.name);
+    let room = validation::match_key(&input.room);
+    existing.iter().find(|r| {
+        !r.archived
+            && validation::match_key(&r.name) == name
+            && validation::match_key(&r.room) == room
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resident(id: &str, name: &str, room: &str, archived: bool) -> Resident {
+        Resident {
+            id: id.into(),
+            name: name.into(),
+            room: room.into(),
+            archived,
+        }
+    }
+
+    fn input(name: &str, room: &str) -> ResidentInput {
+        ResidentInput {
+            name: name.into(),
+            room: room.into(),
+        }
+        .parse()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_same_person_typed_differently_is_a_possible_duplicate() {
+        let list = [
+            resident("a", "山田 花子", "201", false),
+            resident("b", "Tanaka", "", false),
+        ];
+        for (name, room, twin) in [
+            ("山田 花子", "201", "a"),
+            ("山田\u{3000}花子", "201", "a"),
+            ("山田花子", "２０１", "a"),
+            ("ＴＡＮＡＫＡ", "", "b"),
+            ("tanaka", "", "b"),
+            ("TANAKA", " ", "b"),
+        ] {
+            let found = possible_duplicate(&input(name, room), &list).map(|r| r.id.as_str());
+            assert_eq!(found, Some(twin), "{name:?} {room:?}");
+        }
+        // Stored before invisible characters were refused: still found.
+        let old = [resident("c", "tanaka\u{200B}", "", false)];
+        assert_eq!(
+            possible_duplicate(&input("Tanaka", ""), &old).map(|r| r.id.as_str()),
+            Some("c")
+        );
+    }
+
+    #[test]
+    fn another_room_another_name_or_an_archived_resident_is_no_duplicate() {
+        let list = [
+            resident("a", "山田 花子", "201", false),
+            resident("b", "Sato", "101", true),
+        ];
+        for (name, room) in [("山田 花子", "305"), ("山田 太郎", "201"), ("Sato", "101")] {
+            assert_eq!(
+                possible_duplicate(&input(name, room), &list),
+                None,
+                "{name:?}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_required() {

@@ -13,7 +13,14 @@
 //! - has [`Limits::request`] for each request (applied as a layer in `web`).
 //!
 //! With TLS on, the handshake comes first, bounded by the same timeout; a handshake
-//! that was an ACME validation (ALPN `acme-tls/1`) ends there.
+//! that was an ACME validation (ALPN `acme-tls/1`) ends there. A TLS connection that
+//! carries TURN (`turns:` on port 443, [`crate::turn::listen::is_turn`]) is handed to
+//! the relay, which counts it against its own listeners' capacity and deadlines
+//! (`net.rs`); its place here is given back at once.
+//!
+//! Permits are shared per source address ([`crate::net::Admission`]): one address
+//! holds at most a quarter of `max_connections`. A connection refused at the cap gets
+//! its `503` inside TLS when the port speaks TLS.
 //!
 //! HTTP/1.1 only: WebSockets need it, every browser speaks it, and one protocol is one
 //! less place for a slow client to hide.
@@ -31,12 +38,13 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::turn::relay::Relay;
+use crate::net::{Admission, Permit};
+use crate::turn::listen::Streams;
 
 /// How much a connection may ask of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,68 +67,36 @@ impl Default for Limits {
     }
 }
 
-/// Connections the kernel may hold for us before we accept them. The standard
-/// library's 128 overflowed when hundreds of tablets reconnected at once after a
-/// restart (their handshakes were dropped, and they waited for retransmissions).
-const ACCEPT_BACKLOG: u32 = 4096;
-
-/// Binds a listening socket with a backlog fit for a herd of reconnecting devices.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    // A restarted server must get its port back while old connections linger.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(ACCEPT_BACKLOG)
-}
-
-/// Raises this process's open-file limit to what the OS allows, and returns the
-/// connection cap that fits under it (a few files stay for the database and logs).
-pub fn fit_to_open_file_limit(wanted: usize) -> usize {
-    const RESERVED: u64 = 64;
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit > RESERVED => {
-            let fits = usize::try_from(limit - RESERVED).unwrap_or(usize::MAX);
-            if fits < wanted {
-                tracing::warn!(
-                    open_files = limit,
-                    max_connections = fits,
-                    "the open-file limit allows fewer connections than configured"
-                );
-            }
-            wanted.min(fits)
-        }
-        Ok(_) | Err(_) => wanted,
-    }
-}
-
 /// A connection's stream as the server holds it: the permit it counts against (given
 /// back when the stream is dropped, so also when an upgraded WebSocket ends) and the
 /// first bytes already read from it to tell TURN from HTTP, given back before the rest.
 struct Held<S> {
     io: S,
-    _permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Permit>,
     first: Vec<u8>,
 }
 
 impl<S> Held<S> {
     /// A freshly accepted stream, counted against `permit`.
-    fn counted(io: S, permit: OwnedSemaphorePermit) -> Self {
+    fn counted(io: S, permit: Permit) -> Self {
         Self {
             io,
-            _permit: Some(permit),
+            permit: Some(permit),
             first: Vec::new(),
         }
+    }
+
+    /// The connection stops counting against this listener (the relay took it and
+    /// counts it against its own).
+    fn release(&mut self) {
+        self.permit = None;
     }
 
     /// A stream whose `first` bytes were read, given back to the next reader.
     fn rewound(io: S, first: &[u8]) -> Self {
         Self {
             io,
-            _permit: None,
+            permit: None,
             first: first.to_vec(),
         }
     }
@@ -178,18 +154,19 @@ const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type:
 const MAX_REFUSING: usize = 64;
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting,
-/// lets requests in flight finish (at most `drain` long), and returns.
+/// lets requests in flight finish (at most `drain` long), and returns. With TLS and a
+/// relay, TURN connections on this port are handed to `turn` (see the module docs).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
-    relay: Option<Arc<Relay>>,
+    turn: Option<Streams>,
     shutdown: impl std::future::Future<Output = ()> + Send,
     drain: Duration,
 ) -> io::Result<()> {
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let admission = Admission::new(limits.max_connections);
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -212,10 +189,11 @@ pub async fn serve(
                 }
             },
         };
+        let accepted_at = tokio::time::Instant::now();
         // Reap finished connection tasks so the set does not grow.
         while connections.try_join_next().is_some() {}
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            refuse(stream, &refusing);
+        let Ok(permit) = admission.admit(peer.ip()) else {
+            refuse(stream, &refusing, tls.clone());
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -238,7 +216,7 @@ pub async fn serve(
                 }
             }
         });
-        let (http, stop, tls, relay) = (http.clone(), stop_rx.clone(), tls.clone(), relay.clone());
+        let (http, stop, tls, turn) = (http.clone(), stop_rx.clone(), tls.clone(), turn.clone());
         let handshake_within = limits.header_read;
         connections.spawn(async move {
             let Some(acceptor) = tls else {
@@ -250,37 +228,40 @@ pub async fn serve(
             else {
                 return;
             };
-            let alpn = tls.get_ref().1.alpn_protocol();
+            let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+            let alpn = alpn.as_deref();
             if crate::tls::is_acme_validation(alpn) {
                 // The CA saw the challenge certificate during the handshake; done.
                 return;
             }
-            let Some(relay) = relay else {
+            let Some(turn) = turn else {
                 return serve_http(&http, TokioIo::new(tls), service, stop).await;
             };
             // `turns:` on the HTTPS port: a firewall that lets only 443 out still
-            // carries the call. TURN is told apart by ALPN or by its first byte (a STUN
-            // header starts with two zero bits; an HTTP request with a letter).
-            let five = crate::turn::relay::FiveTuple {
-                transport: crate::turn::relay::Transport::Tls,
-                client: peer,
-                server: local,
-            };
-            if crate::tls::is_turn(alpn) {
-                return crate::turn::listen::serve_stream(relay, tls, five, &[]).await;
-            }
+            // carries the call. TURN is told apart by ALPN or by its first byte.
             let mut tls = tls;
-            let mut first = [0u8; 512];
-            let n = match tokio::time::timeout(handshake_within, tls.read(&mut first)).await {
-                Ok(Ok(n)) if n > 0 => n,
-                _ => return,
-            };
-            if first[0] < 0x40 {
-                return crate::turn::listen::serve_stream(relay, tls, five, &first[..n]).await;
+            let mut first = Vec::new();
+            if !crate::turn::listen::is_turn(alpn, &[]) {
+                let mut buf = [0u8; 512];
+                let n = match tokio::time::timeout(handshake_within, tls.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => n,
+                    _ => return,
+                };
+                first.extend_from_slice(&buf[..n]);
+            }
+            if crate::turn::listen::is_turn(alpn, &first) {
+                // The relay counts it against its own listeners' share, not the web's.
+                tls.get_mut().0.release();
+                let five = crate::turn::relay::FiveTuple {
+                    transport: crate::turn::relay::Transport::Tls,
+                    client: peer,
+                    server: local,
+                };
+                return turn.take_over(tls, five, &first, accepted_at).await;
             }
             serve_http(
                 &http,
-                TokioIo::new(Held::rewound(tls, &first[..n])),
+                TokioIo::new(Held::rewound(tls, &first)),
                 service,
                 stop,
             )
@@ -323,19 +304,32 @@ async fn serve_http<I, S>(
     let _ = connection.await;
 }
 
-/// Tells a connection over the cap to come back later, without waiting on it.
-fn refuse(mut stream: TcpStream, refusing: &Arc<Semaphore>) {
+/// Tells a connection over the cap (or over its address's share) to come back later,
+/// without waiting on it: in TLS when the port speaks TLS (a plain-text answer there
+/// reads as a broken handshake), with the handshake bounded like any other.
+fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>, tls: Option<tokio_rustls::TlsAcceptor>) {
     let Ok(slot) = refusing.clone().try_acquire_owned() else {
         return;
     };
     tokio::spawn(async move {
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let _ = stream.write_all(FULL_RESPONSE).await;
-            let _ = stream.shutdown().await;
+        let _ = tokio::time::timeout(crate::net::FIRST_MESSAGE, async {
+            match tls {
+                None => tell_full(stream).await,
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        tell_full(stream).await;
+                    }
+                }
+            }
         })
         .await;
         drop(slot);
     });
+}
+
+async fn tell_full(mut stream: impl AsyncWrite + Unpin) {
+    let _ = stream.write_all(FULL_RESPONSE).await;
+    let _ = stream.shutdown().await;
 }
 
 #[cfg(test)]

@@ -96,12 +96,13 @@ impl Application {
             .as_ref()
             .map(|source| start_tls(source, &config.data_dir, clock.clone()))
             .transpose()?;
-        let listener = server::listen(config.listen)
+        let listener = crate::net::listen(config.listen)
             .with_context(|| format!("listening on {}", config.listen))?;
         let redirect = config
             .redirect_http
             .map(|addr| {
-                server::listen(addr).with_context(|| format!("listening on {addr} (redirect_http)"))
+                crate::net::listen(addr)
+                    .with_context(|| format!("listening on {addr} (redirect_http)"))
             })
             .transpose()?;
         let addr = listener.local_addr()?;
@@ -112,7 +113,9 @@ impl Application {
         let facility = db.facility().await?;
         let key = ResumeKey::new(db.server_key("resume").await?);
         let metrics = crate::metrics::Metrics::default();
-        let mut relays = config.relays.clone();
+        let ledger = Arc::new(crate::turn::credentials::Ledger::default());
+        let mut ice = IceProvider::new(config.ice_servers.clone(), config.relays.clone());
+        let mut turn_keys = None;
         let turn = match &config.turn {
             Some(turn) => {
                 let listeners = match Listeners::bind(turn.listen, turn.turns_listen).await {
@@ -133,11 +136,16 @@ impl Application {
                             .with_context(|| format!("TURN relay: listening on {}", turn.listen));
                     }
                 };
-                use base64::Engine;
-                // Kept in the database, so credentials handed out survive a restart.
-                let secret =
-                    base64::engine::general_purpose::STANDARD.encode(db.server_key("turn").await?);
-                let (relay, handed_out) = crate::turn::embedded::start(
+                // Kept in the database, so credentials handed out survive a restart;
+                // a new one each day (the scheduler rotates them).
+                let day = crate::turn::credentials::day_of(clock.now().timestamp());
+                let (today, yesterday) = db.turn_keys(day).await?;
+                let keys = Arc::new(crate::turn::credentials::DayKeys::new(
+                    day,
+                    &today,
+                    yesterday.as_ref(),
+                ));
+                let (relay, urls) = crate::turn::embedded::start(
                     turn,
                     &crate::turn::embedded::Surroundings {
                         public_url: &public_url,
@@ -150,11 +158,13 @@ impl Application {
                             None => crate::turn::embedded::resolve_host(&public_url).await,
                         },
                     },
-                    secret,
+                    keys.clone(),
+                    ledger.clone(),
                     clock.clone(),
                     metrics.relay.clone(),
                 );
-                relays.insert(0, handed_out);
+                ice = ice.with_embedded(urls, keys.clone(), ledger);
+                turn_keys = Some(keys);
                 Some((relay, listeners))
             }
             None => None,
@@ -162,7 +172,7 @@ impl Application {
         let hub = Arc::new(Hub::new(
             key,
             HubConfig {
-                ice: Arc::new(IceProvider::new(config.ice_servers.clone(), relays)),
+                ice: Arc::new(ice),
                 relay_only: config.relay_only,
                 ..HubConfig::default()
             },
@@ -173,8 +183,9 @@ impl Application {
         state.hsts = tls.is_some();
         state.metrics = metrics;
         state.relay = turn.as_ref().map(|(relay, _)| relay.clone());
+        state.turn_keys = turn_keys;
         let limits = Limits {
-            max_connections: server::fit_to_open_file_limit(config.max_connections),
+            max_connections: crate::net::fit_to_open_file_limit(config.max_connections),
             ..Limits::default()
         };
         Ok(Self {
@@ -270,15 +281,18 @@ impl Application {
             ))
         });
         let (relay, relaying) = match self.turn {
-            Some((relay, listeners)) => (
-                Some(relay.clone()),
-                Some(tokio::spawn(crate::turn::listen::run(
-                    relay,
-                    listeners,
-                    tls.clone().map(tokio_rustls::TlsAcceptor::from),
-                    stop_rx.clone(),
-                ))),
-            ),
+            Some((relay, listeners)) => {
+                let streams = crate::turn::listen::Streams::new(relay);
+                (
+                    Some(streams.clone()),
+                    Some(tokio::spawn(crate::turn::listen::run(
+                        streams,
+                        listeners,
+                        tls.clone().map(tokio_rustls::TlsAcceptor::from),
+                        stop_rx.clone(),
+                    ))),
+                )
+            }
             None => (None, None),
         };
         let hub = self.state.hub.clone();

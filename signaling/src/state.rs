@@ -42,6 +42,8 @@ pub struct AppState {
     pub hsts: bool,
     /// The embedded TURN relay, when it runs (for `/metrics`).
     pub relay: Option<Arc<crate::turn::relay::Relay>>,
+    /// The embedded relay's daily keys, rotated by the scheduler.
+    pub turn_keys: Option<Arc<crate::turn::credentials::DayKeys>>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             metrics: crate::metrics::Metrics::default(),
             hsts: false,
             relay: None,
+            turn_keys: None,
         }
     }
 

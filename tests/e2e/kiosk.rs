@@ -35,22 +35,22 @@ fn kiosk_binary() -> PathBuf {
 }
 
 /// A kiosk's own directories (pairing, profiles), as a user account would have.
-struct KioskHome {
+pub(crate) struct KioskHome {
     dir: tempfile::TempDir,
 }
 
 impl KioskHome {
-    fn new() -> KioskHome {
+    pub(crate) fn new() -> KioskHome {
         KioskHome {
             dir: tempfile::tempdir().expect("kiosk dir"),
         }
     }
 
-    fn pairing_file(&self) -> PathBuf {
+    pub(crate) fn pairing_file(&self) -> PathBuf {
         self.dir.path().join("config/pairing.json")
     }
 
-    fn command(&self, lang: &str) -> Command {
+    pub(crate) fn command(&self, lang: &str) -> Command {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let mut command = Command::new(kiosk_binary());
         command
@@ -66,7 +66,7 @@ impl KioskHome {
     }
 
     /// Runs a kiosk command to its end: (exit code, stdout, stderr).
-    async fn run(&self, lang: &str, args: &[&str]) -> (i32, String, String) {
+    pub(crate) async fn run(&self, lang: &str, args: &[&str]) -> (i32, String, String) {
         let out = self
             .command(lang)
             .args(args)
@@ -80,7 +80,7 @@ impl KioskHome {
         )
     }
 
-    async fn pair(&self, base: &str, code: &str) -> (i32, String, String) {
+    pub(crate) async fn pair(&self, base: &str, code: &str) -> (i32, String, String) {
         self.run("C.UTF-8", &["pair", base, code]).await
     }
 }

@@ -14,15 +14,11 @@ use crate::helpers::{
 };
 use crate::turn_client::{Relayed, TurnClient};
 
-/// The relay's shared secret, as the server keeps it (to craft credentials a client
+/// The relay's key of the day, as the server keeps it (to craft credentials a client
 /// could not get from the server: expired ones).
 async fn secret(app: &TestApp) -> String {
-    let key = app
-        .app_state
-        .db
-        .server_key("turn")
-        .await
-        .expect("server key");
+    let day = menkai::turn::credentials::day_of(menkai::clock::Clock::now(&app.clock).timestamp());
+    let (key, _) = app.app_state.db.turn_keys(day).await.expect("relay keys");
     base64::engine::general_purpose::STANDARD.encode(key)
 }
 
@@ -390,10 +386,12 @@ async fn turns_shares_the_https_port_with_the_web_pages() {
 
     // What a peer's welcome holds (the signaling path itself is tested over HTTPS in
     // https.rs).
-    let servers = app.app_state.hub.ice().for_peer(
-        "p1",
-        menkai::clock::Clock::now(&app.clock) + Duration::hours(1),
-    );
+    let now = menkai::clock::Clock::now(&app.clock);
+    let servers = app
+        .app_state
+        .hub
+        .ice()
+        .for_peer("p1", now + Duration::hours(1), now);
     let server = &servers[0];
     assert!(
         server

@@ -32,6 +32,22 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .map(|(device, visits)| (device, ScheduleEntry::of(&visits)))
         .collect();
     state.hub.tick(now, &visits, &watched, schedules);
+    rotate_relay_keys(state).await
+}
+
+/// A new UTC day: the embedded relay makes credentials with a new key, accepts
+/// yesterday's, and the day before's is deleted (see `turn::credentials`).
+async fn rotate_relay_keys(state: &AppState) -> crate::error::Result<()> {
+    let Some(keys) = &state.turn_keys else {
+        return Ok(());
+    };
+    let day = crate::turn::credentials::day_of(state.now().timestamp());
+    if keys.day() == Some(day) {
+        return Ok(());
+    }
+    let (today, yesterday) = state.db.turn_keys(day).await?;
+    keys.install(day, &today, yesterday.as_ref());
+    tracing::info!("relay credentials: a new day's key");
     Ok(())
 }
 

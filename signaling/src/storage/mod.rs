@@ -23,7 +23,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, TimeZone, Utc};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 
@@ -79,9 +79,27 @@ impl Db {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema up
     /// to date.
     pub fn open(data_dir: &Path) -> anyhow::Result<Db> {
-        std::fs::create_dir_all(data_dir)
+        let was_open = crate::files::private_dir(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        if was_open {
+            tracing::warn!(
+                dir = %data_dir.display(),
+                "the data directory was readable by other users of this machine; it is now \
+                 private (0700), but anything they copied from it (the database holds the \
+                 server's keys) should be treated as leaked"
+            );
+        }
         let path = data_dir.join(DB_FILE);
+        // SQLite gives its -wal and -shm files the database file's mode: a database
+        // created 0600 keeps all three private whatever the umask.
+        if !path.exists() {
+            crate::files::create_private(&path)
+                .with_context(|| format!("creating database {}", path.display()))?;
+        }
+        for file in [DB_FILE, "menkai.sqlite3-wal", "menkai.sqlite3-shm"] {
+            crate::files::private_file(&data_dir.join(file))
+                .with_context(|| format!("making {file} private"))?;
+        }
         {
             let mut conn = Connection::open(&path)
                 .with_context(|| format!("opening database {}", path.display()))?;
@@ -150,6 +168,51 @@ impl Db {
         .await
     }
 
+    /// The embedded relay's keys for UTC day `day` and the day before (if it was
+    /// made); today's is made on first use. Older ones, and the single key of earlier
+    /// versions, are deleted: a copy of the database made from now on mints no
+    /// credential for more than two days.
+    pub async fn turn_keys(&self, day: i64) -> Result<([u8; 32], Option<[u8; 32]>)> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let mut fresh = [0u8; 32];
+            rand::Rng::fill_bytes(&mut rand::rng(), &mut fresh);
+            let name = |d: i64| format!("turn:{d}");
+            tx.execute(
+                "INSERT OR IGNORE INTO server_keys (name, value) VALUES (?1, ?2)",
+                rusqlite::params![name(day), fresh.to_vec()],
+            )?;
+            tx.execute(
+                "DELETE FROM server_keys WHERE (name = 'turn' OR name LIKE 'turn:%') \
+                 AND name NOT IN (?1, ?2)",
+                rusqlite::params![name(day), name(day - 1)],
+            )?;
+            let key = |d: i64| -> Result<Option<[u8; 32]>> {
+                let stored: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT value FROM server_keys WHERE name = ?1",
+                        [name(d)],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                stored
+                    .map(|v| {
+                        <[u8; 32]>::try_from(v.as_slice()).map_err(|_| {
+                            Error::Internal(anyhow::anyhow!("relay key {d} is damaged"))
+                        })
+                    })
+                    .transpose()
+            };
+            let today = key(day)?.ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("relay key {day} was not stored"))
+            })?;
+            let yesterday = key(day - 1)?;
+            tx.commit()?;
+            Ok((today, yesterday))
+        })
+        .await
+    }
+
     /// The same, for callers that are not async (command line tools).
     pub fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get().context("getting a database connection")?;
@@ -185,6 +248,8 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
         out.display()
     );
     let db = Db::open(data_dir)?;
+    // VACUUM INTO fills an empty file and keeps its mode.
+    crate::files::create_private(out).with_context(|| format!("creating {}", out.display()))?;
     let target = out
         .to_str()
         .context("the backup path must be valid UTF-8")?
@@ -194,7 +259,11 @@ pub fn backup(data_dir: &Path, out: &Path) -> anyhow::Result<()> {
             .context("writing the backup")?;
         Ok(())
     })
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    .map_err(|e| {
+        // No empty file is left to be mistaken for a backup.
+        let _ = std::fs::remove_file(out);
+        anyhow::anyhow!("{e}")
+    })
 }
 
 /// The name of a device or resident, for the audit log; `NotFound` if there is none.

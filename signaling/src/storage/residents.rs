@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Db, audit, name_of, ts};
 use crate::error::{Error, Result};
-use crate::residents::{Resident, ResidentInput};
+use crate::residents::{self, Addition, Resident, ResidentInput};
 use crate::staff::Actor;
 use crate::tokens;
 
@@ -17,23 +17,40 @@ fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
 }
 
 impl Db {
+    /// Adds a resident, unless one on the list is likely the same person
+    /// ([`residents::possible_duplicate`]) and staff have not confirmed a second one.
+    /// Check and insert are one `BEGIN IMMEDIATE` transaction, so two racing requests
+    /// (a double click) cannot both pass the check.
     pub async fn add_resident(
         &self,
         input: ResidentInput,
+        duplicate_confirmed: bool,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<String> {
+    ) -> Result<Addition> {
         let actor = actor.label.clone();
         self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !duplicate_confirmed {
+                let listed = {
+                    let mut stmt = tx.prepare(
+                        "SELECT id, name, room, archived_at FROM residents WHERE archived_at IS NULL",
+                    )?;
+                    let rows = stmt.query_map([], resident_from_row)?;
+                    rows.collect::<rusqlite::Result<Vec<Resident>>>()?
+                };
+                if let Some(twin) = residents::possible_duplicate(&input, &listed) {
+                    return Ok(Addition::PossibleDuplicate(twin.clone()));
+                }
+            }
             let id = tokens::new_id();
-            let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO residents (id, name, room, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, input.name, input.room, ts(now)],
             )?;
             audit::record(&tx, now, &actor, "resident_added", &input.name)?;
             tx.commit()?;
-            Ok(id)
+            Ok(Addition::Added(id))
         })
         .await
     }

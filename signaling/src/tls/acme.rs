@@ -69,25 +69,11 @@ impl Cache {
         self.dir.join("key.pem")
     }
 
-    /// Writes a file readable by the owner only, atomically (a crash never leaves half
-    /// a key behind).
+    /// Writes a file readable by the owner only, atomically.
     fn write(&self, path: &Path, contents: &str) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = path.with_extension("tmp");
-        {
-            use std::io::Write as _;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            file.write_all(contents.as_bytes())?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        crate::files::private_dir(&self.dir)?;
+        crate::files::write_private(path, contents.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
     }
 }
 

@@ -109,10 +109,6 @@ pub fn server_config(store: Arc<CertStore>) -> anyhow::Result<Arc<ServerConfig>>
 /// The ALPN id of TURN over TLS (RFC 7443): such connections go to the relay.
 pub const TURN_ALPN: &[u8] = b"stun.turn";
 
-pub fn is_turn(alpn: Option<&[u8]>) -> bool {
-    alpn == Some(TURN_ALPN)
-}
-
 pub fn is_acme_validation(alpn: Option<&[u8]>) -> bool {
     alpn == Some(ACME_TLS_ALPN)
 }

@@ -6,9 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::TurnConfig;
+use super::credentials::{DayKeys, Ledger};
 use super::policy::PeerPolicy;
 use super::relay::{Relay, RelaySettings};
-use super::{RelayConfig, TurnConfig};
 use crate::clock::Clock;
 use crate::metrics::RelayCounters;
 
@@ -115,15 +116,17 @@ fn advertised_ip(turn: &TurnConfig, around: &Surroundings<'_>, host: &str) -> Ip
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
-/// The relay, and the entry that hands its credentials to peers (the same scheme as
-/// an external coturn's, so one code path issues both).
+/// The relay, and the URLs peers are handed for it (their credentials are made with
+/// `keys` and checked against `ledger`, the same scheme as an external coturn's, so
+/// one code path issues both).
 pub fn start(
     turn: &TurnConfig,
     around: &Surroundings<'_>,
-    secret: String,
+    keys: Arc<DayKeys>,
+    ledger: Arc<Ledger>,
     clock: Arc<dyn Clock>,
     counters: RelayCounters,
-) -> (Arc<Relay>, RelayConfig) {
+) -> (Arc<Relay>, Vec<String>) {
     let (host, url_port) = host_and_port(around.public_url);
     let advertised_ip = advertised_ip(turn, around, &host);
     let mut own: HashSet<IpAddr> = interface_addresses().into_iter().collect();
@@ -143,7 +146,8 @@ pub fn start(
     }
     let settings = RelaySettings {
         realm: host.trim_matches(['[', ']']).to_owned(),
-        secret: secret.clone(),
+        keys,
+        ledger,
         advertised_ip,
         bind_ip: around.listen.ip(),
         ports: turn.ports.clone(),
@@ -159,10 +163,7 @@ pub fn start(
         turns = ?around.turns,
         "TURN relay on"
     );
-    (
-        Arc::new(Relay::new(settings, clock, counters)),
-        RelayConfig { urls, secret },
-    )
+    (Arc::new(Relay::new(settings, clock, counters)), urls)
 }
 
 #[cfg(test)]

@@ -1,6 +1,14 @@
 //! The relay's sockets: UDP and TCP on `--turn-listen` (3478), TLS on `--turns-listen`,
 //! and TLS streams handed over by the HTTPS listener (`turns:` on port 443, see
 //! `server.rs`). Everything here is I/O; what to answer is [`Relay`]'s business.
+//!
+//! Stream clients keep the same discipline as web clients (`net.rs`): all TCP and TLS
+//! relay connections, the HTTPS port's included, share one [`Admission`] (one address
+//! holds at most a quarter of it); the first signed request is due
+//! [`crate::net::FIRST_MESSAGE`] after the connection was accepted, and afterwards only
+//! valid messages (a signed request, ChannelData on a bound channel, data to a
+//! permitted peer) keep a connection open: bytes that are not, however often they
+//! come, do not.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,19 +18,18 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::relay::{ClientLink, FiveTuple, Relay, Transport};
+use crate::net::{Admission, Deadline};
 
-/// A TCP or TLS client that sends nothing this long is gone (browsers send consent
-/// checks every few seconds while a call runs).
+/// A TCP or TLS client that sends nothing valid this long is gone (browsers send
+/// consent checks through the relay every few seconds while a call runs).
 const STREAM_IDLE: Duration = Duration::from_secs(60);
-/// TCP and TLS relay clients at once on the relay's own ports (the HTTPS port counts
-/// its TURN clients under the server's connection cap).
+/// TCP and TLS relay clients at once, on the relay's own ports and on the HTTPS port.
 const MAX_STREAMS: usize = 2048;
-/// Time to finish a TLS handshake on `--turns-listen`.
-const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Socket buffers of the relay's UDP listener: every client's packets pass through it,
 /// and the kernel's default (about 200 KiB) overflows under a burst of a few hundred
@@ -54,9 +61,9 @@ impl Listeners {
             let udp = UdpSocket::bind(listen).await?;
             roomy_buffers(&udp, LISTENER_BUFFER);
             let port = udp.local_addr()?.port();
-            match crate::server::listen(SocketAddr::new(listen.ip(), port)) {
+            match crate::net::listen(SocketAddr::new(listen.ip(), port)) {
                 Ok(tcp) => {
-                    let turns = turns.map(crate::server::listen).transpose()?;
+                    let turns = turns.map(crate::net::listen).transpose()?;
                     return Ok(Self {
                         udp: Arc::new(udp),
                         tcp,
@@ -81,15 +88,52 @@ impl Listeners {
     }
 }
 
+/// The relay's stream clients (TCP and TLS, wherever they connected): one admission,
+/// one deadline rule.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    relay: Arc<Relay>,
+    admission: Arc<Admission>,
+}
+
+impl Streams {
+    pub fn new(relay: Arc<Relay>) -> Self {
+        Self {
+            relay,
+            admission: Admission::new(MAX_STREAMS),
+        }
+    }
+
+    /// A TLS stream the HTTPS listener found to carry TURN: served here if its address
+    /// has room among the relay's streams, else closed.
+    pub async fn take_over<S>(&self, stream: S, five: FiveTuple, already: &[u8], accepted: Instant)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let Ok(_permit) = self.admission.admit(five.client.ip()) else {
+            return;
+        };
+        serve_stream(self.relay.clone(), stream, five, already, accepted).await;
+    }
+}
+
+/// Whether a connection carries TURN rather than HTTP: its ALPN says so (RFC 7443), or
+/// its first byte starts a STUN message (the two top bits of a STUN header are zero;
+/// an HTTP request starts with a letter; a TURN client's first message is a request). The one place this is
+/// decided, for the HTTPS port and for the relay's own TLS port alike.
+pub fn is_turn(alpn: Option<&[u8]>, first: &[u8]) -> bool {
+    alpn == Some(crate::tls::TURN_ALPN) || first.first().is_some_and(|&b| b < 0x40)
+}
+
 /// Runs the relay on its sockets until `stop` turns true; then ends every allocation.
 pub async fn run(
-    relay: Arc<Relay>,
+    streams: Streams,
     listeners: Listeners,
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let relay = streams.relay.clone();
     let mut tasks = JoinSet::new();
-    let streams = Arc::new(Semaphore::new(MAX_STREAMS));
     let server = listeners.udp.local_addr().ok();
     // Two readers on one socket keep both cores busy under load.
     let readers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -98,9 +142,9 @@ pub async fn run(
             tasks.spawn(read_udp(relay.clone(), listeners.udp.clone(), server));
         }
     }
-    tasks.spawn(accept(relay.clone(), listeners.tcp, None, streams.clone()));
+    tasks.spawn(accept(streams.clone(), listeners.tcp, None));
     if let (Some(listener), Some(tls)) = (listeners.turns, tls) {
-        tasks.spawn(accept(relay.clone(), listener, Some(tls), streams));
+        tasks.spawn(accept(streams, listener, Some(tls)));
     }
     tasks.spawn({
         let relay = relay.clone();
@@ -130,31 +174,28 @@ async fn read_udp(relay: Arc<Relay>, socket: Arc<UdpSocket>, server: SocketAddr)
             client,
             server,
         };
-        if let Some(answer) = relay.from_client(five, &link, &buf[..n]) {
+        if let Some(answer) = relay.from_client(five, &link, &buf[..n]).answer {
             let _ = socket.send_to(&answer, client).await;
         }
     }
 }
 
-async fn accept(
-    relay: Arc<Relay>,
-    listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    streams: Arc<Semaphore>,
-) {
+async fn accept(streams: Streams, listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>) {
     loop {
         let Ok((stream, client)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let Ok(permit) = streams.clone().try_acquire_owned() else {
+        let accepted = Instant::now();
+        // Over the address's share or the listener's capacity: closed at once.
+        let Ok(permit) = streams.admission.admit(client.ip()) else {
             continue;
         };
         let Ok(server) = stream.local_addr() else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let relay = relay.clone();
+        let relay = streams.relay.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
@@ -165,12 +206,14 @@ async fn accept(
                         client,
                         server,
                     };
-                    serve_stream(relay, stream, five, &[]).await;
+                    serve_stream(relay, stream, five, &[], accepted).await;
                 }
                 Some(acceptor) => {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await
-                    else {
+                    let handshake = tokio::time::timeout_at(
+                        accepted + crate::net::FIRST_MESSAGE,
+                        acceptor.accept(stream),
+                    );
+                    let Ok(Ok(stream)) = handshake.await else {
                         return;
                     };
                     let five = FiveTuple {
@@ -178,7 +221,7 @@ async fn accept(
                         client,
                         server,
                     };
-                    serve_stream(relay, stream, five, &[]).await;
+                    serve_stream(relay, stream, five, &[], accepted).await;
                 }
             }
         });
@@ -214,11 +257,16 @@ pub fn frame_len(buf: &[u8]) -> Frame {
     }
 }
 
-/// A TURN client on a TCP or TLS stream, until it closes, goes quiet or sends
+/// A TURN client on a TCP or TLS stream, until it closes, misses its deadline or sends
 /// something that is not TURN; its allocation ends with it. `already` is what was read
-/// before the stream was known to be TURN.
-pub async fn serve_stream<S>(relay: Arc<Relay>, stream: S, five: FiveTuple, already: &[u8])
-where
+/// before the stream was known to be TURN; `accepted` when the connection was.
+async fn serve_stream<S>(
+    relay: Arc<Relay>,
+    stream: S,
+    five: FiveTuple,
+    already: &[u8],
+    accepted: Instant,
+) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -232,6 +280,7 @@ where
         let _ = writer.shutdown().await;
     });
     let link = ClientLink::Stream(tx.clone());
+    let mut deadline = Deadline::from_accept(accepted, STREAM_IDLE);
     let mut buf = BytesMut::with_capacity(16 * 1024);
     buf.extend_from_slice(already);
     'read: loop {
@@ -239,17 +288,21 @@ where
             match frame_len(&buf) {
                 Frame::Len(len) if buf.len() >= len => {
                     let frame = buf.split_to(len);
-                    if let Some(answer) = relay.from_client(five, &link, &frame) {
-                        if tx.send(Bytes::from(answer)).await.is_err() {
-                            break 'read;
-                        }
+                    let reply = relay.from_client(five, &link, &frame);
+                    if reply.valid {
+                        deadline.valid_message(Instant::now());
+                    }
+                    if let Some(answer) = reply.answer
+                        && tx.send(Bytes::from(answer)).await.is_err()
+                    {
+                        break 'read;
                     }
                 }
                 Frame::Len(_) | Frame::Incomplete => break,
                 Frame::NotTurn => break 'read,
             }
         }
-        match tokio::time::timeout(STREAM_IDLE, reader.read_buf(&mut buf)).await {
+        match tokio::time::timeout_at(deadline.at(), reader.read_buf(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => {}
             _ => break,
         }
@@ -262,7 +315,17 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{Frame, frame_len};
+    use super::{Frame, frame_len, is_turn};
+
+    #[test]
+    fn turn_is_told_from_http_by_alpn_or_first_byte() {
+        assert!(is_turn(Some(b"stun.turn"), b""));
+        assert!(is_turn(None, &[0x00, 0x03]), "a STUN request");
+        assert!(is_turn(Some(b"http/1.1"), &[0x01, 0x01]), "whatever ALPN says");
+        assert!(!is_turn(None, b"GET / HTTP/1.1"));
+        assert!(!is_turn(Some(b"http/1.1"), b"POST"));
+        assert!(!is_turn(None, b""), "nothing read yet is not TURN");
+    }
 
     #[test]
     fn stream_frames_are_stun_or_padded_channel_data() {

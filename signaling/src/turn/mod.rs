@@ -12,14 +12,19 @@
 
 pub mod allocation;
 pub mod auth;
+pub mod credentials;
 pub mod embedded;
 pub mod limit;
 pub mod listen;
 pub mod policy;
 pub mod relay;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
+
+use credentials::{DayKeys, Ledger};
 
 use crate::signaling::protocol::IceServer;
 
@@ -121,26 +126,68 @@ impl RelayConfig {
 pub struct IceProvider {
     fixed: Vec<IceServer>,
     relays: Vec<RelayConfig>,
+    /// The embedded relay's URLs and keys, when it runs.
+    embedded: Option<(Vec<String>, Arc<DayKeys>)>,
+    /// What was issued, so that it can be revoked (the embedded relay checks it).
+    ledger: Arc<Ledger>,
 }
 
 impl IceProvider {
     pub fn new(fixed: Vec<IceServer>, relays: Vec<RelayConfig>) -> Self {
-        Self { fixed, relays }
+        Self {
+            fixed,
+            relays,
+            ..Self::default()
+        }
     }
 
-    /// The servers for `participant` (a peer id), good until `until` plus the grace.
-    pub fn for_peer(&self, participant: &str, until: DateTime<Utc>) -> Vec<IceServer> {
-        let expiry = until + CREDENTIAL_GRACE;
+    /// Credentials for the embedded relay too, made with `keys` and recorded in
+    /// `ledger`, which the relay checks.
+    pub fn with_embedded(
+        mut self,
+        urls: Vec<String>,
+        keys: Arc<DayKeys>,
+        ledger: Arc<Ledger>,
+    ) -> Self {
+        self.embedded = Some((urls, keys));
+        self.ledger = ledger;
+        self
+    }
+
+    /// The servers for `participant` (a peer id), good until `until` plus the grace,
+    /// and no more than a day from `now`.
+    pub fn for_peer(
+        &self,
+        participant: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Vec<IceServer> {
+        let unix = |t: DateTime<Utc>| u64::try_from(t.timestamp()).unwrap_or(0);
+        let expiry = self
+            .ledger
+            .issue(participant, unix(until + CREDENTIAL_GRACE), unix(now));
+        let embedded = self
+            .embedded
+            .iter()
+            .filter_map(|(urls, keys)| Some((urls, keys.current()?)));
+        let shared = self.relays.iter().map(|r| (&r.urls, r.secret.clone()));
         let mut servers = self.fixed.clone();
-        servers.extend(self.relays.iter().map(|relay| {
-            let (username, credential) = rest_credential(&relay.secret, participant, expiry);
+        servers.extend(embedded.chain(shared).map(|(urls, secret)| {
+            let username = format!("{expiry}:{participant}");
+            let credential = auth::rest_password(&secret, &username);
             IceServer {
-                urls: relay.urls.clone(),
+                urls: urls.clone(),
                 username: Some(username),
                 credential: Some(credential),
             }
         }));
         servers
+    }
+
+    /// Every relay credential issued to `participant` so far stops working (its visit
+    /// ended or was cancelled, its link was replaced, its device removed).
+    pub fn revoke(&self, participant: &str) {
+        self.ledger.revoke(participant);
     }
 }
 
@@ -180,7 +227,8 @@ mod tests {
             }],
         );
         let end = Utc.timestamp_opt(2_000_000_000, 0).single().expect("time");
-        let servers = provider.for_peer("p1", end);
+        let now = end - Duration::minutes(20);
+        let servers = provider.for_peer("p1", end, now);
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[0].username, None, "fixed servers pass as they are");
         let expected = (end + CREDENTIAL_GRACE).timestamp();
@@ -189,7 +237,7 @@ mod tests {
             Some(format!("{expected}:p1").as_str())
         );
         assert_ne!(
-            provider.for_peer("p2", end)[1].credential,
+            provider.for_peer("p2", end, now)[1].credential,
             servers[1].credential,
             "another participant, another password"
         );

@@ -44,6 +44,7 @@ use turn_types::stun::message::{
 
 use super::allocation::{AllocState, BindError, DEFAULT_LIFETIME};
 use super::auth::{NonceCheck, Nonces, UserCheck, password_for};
+use super::credentials::{DayKeys, Ledger, MAX_CREDENTIAL_LIFETIME_S};
 use super::limit::SourceLimit;
 use super::policy::{Denied, PeerPolicy, canonical};
 use crate::clock::Clock;
@@ -54,8 +55,10 @@ use crate::metrics::RelayCounters;
 pub struct RelaySettings {
     /// REALM: the facility's host name.
     pub realm: String,
-    /// The shared secret of the credentials [`super::IceProvider`] hands out.
-    pub secret: String,
+    /// The keys of the credentials [`super::IceProvider`] hands out.
+    pub keys: Arc<DayKeys>,
+    /// Credentials taken back before their expiry.
+    pub ledger: Arc<Ledger>,
     /// The address relayed candidates carry (`--turn-public-ip` behind 1:1 NAT).
     pub advertised_ip: IpAddr,
     /// Where allocation sockets are bound.
@@ -172,6 +175,12 @@ pub enum Refusal {
     NoPermission,
     /// An unsigned UDP answer beyond the source's allowance ([`SourceLimit`]).
     Unanswered,
+    /// A credential taken back (its visit ended, its device was removed…).
+    Revoked,
+    /// A username whose expiry is further ahead than any credential is made for.
+    TooLong,
+    /// Bytes that are neither a STUN message nor ChannelData.
+    Malformed,
 }
 
 impl Refusal {
@@ -195,6 +204,9 @@ impl Refusal {
             Refusal::Bandwidth => "bandwidth",
             Refusal::NoPermission => "no_permission",
             Refusal::Unanswered => "unanswered",
+            Refusal::Revoked => "revoked",
+            Refusal::TooLong => "too_long",
+            Refusal::Malformed => "malformed",
         }
     }
 }
@@ -210,6 +222,8 @@ pub struct Relay {
     clock: Arc<dyn Clock>,
     table: RwLock<Table>,
     counters: RelayCounters,
+    /// The ledger's generation when revoked allocations were last looked for.
+    revocations_seen: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Relay {
@@ -279,6 +293,26 @@ impl<'a> Answer<'a> {
     }
 }
 
+/// What became of one message from a client.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// To write back to the client.
+    pub answer: Option<Vec<u8>>,
+    /// Whether the message was one only a participant could send (a signed request,
+    /// ChannelData on a bound channel, data for a permitted peer): only those keep a
+    /// TCP or TLS connection open (`net::Deadline`).
+    pub valid: bool,
+}
+
+impl Reply {
+    fn unsigned(answer: Option<Vec<u8>>) -> Self {
+        Self {
+            answer,
+            valid: false,
+        }
+    }
+}
+
 /// An authenticated request's credential.
 struct Authed {
     username: String,
@@ -306,6 +340,7 @@ impl Relay {
                 ..Table::default()
             }),
             counters,
+            revocations_seen: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -330,51 +365,57 @@ impl Relay {
         self.counters.refused(why.as_str());
     }
 
-    /// One message from a client (a STUN message or ChannelData); the answer to write
-    /// back, if any. Anything that is neither is dropped without a word.
-    pub fn from_client(
-        self: &Arc<Self>,
-        five: FiveTuple,
-        link: &ClientLink,
-        data: &[u8],
-    ) -> Option<Vec<u8>> {
-        let first = *data.first()?;
+    /// One message from a client (a STUN message or ChannelData): the answer to write
+    /// back, if any, and whether it was valid. Anything that is neither is dropped
+    /// without a word (and counted: a flood of junk shows on /metrics, not in the log).
+    pub fn from_client(self: &Arc<Self>, five: FiveTuple, link: &ClientLink, data: &[u8]) -> Reply {
+        let Some(&first) = data.first() else {
+            return Reply::default();
+        };
         if (0x40..0x80).contains(&first) {
-            self.channel_data(five, data);
-            return None;
+            return Reply {
+                answer: None,
+                valid: self.channel_data(five, data),
+            };
         }
-        let msg = Message::from_bytes(data).ok()?;
+        let Ok(msg) = Message::from_bytes(data) else {
+            self.refuse(Refusal::Malformed);
+            return Reply::default();
+        };
         match (msg.class(), msg.method()) {
-            (MessageClass::Request, BINDING) => self.unsigned(five, || {
+            (MessageClass::Request, BINDING) => Reply::unsigned(self.unsigned(five, || {
                 let mut answer = Answer::success(&msg, None);
                 answer.add(&XorMappedAddress::new(five.client, msg.transaction_id()));
                 answer.finish()
-            }),
-            (MessageClass::Indication, SEND) => {
-                self.send_indication(five, &msg);
-                None
-            }
+            })),
+            (MessageClass::Indication, SEND) => Reply {
+                answer: None,
+                valid: self.send_indication(five, &msg),
+            },
             (MessageClass::Request, method)
                 if [ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) =>
             {
                 let authed = match self.authenticate(five, &msg) {
                     Ok(authed) => authed,
-                    Err(answer) => return answer,
+                    Err(answer) => return Reply::unsigned(answer),
                 };
                 let answer = if method == ALLOCATE {
                     self.allocate(five, link, &msg, &authed)
                 } else {
                     self.on_allocation(five, &msg, &authed, method)
                 };
-                Some(answer)
+                Reply {
+                    answer: Some(answer),
+                    valid: true,
+                }
             }
             (MessageClass::Request, _) => {
                 self.refuse(Refusal::BadRequest);
-                self.unsigned(five, || {
+                Reply::unsigned(self.unsigned(five, || {
                     Answer::error(&msg, ErrorCode::BAD_REQUEST, "Unsupported method", None).finish()
-                })
+                }))
             }
-            _ => None,
+            _ => Reply::default(),
         }
     }
 
@@ -444,20 +485,42 @@ impl Relay {
             return Err(unauthorized(Refusal::WrongRealm, "Unauthorized"));
         }
         let username = username.username().to_owned();
-        let password = match password_for(&self.settings.secret, &username, self.unix_now()) {
-            Ok(password) => password,
-            Err(UserCheck::Expired) => {
-                return Err(unauthorized(Refusal::Expired, "Credentials expired"));
+        let now = self.unix_now();
+        let mut key = None;
+        // Made with today's key or yesterday's (see `credentials.rs`).
+        for secret in self.settings.keys.accepted() {
+            let password = match password_for(&secret, &username, now) {
+                Ok(password) => password,
+                Err(UserCheck::Expired) => {
+                    return Err(unauthorized(Refusal::Expired, "Credentials expired"));
+                }
+                Err(UserCheck::Malformed) => {
+                    return Err(unauthorized(Refusal::BadUsername, "Unauthorized"));
+                }
+            };
+            let candidate = LongTermKeyCredentials::new(
+                username.clone(),
+                password,
+                self.settings.realm.clone(),
+            )
+            .make_key(IntegrityAlgorithm::Sha1);
+            if msg.validate_integrity_with_key(&candidate).is_ok() {
+                key = Some(candidate);
+                break;
             }
-            Err(UserCheck::Malformed) => {
-                return Err(unauthorized(Refusal::BadUsername, "Unauthorized"));
-            }
-        };
-        let key =
-            LongTermKeyCredentials::new(username.clone(), password, self.settings.realm.clone())
-                .make_key(IntegrityAlgorithm::Sha1);
-        if msg.validate_integrity_with_key(&key).is_err() {
+        }
+        let Some(key) = key else {
             return Err(unauthorized(Refusal::WrongPassword, "Unauthorized"));
+        };
+        // Signed with a real key, yet not to be honoured: made for longer than any
+        // credential is (a key read from a copy of the database), or taken back.
+        if super::credentials::parse_username(&username)
+            .is_some_and(|(expiry, _)| expiry > now + MAX_CREDENTIAL_LIFETIME_S + 60)
+        {
+            return Err(unauthorized(Refusal::TooLong, "Credentials not accepted"));
+        }
+        if self.settings.ledger.is_revoked(&username) {
+            return Err(unauthorized(Refusal::Revoked, "Credentials revoked"));
         }
         // The nonce was minted for this address, so the client receives there.
         self.unsigned.verified(client, Instant::now());
@@ -787,33 +850,36 @@ impl Relay {
         canonical(ip) == self.advertised
     }
 
-    /// A Send indication: data for a permitted peer (RFC 8656 §11).
-    fn send_indication(&self, five: FiveTuple, msg: &Message) {
+    /// A Send indication: data for a permitted peer (RFC 8656 §11). Whether it was
+    /// (the peer permitted).
+    fn send_indication(&self, five: FiveTuple, msg: &Message) -> bool {
         let (Ok(peer), Ok(data)) = (
             msg.attribute::<XorPeerAddress>(),
             msg.attribute::<DataAttr>(),
         ) else {
-            return;
+            return false;
         };
         let Some(allocation) = self.read().by_client.get(&five).cloned() else {
-            return;
+            return false;
         };
-        self.to_peer(&allocation, peer.addr(msg.transaction_id()), data.data());
+        self.to_peer(&allocation, peer.addr(msg.transaction_id()), data.data())
     }
 
-    /// ChannelData from a client: data for the channel's peer.
-    fn channel_data(&self, five: FiveTuple, data: &[u8]) {
+    /// ChannelData from a client: data for the channel's peer. Whether the channel
+    /// was bound (and the peer permitted).
+    fn channel_data(&self, five: FiveTuple, data: &[u8]) -> bool {
         let Ok(frame) = ChannelData::parse(data) else {
-            return;
+            self.refuse(Refusal::Malformed);
+            return false;
         };
         let Some(allocation) = self.read().by_client.get(&five).cloned() else {
-            return;
+            return false;
         };
         let Some(peer) = allocation.state().peer_of(frame.id(), Instant::now()) else {
             self.refuse(Refusal::NoPermission);
-            return;
+            return false;
         };
-        self.to_peer(&allocation, peer, frame.data());
+        self.to_peer(&allocation, peer, frame.data())
     }
 
     /// Whether `allocation` may carry `bytes` to or from `peer` now: the peer is
@@ -824,26 +890,25 @@ impl Relay {
         peer: SocketAddr,
         bytes: usize,
         now: Instant,
-    ) -> Option<std::sync::MutexGuard<'a, AllocState>> {
+    ) -> Result<std::sync::MutexGuard<'a, AllocState>, Refusal> {
         let mut state = allocation.state();
         let refusal = if !state.permits(peer.ip(), now) {
             Refusal::NoPermission
         } else if !state.bandwidth.take(bytes, now) {
             Refusal::Bandwidth
         } else {
-            return Some(state);
+            return Ok(state);
         };
         drop(state);
         self.refuse(refusal);
-        None
+        Err(refusal)
     }
 
-    fn to_peer(&self, allocation: &Arc<Allocation>, peer: SocketAddr, data: &[u8]) {
-        if self
-            .admit(allocation, peer, data.len(), Instant::now())
-            .is_none()
-        {
-            return;
+    /// Relays `data` to `peer` if the allocation may; whether the peer is permitted
+    /// (a packet dropped for bandwidth still came from a participant).
+    fn to_peer(&self, allocation: &Arc<Allocation>, peer: SocketAddr, data: &[u8]) -> bool {
+        if let Err(why) = self.admit(allocation, peer, data.len(), Instant::now()) {
+            return why == Refusal::Bandwidth;
         }
         let transport = allocation.five.transport.as_str();
         // A permission names an IP. Every permitted IP passed the peer rule except the
@@ -857,18 +922,19 @@ impl Relay {
                 }
                 None => self.refuse(Refusal::NoPermission),
             }
-            return;
+            return true;
         }
         if allocation.socket.try_send_to(data, peer).is_ok() {
             self.counters.relayed(transport, "to_peer", data.len());
         }
+        true
     }
 
     /// A peer's packet for `allocation`'s client: as ChannelData when a channel names
     /// the peer, else as a Data indication; only from permitted peers.
     pub fn deliver(&self, allocation: &Allocation, from: SocketAddr, data: &[u8]) {
         let now = Instant::now();
-        let Some(state) = self.admit(allocation, from, data.len(), now) else {
+        let Ok(state) = self.admit(allocation, from, data.len(), now) else {
             return;
         };
         let channel = state.channel_of(from, now);
@@ -925,14 +991,21 @@ impl Relay {
         }
     }
 
-    /// Ends expired allocations and forgets expired permissions and channels.
+    /// Ends expired allocations and those of revoked credentials, and forgets expired
+    /// permissions and channels.
     pub fn sweep(&self) {
+        use std::sync::atomic::Ordering;
         let now = Instant::now();
+        let generation = self.settings.ledger.generation();
+        let revocations = self.revocations_seen.swap(generation, Ordering::Relaxed) != generation;
         let expired: Vec<Arc<Allocation>> = self
             .read()
             .by_client
             .values()
             .filter(|a| {
+                if revocations && self.settings.ledger.is_revoked(&a.username) {
+                    return true;
+                }
                 let mut state = a.state();
                 state.prune(now);
                 state.is_expired(now)

@@ -87,16 +87,16 @@ impl Hub {
             room_id = Some(visit.id);
         }
         let room = room_id.as_ref().and_then(|r| state.rooms.get(r));
-        // Relay credentials for the visit it is in; between visits for a while (it gets
-        // fresh ones whenever it is put into a visit).
-        let until = room.map_or(now + chrono::Duration::hours(12), |r| r.visit.ends_at);
+        // Relay credentials for the visit it is in; between visits only the grace (it
+        // gets fresh ones whenever it is put into a visit).
+        let until = room.map_or(now, |r| r.visit.ends_at);
         conn.send_msg(&ServerMsg::Welcome {
             peer_id: peer_id.clone(),
             role,
             resume: self.key.issue(&peer_id, credential),
             visit: room.map(|r| r.info(now)),
             peers: room.map(|r| r.peers_except(&peer_id)).unwrap_or_default(),
-            ice_servers: self.config.ice.for_peer(&peer_id, until),
+            ice_servers: self.config.ice.for_peer(&peer_id, until, now),
             ice_transport_policy: self.relay_only(),
             schedule: Some(schedule.clone()),
             volume: Some(crate::devices::volume_gain(device.volume_percent)),
@@ -150,7 +150,7 @@ pub(super) fn seat_device(
     );
     let mut seated = state.room_for(visit).visit_msg(now, true);
     if let ServerMsg::Visit { ice_servers, .. } = &mut seated {
-        *ice_servers = Some(ice.for_peer(&member.peer_id, visit.ends_at));
+        *ice_servers = Some(ice.for_peer(&member.peer_id, visit.ends_at, now));
     }
     let room = state.room_for(visit);
     room.members.retain(|m| m.peer_id != member.peer_id);

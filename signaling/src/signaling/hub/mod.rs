@@ -318,7 +318,7 @@ impl Hub {
             resume: self.key.issue(&peer_id, credential),
             visit: Some(room.info(now)),
             peers: room.peers_except(&peer_id),
-            ice_servers: self.config.ice.for_peer(&peer_id, visit.ends_at),
+            ice_servers: self.config.ice.for_peer(&peer_id, visit.ends_at, now),
             ice_transport_policy: self.relay_only(),
             schedule: None,
             volume: None,
@@ -409,6 +409,7 @@ impl Hub {
         let Some(session) = state.devices.remove(device_id) else {
             return;
         };
+        self.config.ice.revoke(&session.peer_id);
         if let Some(room) = session.room.as_ref().and_then(|r| state.rooms.get_mut(r)) {
             room.remove(&session.peer_id);
         }
@@ -426,10 +427,11 @@ impl Hub {
         let mut ended = vec![];
         for room in state.rooms.values_mut() {
             let seated = room.held_by(&holder).map(|m| m.peer_id.clone());
-            if let Some(member) = seated.and_then(|peer| room.remove(&peer))
-                && let Some(conn) = member.conn
-            {
-                ended.push(conn);
+            if let Some(member) = seated.and_then(|peer| room.remove(&peer)) {
+                self.config.ice.revoke(&member.peer_id);
+                if let Some(conn) = member.conn {
+                    ended.push(conn);
+                }
             }
         }
         for conn in ended {

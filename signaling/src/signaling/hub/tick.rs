@@ -32,7 +32,9 @@ impl Hub {
             found: visits.iter().map(|v| (v.id.as_str(), v)).collect(),
             asked: watched.iter().map(String::as_str).collect(),
         };
-        refresh_rooms(&mut state, &lookup, now);
+        for peer_id in refresh_rooms(&mut state, &lookup, now) {
+            self.config.ice.revoke(&peer_id);
+        }
         self.let_early_guests_in(&mut state, &lookup, now);
         for visit in visits
             .iter()
@@ -125,7 +127,8 @@ impl<'a> Lookup<'a> {
 }
 
 /// Rooms get the visit as stored now; rooms of visits that are over (or gone) close.
-fn refresh_rooms(state: &mut State, lookup: &Lookup, now: DateTime<Utc>) {
+/// Returns the peers of the rooms closed: their relay credentials end with the visit.
+fn refresh_rooms(state: &mut State, lookup: &Lookup, now: DateTime<Utc>) -> Vec<String> {
     let mut over = vec![];
     for (id, room) in &mut state.rooms {
         match lookup.visit(id) {
@@ -137,9 +140,9 @@ fn refresh_rooms(state: &mut State, lookup: &Lookup, now: DateTime<Utc>) {
             over.push(id.clone());
         }
     }
-    for id in over {
-        close_room(state, &id, now);
-    }
+    over.iter()
+        .flat_map(|id| close_room(state, id, now))
+        .collect()
 }
 
 /// Peers away longer than the grace period leave their visits.
@@ -155,10 +158,10 @@ fn expire_away(state: &mut State, now: DateTime<Utc>, grace: chrono::Duration) {
 }
 
 /// The visit is over: everyone hears its final state; guests' sockets close, devices
-/// go back to idle.
-fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) {
+/// go back to idle. Returns the peers that were in it.
+fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) -> Vec<String> {
     let Some(room) = state.rooms.remove(visit_id) else {
-        return;
+        return Vec::new();
     };
     let last = room.visit_msg(now, true);
     let cancelled = room.visit.cancelled_at.is_some();
@@ -176,4 +179,5 @@ fn close_room(state: &mut State, visit_id: &str, now: DateTime<Utc>) {
             session.room = None;
         }
     }
+    room.members.into_iter().map(|m| m.peer_id).collect()
 }

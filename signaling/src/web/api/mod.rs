@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::devices::{Device, DeviceInput};
 use crate::error::{ApiError, Error};
 use crate::facility::Facility;
-use crate::residents::{Resident, ResidentInput};
+use crate::residents::{Addition, Resident, ResidentInput};
 use crate::state::AppState;
 use crate::web::extract::{ApiActor, ApiJson, bearer_token};
 
@@ -64,14 +64,38 @@ async fn list_residents(
     Ok(Json(state.db.residents(true).await?))
 }
 
+/// `POST /residents`: a resident, and whether the client confirms adding one that is
+/// likely already on the list.
+#[derive(Deserialize)]
+struct NewResident {
+    name: String,
+    #[serde(default)]
+    room: String,
+    #[serde(default)]
+    confirm_duplicate: bool,
+}
+
+/// Asks about a likely duplicate (same name and room once case, width, spaces and
+/// invisible characters are set aside) the way the residents page does: 409
+/// `possible_duplicate`, nothing added, unless `"confirm_duplicate": true`.
 async fn add_resident(
     State(state): State<AppState>,
     actor: ApiActor,
-    ApiJson(input): ApiJson<ResidentInput>,
+    ApiJson(req): ApiJson<NewResident>,
 ) -> ApiResult<impl IntoResponse> {
-    let input = input.parse()?;
-    let id = state.db.add_resident(input, &actor.0, state.now()).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(json!({ "id": id }))))
+    let input = ResidentInput {
+        name: req.name,
+        room: req.room,
+    }
+    .parse()?;
+    match state
+        .db
+        .add_resident(input, req.confirm_duplicate, &actor.0, state.now())
+        .await?
+    {
+        Addition::Added(id) => Ok((axum::http::StatusCode::CREATED, Json(json!({ "id": id })))),
+        Addition::PossibleDuplicate(_) => Err(ApiError(Error::Conflict("possible_duplicate"))),
+    }
 }
 
 #[derive(Serialize)]

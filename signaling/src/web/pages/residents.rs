@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 
 use super::{Chrome, field_message};
 use crate::error::{Error, FieldErrors, PageError};
-use crate::residents::{Resident, ResidentInput};
+use crate::residents::{Addition, Resident, ResidentInput};
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::web::extract::{CsrfForm, Ctx, NoFields, StaffUser};
@@ -29,8 +29,9 @@ struct ResidentsPage {
     residents: Vec<Resident>,
     input: ResidentInput,
     errors: FieldErrors,
-    /// A resident with this name and room is already there: ask before adding twice.
-    duplicate: bool,
+    /// A resident with this name and room (as [`crate::validation::match_key`] compares
+    /// them) is already there: this one, shown while asking before adding twice.
+    duplicate: Option<Resident>,
 }
 
 impl ResidentsPage {
@@ -51,7 +52,7 @@ async fn list_page(
         residents: state.db.residents(true).await?,
         input,
         errors,
-        duplicate: false,
+        duplicate: None,
     })
 }
 
@@ -74,7 +75,8 @@ async fn list(
 }
 
 /// The add form: a resident, and whether staff confirmed adding a second one with the
-/// same name and room (twins of names happen; a double click should not).
+/// same name and room (twins of names happen; a double click should not). The API asks
+/// the same question through the same `Db::add_resident`.
 #[derive(Debug, Clone, serde::Deserialize)]
 struct AddForm {
     name: String,
@@ -96,22 +98,24 @@ async fn add(
     };
     match typed.clone().parse() {
         Ok(input) => {
-            let twin = state
+            let addition = state
                 .db
-                .residents(false)
-                .await?
-                .iter()
-                .any(|r| r.name == input.name && r.room == input.room);
-            if twin && form.add_anyway.is_none() {
-                let mut page = list_page(&ctx, &state, &me, input, FieldErrors::default()).await?;
-                page.duplicate = true;
-                return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
-            }
-            state
-                .db
-                .add_resident(input, &Actor::from(&me), state.now())
+                .add_resident(
+                    input.clone(),
+                    form.add_anyway.is_some(),
+                    &Actor::from(&me),
+                    state.now(),
+                )
                 .await?;
-            Ok(Redirect::to("/staff/residents?saved=1").into_response())
+            match addition {
+                Addition::Added(_) => Ok(Redirect::to("/staff/residents?saved=1").into_response()),
+                Addition::PossibleDuplicate(twin) => {
+                    let mut page =
+                        list_page(&ctx, &state, &me, input, FieldErrors::default()).await?;
+                    page.duplicate = Some(twin);
+                    Ok((StatusCode::CONFLICT, render(&page)?).into_response())
+                }
+            }
         }
         Err(errors) => {
             let page = list_page(&ctx, &state, &me, typed, errors).await?;
