@@ -371,8 +371,8 @@ mod tests {
             !hostile.chars().any(|c| c.is_control() || c == '\u{202E}'),
             "{hostile}"
         );
-        let long =
-            redirect_target(&asked, Some(&format!("/{}", "a".repeat(10_000)))).expect("shown");
+        let long_path = format!("/{}", "a".repeat(10_000));
+        let long = redirect_target(&asked, Some(long_path.as_str())).expect("shown");
         assert_eq!(long.chars().count(), MAX_SHOWN_URL);
     }
 }

@@ -4,6 +4,16 @@
 //! (today's visits by state, devices by status, the signaling hub's sockets and rooms).
 //! The embedded relay counts allocations, relayed bytes and packets by client
 //! transport and direction, and refusals by reason.
+//!
+//! [`Refusals`] counts what anyone can make the server refuse without an account
+//! (wrong logins and pairing codes, failed TLS handshakes, junk sent to the relay).
+//! Such events must never write a log line each: a sender who controls how often they
+//! happen would control how fast the disk fills. They are counted here and told in the
+//! log at most once a minute per kind, with the count.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -43,6 +53,62 @@ struct ReasonLabel {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+/// How often each kind of refusal may be told in the log.
+const TELL_EVERY: Duration = Duration::from_secs(60);
+
+/// Refusals anyone can cause, by kind: counted for `/metrics`, summarised in the log.
+#[derive(Clone, Debug, Default)]
+pub struct Refusals {
+    counts: Family<KindLabel, Counter>,
+    told: Arc<Mutex<HashMap<&'static str, Told>>>,
+}
+
+#[derive(Debug, Default)]
+struct Told {
+    /// When this kind was last told (never yet: `None`).
+    at: Option<Instant>,
+    /// Refusals of this kind since it was last told.
+    since: u64,
+}
+
+impl Refusals {
+    /// One refusal of `kind` (`login`, `pairing`, `tls_handshake`, `malformed_stun`…).
+    pub fn note(&self, kind: &'static str) {
+        self.counts.get_or_create(&KindLabel { kind }).inc();
+        if let Some(count) = self.due(kind, Instant::now()) {
+            tracing::warn!(
+                kind,
+                count,
+                "refused requests (counted on /metrics as menkai_refused_total; told here at most once a minute)"
+            );
+        }
+    }
+
+    /// Counts a refusal; the number to tell if this kind's minute is up.
+    fn due(&self, kind: &'static str, now: Instant) -> Option<u64> {
+        let mut told = self.told.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = told.entry(kind).or_default();
+        entry.since += 1;
+        if entry
+            .at
+            .is_some_and(|at| now.duration_since(at) < TELL_EVERY)
+        {
+            return None;
+        }
+        entry.at = Some(now);
+        Some(std::mem::take(&mut entry.since))
+    }
+
+    pub fn count(&self, kind: &'static str) -> u64 {
+        self.counts.get_or_create(&KindLabel { kind }).get()
+    }
+}
+
 /// The embedded relay's counters.
 #[derive(Clone, Debug, Default)]
 pub struct RelayCounters {
@@ -50,6 +116,8 @@ pub struct RelayCounters {
     bytes: Family<FlowLabel, Counter>,
     packets: Family<FlowLabel, Counter>,
     refusals: Family<ReasonLabel, Counter>,
+    /// Junk that is not TURN at all is summarised in the log too.
+    noise: Refusals,
 }
 
 impl RelayCounters {
@@ -71,14 +139,32 @@ impl RelayCounters {
 
     pub fn refused(&self, reason: &'static str) {
         self.refusals.get_or_create(&ReasonLabel { reason }).inc();
+        if reason == "malformed" {
+            self.noise.note("malformed_stun");
+        }
     }
 }
 
 /// The counters, shared (cheap clones of the same atomics).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Metrics {
     pub hellos: Family<HelloOutcome, Counter>,
     pub relay: RelayCounters,
+    pub refusals: Refusals,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let refusals = Refusals::default();
+        Self {
+            hellos: Family::default(),
+            relay: RelayCounters {
+                noise: refusals.clone(),
+                ..RelayCounters::default()
+            },
+            refusals,
+        }
+    }
 }
 
 /// What is read from storage and the hub at a scrape.
@@ -103,6 +189,11 @@ impl Metrics {
     /// The scrape's text.
     pub fn encode(&self, now: &Snapshot) -> String {
         let mut registry = Registry::with_prefix("menkai");
+        registry.register(
+            "refused",
+            "Requests anyone can send that were refused, by kind (wrong logins and pairing codes, failed TLS handshakes, junk sent to the relay)",
+            self.refusals.counts.clone(),
+        );
         registry.register(
             "signaling_hellos",
             "Signaling sockets that said hello, by outcome (welcome or the refusal code)",
@@ -175,6 +266,33 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_is_told_at_once_then_at_most_once_a_minute_with_the_count() {
+        let refusals = Refusals::default();
+        let start = Instant::now();
+        assert_eq!(refusals.due("login", start), Some(1), "the first is told");
+        for n in 1..1000 {
+            let at = start + Duration::from_millis(n);
+            assert_eq!(refusals.due("login", at), None, "a flood is not");
+        }
+        assert_eq!(refusals.due("pairing", start), Some(1), "kinds apart");
+        let later = start + TELL_EVERY + Duration::from_secs(1);
+        assert_eq!(refusals.due("login", later), Some(1000), "then the count");
+    }
+
+    #[test]
+    fn junk_sent_to_the_relay_is_counted_as_a_refusal_anyone_can_cause() {
+        let metrics = Metrics::default();
+        metrics.relay.refused("malformed");
+        metrics.relay.refused("no_credentials");
+        assert_eq!(metrics.refusals.count("malformed_stun"), 1);
+        let text = metrics.encode(&Snapshot::default());
+        assert!(
+            text.contains("menkai_refused_total{kind=\"malformed_stun\"} 1"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_scrape_has_counters_and_gauges_in_openmetrics_text() {

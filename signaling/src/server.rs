@@ -43,6 +43,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use crate::metrics::Refusals;
 use crate::net::{Admission, Permit};
 use crate::turn::listen::Streams;
 
@@ -162,6 +163,7 @@ pub async fn serve(
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
     turn: Option<Streams>,
+    refusals: Refusals,
     shutdown: impl std::future::Future<Output = ()> + Send,
     drain: Duration,
 ) -> io::Result<()> {
@@ -193,6 +195,7 @@ pub async fn serve(
         // Reap finished connection tasks so the set does not grow.
         while connections.try_join_next().is_some() {}
         let Ok(permit) = admission.admit(peer.ip()) else {
+            refusals.note("connection_cap");
             refuse(stream, &refusing, tls.clone());
             continue;
         };
@@ -217,6 +220,7 @@ pub async fn serve(
             }
         });
         let (http, stop, tls, turn) = (http.clone(), stop_rx.clone(), tls.clone(), turn.clone());
+        let refusals = refusals.clone();
         let handshake_within = limits.header_read;
         connections.spawn(async move {
             let Some(acceptor) = tls else {
@@ -226,6 +230,7 @@ pub async fn serve(
             // connection and stalls in TLS costs no more than one that stalls in HTTP.
             let Ok(Ok(tls)) = tokio::time::timeout(handshake_within, acceptor.accept(io)).await
             else {
+                refusals.note("tls_handshake");
                 return;
             };
             let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);

@@ -276,13 +276,15 @@ impl Application {
                 self.limits,
                 None,
                 None,
+                self.state.metrics.refusals.clone(),
                 stopped(),
                 DRAIN,
             ))
         });
         let (relay, relaying) = match self.turn {
             Some((relay, listeners)) => {
-                let streams = crate::turn::listen::Streams::new(relay);
+                let streams =
+                    crate::turn::listen::Streams::new(relay, self.state.metrics.refusals.clone());
                 (
                     Some(streams.clone()),
                     Some(tokio::spawn(crate::turn::listen::run(
@@ -296,6 +298,7 @@ impl Application {
             None => (None, None),
         };
         let hub = self.state.hub.clone();
+        let refusals = self.state.metrics.refusals.clone();
         let router = crate::web::router(self.state, self.limits.request);
         let served = server::serve(
             self.listener,
@@ -303,6 +306,7 @@ impl Application {
             self.limits,
             tls,
             relay,
+            refusals,
             async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);

@@ -6,7 +6,25 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The STUN codec warns once per malformed datagram, and rustls once per broken
+    // handshake: anyone can send those as fast as they like, from forged addresses.
+    // The relay and the server count them instead (`metrics::Refusals`). An operator
+    // who names these crates in RUST_LOG gets what they asked for.
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    for noisy in [
+        "stun_types",
+        "stun_proto",
+        "turn_types",
+        "rustls",
+        "tokio_rustls",
+    ] {
+        if !asked.contains(noisy)
+            && let Ok(directive) = format!("{noisy}=error").parse()
+        {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

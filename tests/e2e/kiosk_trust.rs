@@ -222,7 +222,12 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
 
 /// A 200 with `total` bytes of body, one 64 KiB block at a time; stops at the first
 /// write that fails (the kiosk hung up).
-async fn stream_body<S: AsyncWrite + Unpin>(stream: &mut S, total: u64, chunked: bool, seen: &Seen) {
+async fn stream_body<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    total: u64,
+    chunked: bool,
+    seen: &Seen,
+) {
     let framing = if chunked {
         "Transfer-Encoding: chunked".to_owned()
     } else {
@@ -409,11 +414,7 @@ async fn a_redirect_to_plain_http_is_never_followed() {
         &json!({ "server": secure.base, "device_token": TOKEN, "device_id": "dev1",
                  "device_name": "Entrance", "kind": "entrance" }),
     );
-    let (_, report, said) = run(
-        trusting("C.UTF-8"),
-        &["doctor", "--browser", "/bin/false"],
-    )
-    .await;
+    let (_, report, said) = run(trusting("C.UTF-8"), &["doctor", "--browser", "/bin/false"]).await;
     println!("{report}");
     assert!(
         report.contains("[PROBLEM] Server: ") && report.contains("answered with a redirect to"),
@@ -471,7 +472,10 @@ async fn a_huge_answer_is_refused_while_the_kiosk_stays_small() {
             server.sent()
         );
         assert_eq!(exit, 3, "{what}: {said}");
-        assert!(said.contains("sent an answer larger than 1 MiB"), "{what}: {said}");
+        assert!(
+            said.contains("sent an answer larger than 1 MiB"),
+            "{what}: {said}"
+        );
         assert!(peak_kib > 0, "{what}: the kiosk's memory was never read");
         assert!(
             peak_kib < MAX_PEAK_KIB,
@@ -508,9 +512,7 @@ async fn a_megabyte_token_or_an_overlong_name_is_refused_and_nothing_is_saved() 
         !printed.contains(&long_run) && !said.contains(&long_run),
         "the token is not printed"
     );
-    let (exit, _, said) = home
-        .run("ja_JP.UTF-8", &["pair", &server.base, CODE])
-        .await;
+    let (exit, _, said) = home.run("ja_JP.UTF-8", &["pair", &server.base, CODE]).await;
     assert_eq!(exit, 3, "{said}");
     assert!(said.contains("端末トークンは"), "{said}");
 
@@ -522,7 +524,10 @@ async fn a_megabyte_token_or_an_overlong_name_is_refused_and_nothing_is_saved() 
     .await;
     let (exit, _, said) = home.pair(&server.base, CODE).await;
     assert_eq!(exit, 3, "{said}");
-    assert!(said.contains("sent a device name the kiosk does not accept"), "{said}");
+    assert!(
+        said.contains("sent a device name the kiosk does not accept"),
+        "{said}"
+    );
     assert!(!home.pairing_file().exists(), "nothing saved");
 
     // A 5 MB name does not even fit in an answer.
@@ -543,7 +548,10 @@ async fn a_megabyte_token_or_an_overlong_name_is_refused_and_nothing_is_saved() 
     .await;
     let (exit, _, said) = home.pair(&server.base, CODE).await;
     assert_eq!(exit, 3, "{said}");
-    assert!(said.contains("sent a device kind the kiosk does not accept"), "{said}");
+    assert!(
+        said.contains("sent a device kind the kiosk does not accept"),
+        "{said}"
+    );
     assert!(!home.pairing_file().exists(), "nothing saved");
 }
 
@@ -559,7 +567,8 @@ fn hostile(c: char) -> bool {
 #[tokio::test]
 async fn escape_sequences_line_breaks_and_bidi_overrides_in_a_device_name_reach_neither_the_screen_nor_the_file()
  {
-    let name = "\u{1b}[31mEntrance\u{1b}[0m\r\nFAKE: all checks passed\u{202E}gpj.exe\u{1b}]0;owned\u{7}";
+    let name =
+        "\u{1b}[31mEntrance\u{1b}[0m\r\nFAKE: all checks passed\u{202E}gpj.exe\u{1b}]0;owned\u{7}";
     let server = FakeServer::start(
         Answer::json("200 OK", &paired(TOKEN, name, "entrance")),
         None,
@@ -579,7 +588,10 @@ async fn escape_sequences_line_breaks_and_bidi_overrides_in_a_device_name_reach_
             !text.chars().any(|c| c != '\n' && hostile(c)),
             "{what}: {text:?}"
         );
-        assert!(!text.contains("[31m") && !text.contains("owned"), "{what}: {text:?}");
+        assert!(
+            !text.contains("[31m") && !text.contains("owned"),
+            "{what}: {text:?}"
+        );
     }
 
     let file = std::fs::read_to_string(home.pairing_file()).expect("saved");
@@ -596,11 +608,18 @@ async fn escape_sequences_line_breaks_and_bidi_overrides_in_a_device_name_reach_
         "{file:?}"
     );
 
-    // Read back, it is accepted as written.
+    // Read back, it is accepted as written; what `doctor` is told is cleaned the same.
     let (_, report, said) = home
         .run("C.UTF-8", &["doctor", "--browser", "/bin/false"])
         .await;
-    assert!(!report.contains("Pairing: The saved pairing"), "{report}{said}");
+    assert!(
+        report.contains(&format!("[OK] Pairing: paired as “{cleaned}” (entrance)")),
+        "{report}{said}"
+    );
+    assert!(
+        !report.chars().any(|c| c != '\n' && hostile(c)),
+        "{report:?}"
+    );
 }
 
 #[tokio::test]
@@ -624,10 +643,16 @@ async fn a_pairing_file_changed_by_hand_is_refused_with_a_clear_message() {
     );
     assert!(!said.contains("browser started"), "{said}");
     let (exit, _, said) = home
-        .run("ja_JP.UTF-8", &["run", "--headless", "--browser", "/bin/false"])
+        .run(
+            "ja_JP.UTF-8",
+            &["run", "--headless", "--browser", "/bin/false"],
+        )
         .await;
     assert_eq!(exit, 2, "{said}");
-    assert!(said.contains("端末トークンが正しい形ではありません"), "{said}");
+    assert!(
+        said.contains("端末トークンが正しい形ではありません"),
+        "{said}"
+    );
 
     // A name with an escape sequence: `doctor` says which field, and prints none of it.
     write_pairing(&home, &pairing(TOKEN, "Entrance\u{1b}[2J\u{202E}"));
@@ -650,5 +675,8 @@ async fn a_pairing_file_changed_by_hand_is_refused_with_a_clear_message() {
         .run("C.UTF-8", &["run", "--headless", "--browser", "/bin/false"])
         .await;
     assert_eq!(exit, 2, "{said}");
-    assert!(said.contains("is far larger than a pairing can be"), "{said}");
+    assert!(
+        said.contains("is far larger than a pairing can be"),
+        "{said}"
+    );
 }

@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::relay::{ClientLink, FiveTuple, Relay, Transport};
+use crate::metrics::Refusals;
 use crate::net::{Admission, Deadline};
 
 /// A TCP or TLS client that sends nothing valid this long is gone (browsers send
@@ -94,13 +95,15 @@ impl Listeners {
 pub struct Streams {
     relay: Arc<Relay>,
     admission: Arc<Admission>,
+    refusals: Refusals,
 }
 
 impl Streams {
-    pub fn new(relay: Arc<Relay>) -> Self {
+    pub fn new(relay: Arc<Relay>, refusals: Refusals) -> Self {
         Self {
             relay,
             admission: Admission::new(MAX_STREAMS),
+            refusals,
         }
     }
 
@@ -189,6 +192,7 @@ async fn accept(streams: Streams, listener: TcpListener, tls: Option<tokio_rustl
         let accepted = Instant::now();
         // Over the address's share or the listener's capacity: closed at once.
         let Ok(permit) = streams.admission.admit(client.ip()) else {
+            streams.refusals.note("relay_connection_cap");
             continue;
         };
         let Ok(server) = stream.local_addr() else {
@@ -196,6 +200,7 @@ async fn accept(streams: Streams, listener: TcpListener, tls: Option<tokio_rustl
         };
         let _ = stream.set_nodelay(true);
         let relay = streams.relay.clone();
+        let refusals = streams.refusals.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
@@ -214,6 +219,7 @@ async fn accept(streams: Streams, listener: TcpListener, tls: Option<tokio_rustl
                         acceptor.accept(stream),
                     );
                     let Ok(Ok(stream)) = handshake.await else {
+                        refusals.note("tls_handshake");
                         return;
                     };
                     let five = FiveTuple {
@@ -321,7 +327,10 @@ mod tests {
     fn turn_is_told_from_http_by_alpn_or_first_byte() {
         assert!(is_turn(Some(b"stun.turn"), b""));
         assert!(is_turn(None, &[0x00, 0x03]), "a STUN request");
-        assert!(is_turn(Some(b"http/1.1"), &[0x01, 0x01]), "whatever ALPN says");
+        assert!(
+            is_turn(Some(b"http/1.1"), &[0x01, 0x01]),
+            "whatever ALPN says"
+        );
         assert!(!is_turn(None, b"GET / HTTP/1.1"));
         assert!(!is_turn(Some(b"http/1.1"), b"POST"));
         assert!(!is_turn(None, b""), "nothing read yet is not TURN");

@@ -75,15 +75,22 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             state.clone(),
             security_headers,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The route pattern, not the path: `/v/{token}` must never be logged
-            // with its token.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("(unmatched)", |p| p.as_str());
-            tracing::info_span!("request", method = %req.method(), route)
-        }))
+        // No log line per failed response: a flood of refused requests (503 while the
+        // password checkers are busy) would write one each. Internal errors are
+        // logged where they happen (`error.rs`); refusals are counted (`metrics.rs`).
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(())
+                .make_span_with(|req: &Request| {
+                    // The route pattern, not the path: `/v/{token}` must never be logged
+                    // with its token.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("(unmatched)", |p| p.as_str());
+                    tracing::info_span!("request", method = %req.method(), route)
+                }),
+        )
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@
 //! (`now`), never from the system clock, so the hub is tested without sockets in
 //! simulated time (`tests`).
 
+mod churn;
 mod conn;
 mod devices;
 mod room;
@@ -63,6 +64,7 @@ struct State {
     rooms: HashMap<String, Room>,
     devices: HashMap<String, DeviceSession>,
     conns: HashMap<ConnId, (Conn, Attachment)>,
+    joins: churn::JoinRate,
 }
 
 impl State {
@@ -292,6 +294,11 @@ impl Hub {
                 }
             }
             seated => {
+                if let Holder::Guest(guest_id) = &holder
+                    && !state.joins.allow(guest_id, now)
+                {
+                    return Err(SignalingError::RateLimited);
+                }
                 if let Some(seated) = seated
                     && let Some(old) = state.room_for(visit).remove(&seated)
                     && let Some(old_conn) = old.conn

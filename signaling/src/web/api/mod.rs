@@ -173,9 +173,12 @@ fn device_secret_attempt(
 ) -> Result<String, Error> {
     let key = crate::throttle::address_key(peer.ip());
     match state.pairing_throttle.wait(&key, now) {
-        Some(secs) => Err(Error::RateLimited {
-            retry_after_secs: secs,
-        }),
+        Some(secs) => {
+            state.metrics.refusals.note("pairing_throttled");
+            Err(Error::RateLimited {
+                retry_after_secs: secs,
+            })
+        }
         None => Ok(key),
     }
 }
@@ -203,6 +206,7 @@ async fn pair_device(
         }
         Err(e) => {
             state.pairing_throttle.failed(&key, now);
+            state.metrics.refusals.note("pairing");
             Err(e.into())
         }
     }
@@ -229,6 +233,7 @@ async fn check_device(
         )),
         None => {
             state.pairing_throttle.failed(&key, now);
+            state.metrics.refusals.note("pairing");
             Err(Error::Status(axum::http::StatusCode::UNAUTHORIZED, "invalid_device_token").into())
         }
     }

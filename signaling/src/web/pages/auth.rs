@@ -64,6 +64,7 @@ async fn login(
         None => Account::Unknown(&form.login),
     };
     if let Some(secs) = state.login_throttle.wait(account, client.ip(), now) {
+        state.metrics.refusals.note("login_throttled");
         return Err(Error::RateLimited {
             retry_after_secs: secs,
         }
@@ -78,10 +79,13 @@ async fn login(
         .passwords
         .verify(&form.password, hash)
         .await
-        .map_err(|_| Error::Busy)?;
+        .map_err(|_| {
+            state.metrics.refusals.note("login_busy");
+            Error::Busy
+        })?;
     let Some(member) = member.filter(|_| ok) else {
         state.login_throttle.failed(account, client.ip(), now);
-        tracing::info!("failed staff login");
+        state.metrics.refusals.note("login");
         let c = Chrome::public(ctx.tr, ctx.csrf, &state.facility());
         let page = LoginPage {
             error: Some(ctx.tr.t("login-failed")),

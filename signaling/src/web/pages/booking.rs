@@ -283,6 +283,7 @@ async fn book(
     StaffUser(me): StaffUser,
     CsrfForm(form): CsrfForm<BookForm>,
 ) -> Result<Response, PageError> {
+    super::visits::links_allowed(&state, &me)?;
     let facility = state.facility();
     let now = state.now();
     let slot = DateTime::parse_from_rfc3339(&form.slot)

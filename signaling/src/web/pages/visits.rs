@@ -277,6 +277,7 @@ async fn new_link(
     Path((id, guest)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
+    links_allowed(&state, &me)?;
     let link = state
         .reissue_invitation(id.clone(), guest, &Actor::from(&me))
         .await?;
@@ -289,6 +290,15 @@ async fn new_link(
             reissued: true,
         },
     ))
+}
+
+/// Whether `me` may make more links now (checked before any are made): 429 with how
+/// long to wait when they made many in the last minute.
+pub fn links_allowed(state: &AppState, me: &StaffMember) -> Result<(), Error> {
+    state
+        .recent_links
+        .allowance(&me.id, state.now())
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })
 }
 
 /// After links are made: keep them for this staff member and send the browser to the
