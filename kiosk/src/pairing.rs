@@ -220,7 +220,7 @@ pub fn id_ok(id: &str) -> bool {
 
 /// Whether `kind` is one the server has.
 pub fn kind_ok(kind: &str) -> bool {
-    KINDS.iter().any(|known| *known == kind)
+    KINDS.contains(&kind)
 }
 
 /// A device name as the server sent it, cleaned for the screen and the file; `None`

@@ -154,19 +154,35 @@ const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type:
 /// Refusals written at once at most; past that a newcomer is closed without a word.
 const MAX_REFUSING: usize = 64;
 
+/// How one listener serves, besides its router.
+pub struct Serving {
+    pub limits: Limits,
+    /// HTTPS, when set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where TURN connections on this port go (with TLS and the embedded relay).
+    pub turn: Option<Streams>,
+    /// Where refused connections and failed handshakes are counted.
+    pub refusals: Refusals,
+    /// How long requests in flight may take to finish once stopping.
+    pub drain: Duration,
+}
+
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting,
 /// lets requests in flight finish (at most `drain` long), and returns. With TLS and a
 /// relay, TURN connections on this port are handed to `turn` (see the module docs).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: Limits,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    turn: Option<Streams>,
-    refusals: Refusals,
+    serving: Serving,
     shutdown: impl std::future::Future<Output = ()> + Send,
-    drain: Duration,
 ) -> io::Result<()> {
+    let Serving {
+        limits,
+        tls,
+        turn,
+        refusals,
+        drain,
+    } = serving;
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let admission = Admission::new(limits.max_connections);
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));

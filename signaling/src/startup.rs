@@ -270,16 +270,14 @@ impl Application {
         };
         let redirect = self.redirect.map(|listener| {
             let router = crate::web::redirect_router(self.state.public_url.clone());
-            tokio::spawn(server::serve(
-                listener,
-                router,
-                self.limits,
-                None,
-                None,
-                self.state.metrics.refusals.clone(),
-                stopped(),
-                DRAIN,
-            ))
+            let serving = server::Serving {
+                limits: self.limits,
+                tls: None,
+                turn: None,
+                refusals: self.state.metrics.refusals.clone(),
+                drain: DRAIN,
+            };
+            tokio::spawn(server::serve(listener, router, serving, stopped()))
         });
         let (relay, relaying) = match self.turn {
             Some((relay, listeners)) => {
@@ -300,22 +298,20 @@ impl Application {
         let hub = self.state.hub.clone();
         let refusals = self.state.metrics.refusals.clone();
         let router = crate::web::router(self.state, self.limits.request);
-        let served = server::serve(
-            self.listener,
-            router,
-            self.limits,
+        let serving = server::Serving {
+            limits: self.limits,
             tls,
-            relay,
+            turn: relay,
             refusals,
-            async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-                // Signaling sockets would otherwise hold the shutdown open; clients
-                // reconnect by themselves (and calls keep flowing peer to peer meanwhile).
-                hub.close_all();
-            },
-            DRAIN,
-        )
+            drain: DRAIN,
+        };
+        let served = server::serve(self.listener, router, serving, async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+            // Signaling sockets would otherwise hold the shutdown open; clients
+            // reconnect by themselves (and calls keep flowing peer to peer meanwhile).
+            hub.close_all();
+        })
         .await;
         scheduler.abort();
         if let Some(certificates) = certificates {

@@ -35,12 +35,36 @@ impl Server {
 
     /// With extra flags for `menkai serve`.
     pub async fn start_with(data: &Path, listen: &str, flags: &[&str]) -> Server {
-        let mut child = Command::new(MENKAI)
+        Self::launch(data, listen, flags, Launch::default()).await
+    }
+
+    /// As an operator runs it: `info` logs (what fills a disk in production), and
+    /// under `umask` when given (000: every file it creates is open to all unless it
+    /// makes it private itself).
+    pub async fn start_as_deployed(data: &Path, flags: &[&str], umask: Option<&str>) -> Server {
+        let launch = Launch { log: "info", umask };
+        Self::launch(data, "127.0.0.1:0", flags, launch).await
+    }
+
+    async fn launch(data: &Path, listen: &str, flags: &[&str], launch: Launch<'_>) -> Server {
+        let mut command = match launch.umask {
+            // The shell sets the umask, then becomes menkai.
+            Some(umask) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+                    .arg(MENKAI);
+                shell
+            }
+            None => Command::new(MENKAI),
+        };
+        let mut child = command
             .args(["serve", "--listen", listen, "--turn-listen", "127.0.0.1:0"])
             .args(flags)
             .arg("--data")
             .arg(data)
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", launch.log)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -51,8 +75,14 @@ impl Server {
         let first = tokio::time::timeout(StdDuration::from_secs(30), lines.next_line())
             .await
             .expect("menkai prints its address")
-            .expect("read")
-            .expect("a line");
+            .expect("read");
+        let Some(first) = first else {
+            let mut log = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut log).await;
+            }
+            panic!("menkai stopped before printing its address:\n{log}");
+        };
         let base = first
             .split_whitespace()
             .find(|w| w.starts_with("http://") || w.starts_with("https://"))
@@ -149,6 +179,21 @@ impl Server {
             .expect("exit");
         assert!(exit.success(), "graceful shutdown exits 0: {exit}");
         self.log.await.unwrap_or_default()
+    }
+}
+
+/// How a [`Server`] is started.
+struct Launch<'a> {
+    log: &'a str,
+    umask: Option<&'a str>,
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Self {
+            log: "debug",
+            umask: None,
+        }
     }
 }
 

@@ -375,7 +375,12 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(app: &TestApp) -> Ws {
-        let url = format!("{}/ws", app.base.replacen("http://", "ws://", 1));
+        Ws::connect_to(&app.base).await
+    }
+
+    /// To the server at `base` (`http://…`), the in-process app's or a real binary's.
+    pub async fn connect_to(base: &str) -> Ws {
+        let url = format!("{}/ws", base.replacen("http://", "ws://", 1));
         let (stream, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connects");
@@ -384,7 +389,12 @@ impl Ws {
 
     /// Connects and says hello; returns the socket and the first frame it got back.
     pub async fn hello(app: &TestApp, token: &str, resume: Option<&str>) -> (Ws, Value) {
-        let mut ws = Ws::connect(app).await;
+        Ws::hello_at(&app.base, token, resume).await
+    }
+
+    /// [`Ws::hello`] to the server at `base`.
+    pub async fn hello_at(base: &str, token: &str, resume: Option<&str>) -> (Ws, Value) {
+        let mut ws = Ws::connect_to(base).await;
         let mut hello = json!({"type": "hello", "token": token});
         if let Some(resume) = resume {
             hello["resume"] = json!(resume);

@@ -132,26 +132,50 @@ pub fn https_client(ca_pem: &str, resolve: Option<(&str, SocketAddr)>) -> reqwes
     builder.build().expect("client")
 }
 
-fn tls_connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
+/// A TLS client that trusts only `ca_pem`, offering `alpn`.
+pub fn tls_connector(ca_pem: &str, alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.expect("CA")).expect("root");
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .expect("versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// A TLS connection to `menkai.test` at `addr` from the loopback address `from` (a
+/// test's stand-in for another client's address), trusting `ca_pem`, offering `alpn`.
+pub async fn tls_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    ca_pem: &str,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tcp_from(from, addr).await;
+    tls_connector(ca_pem, alpn)
+        .connect(ServerName::try_from("menkai.test").expect("name"), tcp)
+        .await
+        .expect("TLS handshake")
+}
+
+/// A TCP connection to `addr` from the loopback address `from`.
+pub async fn tcp_from(from: std::net::IpAddr, addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::new(from, 0)).expect("bind");
+    socket.connect(addr).await.expect("connect")
 }
 
 /// The leaf certificate a fresh handshake with `addr` (as `name`) is shown.
 async fn served_certificate(addr: SocketAddr, name: &str, ca_pem: &str) -> Vec<u8> {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let server_name = ServerName::try_from(name.to_owned()).expect("name");
-    let tls = tls_connector(ca_pem)
+    let tls = tls_connector(ca_pem, &[])
         .connect(server_name, tcp)
         .await
         .expect("handshake verified by the test CA");
@@ -480,6 +504,18 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
         started.elapsed()
     );
     assert_eq!(res.status(), StatusCode::OK);
+    // The cached account and certificate keys are the owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).expect("cached").permissions().mode() & 0o777;
+        let data = app.app_state.db.path().parent().expect("data dir");
+        let cache = data.join("acme");
+        assert_eq!(mode(&cache), 0o700, "the ACME cache");
+        for file in ["account.json", "cert.pem", "key.pem"] {
+            assert_eq!(mode(&cache.join(file)), 0o600, "{file}");
+        }
+    }
     // A family's link works over it.
     app.client = client.clone();
     let token = app.api_token().await;
@@ -496,7 +532,7 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
     // A tablet's signaling socket over TLS (open all day) stays open through the renewal.
     let (_, device_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    let tls = tls_connector(&root)
+    let tls = tls_connector(&root, &[])
         .connect(ServerName::try_from("menkai.test").expect("name"), tcp)
         .await
         .expect("tls");

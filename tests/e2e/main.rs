@@ -12,6 +12,7 @@ mod booking;
 mod browser;
 mod calls;
 mod care;
+mod doors;
 pub mod durability;
 mod hardening;
 mod health;

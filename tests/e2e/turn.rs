@@ -338,27 +338,7 @@ async fn tls_to(
     ca_pem: &str,
     alpn: &[&[u8]],
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA"))
-        .expect("root");
-    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(
-            rustls::pki_types::ServerName::try_from("menkai.test").expect("name"),
-            tcp,
-        )
-        .await
-        .expect("TLS handshake")
+    crate::https::tls_from([127, 0, 0, 1].into(), addr, ca_pem, alpn).await
 }
 
 /// `turns:` on the HTTPS port: a client behind a firewall that lets only 443 out gets
