@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod metrics;
 pub mod net;
 pub mod passwords;
+pub mod rate;
 pub mod residents;
 pub mod server;
 pub mod signaling;

@@ -617,6 +617,8 @@ async fn a_link_opened_and_closed_in_a_loop_reaches_the_others_as_a_few_events()
     println!(
         "1,000 hellos on one link: {refused} told rate_limited; the other family saw {events} joins and leaves, the tablet {tablet_events}"
     );
-    assert!(events <= 12, "{events}");
-    assert!(tablet_events <= 14, "{tablet_events}");
+    // A link may join afresh ten times at once (then three a minute): the first join
+    // and nine more, each a leave and a join for the others.
+    assert!(events <= 19, "{events}");
+    assert!(tablet_events <= 20, "{tablet_events}");
 }

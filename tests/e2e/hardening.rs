@@ -346,10 +346,16 @@ async fn idle_and_slow_connections_are_closed_while_the_server_keeps_answering()
 async fn connections_beyond_the_cap_are_told_to_come_back() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(data.path(), "127.0.0.1:0", &["--max-connections", "32"]).await;
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut held = join_all((0..32).map(|_| idle_connection(&addr))).await;
+    let addr: std::net::SocketAddr = server
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    // Thirty-two clients (one address may hold only a quarter of the cap).
+    let mut held =
+        join_all((0..32).map(|n| crate::https::tcp_from(loopback(6, 0, n + 1), addr))).await;
     tokio::time::sleep(StdDuration::from_millis(200)).await;
-    let mut extra = idle_connection(&addr).await;
+    let mut extra = crate::https::tcp_from(loopback(6, 0, 40), addr).await;
     let mut answer = String::new();
     let _ =
         tokio::time::timeout(StdDuration::from_secs(5), extra.read_to_string(&mut answer)).await;

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, mpsc};
 use super::hub::{Conn, Credential};
 use super::protocol::{self, ClientMsg, ScheduleEntry, ServerMsg};
 use crate::error::SignalingError;
+use crate::rate::TokenBucket;
 use crate::state::AppState;
 use crate::visits::VisitState;
 
@@ -26,8 +27,8 @@ const HELLO_WITHIN: Duration = Duration::from_secs(15);
 const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 const HEALTH_EVERY_AT_MOST: Duration = Duration::from_secs(10);
 /// Rate limit: a burst of 60 frames, then 20 a second (ICE gathering sends bursts).
-const BURST: f64 = 60.0;
-const PER_SECOND: f64 = 20.0;
+const BURST: u64 = 60;
+const PER_SECOND: u32 = 20;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     // Idle sockets are the common case (a tablet connected all day): small buffers.
@@ -41,33 +42,23 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .on_upgrade(move |socket| run(socket, state))
 }
 
-/// A token bucket: `take` says whether one more frame may pass now.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+/// Frames one socket may send: a burst, then a steady rate; and when it was last
+/// told it is being limited.
+struct FrameRate {
+    bucket: TokenBucket,
     last_warned: Option<Instant>,
 }
 
-impl Bucket {
+impl FrameRate {
     fn new() -> Self {
         Self {
-            tokens: BURST,
-            at: Instant::now(),
+            bucket: TokenBucket::new(BURST, Duration::from_secs(1) / PER_SECOND, Instant::now()),
             last_warned: None,
         }
     }
 
     fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * PER_SECOND).min(BURST);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.bucket.take(1, Instant::now())
     }
 
     /// Whether to tell the client it is being limited (at most once a second).
@@ -166,7 +157,7 @@ async fn run(socket: WebSocket, state: AppState) {
     let (conn, outbox, kill) = Conn::new(id);
     let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(sink, outbox, kill));
-    let mut bucket = Bucket::new();
+    let mut bucket = FrameRate::new();
     let mut authenticated = false;
     let mut writer_done = false;
     let mut device_id = None;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::limit::TokenBucket;
+use crate::rate::TokenBucket;
 
 /// A permission lasts five minutes unless refreshed (RFC 8656 §9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
@@ -55,7 +55,7 @@ impl AllocState {
             permissions: HashMap::new(),
             channels: HashMap::new(),
             by_peer: HashMap::new(),
-            bandwidth: TokenBucket::new(bytes_per_second, now),
+            bandwidth: TokenBucket::per_second(bytes_per_second, now),
         }
     }
 

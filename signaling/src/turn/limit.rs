@@ -1,5 +1,5 @@
-//! Rates the relay keeps: bytes per allocation, and answers per source address to
-//! requests anyone can send.
+//! Answers per source address to requests anyone can send (the bucket itself, also
+//! used for bytes per allocation, is `crate::rate::TokenBucket`).
 //!
 //! Why answers are limited: a UDP source address can be forged, and every TURN server
 //! answers requests without credentials (the 401 that carries the nonce, a Binding's
@@ -25,72 +25,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A token bucket: up to `rate` units a second (bytes, answers), with one second of
-/// burst.
-#[derive(Debug, Clone)]
-pub struct TokenBucket {
-    rate: u64,
-    tokens: u64,
-    at: Instant,
-}
-
-impl TokenBucket {
-    pub fn new(rate: u64, now: Instant) -> Self {
-        Self {
-            rate,
-            tokens: rate,
-            at: now,
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.at).as_nanos();
-        let earned = elapsed * u128::from(self.rate) / 1_000_000_000;
-        if earned == 0 {
-            // Not a whole unit yet: the time is kept, so frequent callers still earn.
-            return;
-        }
-        let earned = u64::try_from(earned).unwrap_or(u64::MAX);
-        self.tokens = self.tokens.saturating_add(earned).min(self.rate);
-        self.at = if self.tokens == self.rate {
-            now
-        } else {
-            // Only the time the earned units took is spent; the rest counts towards
-            // the next one.
-            let spent = u128::from(earned) * 1_000_000_000 / u128::from(self.rate.max(1));
-            self.at + Duration::from_nanos(u64::try_from(spent).unwrap_or(u64::MAX))
-        };
-    }
-
-    /// Takes `units` if they fit now. What does not fit is dropped by the caller: media
-    /// senders adapt to loss, queueing would only add delay, and a client whose
-    /// request went unanswered sends it again.
-    pub fn take(&mut self, units: usize, now: Instant) -> bool {
-        self.refill(now);
-        let units = units as u64;
-        if units <= self.tokens {
-            self.tokens -= units;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether the whole allowance is back: the owner has been quiet for a while.
-    fn is_full(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        self.tokens >= self.rate
-    }
-
-    /// From now on earns `rate` units a second, and the extra second of burst at once.
-    fn raise_to(&mut self, rate: u64, now: Instant) {
-        if rate > self.rate {
-            self.refill(now);
-            self.tokens += rate - self.rate;
-            self.rate = rate;
-        }
-    }
-}
+use crate::rate::TokenBucket;
 
 /// Unsigned answers a second per source address, in a table of bounded size.
 #[derive(Debug)]
@@ -118,7 +53,7 @@ impl SourceLimit {
             capacity: capacity.max(1),
             table: Mutex::new(Sources {
                 each: HashMap::new(),
-                shared: TokenBucket::new(rate, now),
+                shared: TokenBucket::per_second(rate, now),
                 pruned: now,
             }),
         }
@@ -169,7 +104,7 @@ impl SourceLimit {
             table
                 .each
                 .entry(source)
-                .or_insert(TokenBucket::new(self.rate, now))
+                .or_insert(TokenBucket::per_second(self.rate, now))
         })
     }
 
@@ -186,32 +121,6 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("ip")
-    }
-
-    #[test]
-    fn a_bucket_is_a_rate_with_a_second_of_burst() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::new(10_000, t0);
-        assert!(b.take(10_000, t0));
-        assert!(!b.take(1, t0), "the burst is spent");
-        assert!(b.take(5_000, t0 + Duration::from_millis(500)));
-        assert!(!b.take(1_000, t0 + Duration::from_millis(500)));
-        assert!(
-            b.take(10_000, t0 + Duration::from_secs(60)),
-            "capped at one second"
-        );
-        assert!(!b.take(1, t0 + Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn a_slow_rate_still_refills_under_constant_asking() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::new(64, t0);
-        // Asked every millisecond for ten seconds: a unit takes 15.6 ms to earn.
-        let taken = (0..10_000)
-            .filter(|ms| b.take(1, t0 + Duration::from_millis(*ms)))
-            .count();
-        assert!((64 + 630..=64 + 640).contains(&taken), "{taken}");
     }
 
     #[test]
