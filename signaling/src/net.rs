@@ -11,14 +11,19 @@
 //!   takes more than its share of a listener;
 //! - [`Deadline`] is a connection's clock: the first complete message must arrive
 //!   within [`FIRST_MESSAGE`], and afterwards only complete, *valid* messages push it
-//!   forward — a byte every few seconds buys nothing.
+//!   forward — a byte every few seconds buys nothing;
+//! - [`Held`] is an accepted stream as a listener holds it: with its permit, and with
+//!   the first bytes read to tell TURN from HTTP given back to the next reader.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::Instant;
 
@@ -89,11 +94,11 @@ pub fn source_of(ip: IpAddr) -> IpAddr {
 pub struct Admission {
     capacity: usize,
     per_source: usize,
-    held: Mutex<Held>,
+    held: Mutex<Counts>,
 }
 
 #[derive(Debug, Default)]
-struct Held {
+struct Counts {
     total: usize,
     by_source: HashMap<IpAddr, usize>,
 }
@@ -116,11 +121,11 @@ impl Admission {
         Arc::new(Self {
             capacity,
             per_source: (capacity / Self::SHARE_DIVISOR).max(1),
-            held: Mutex::new(Held::default()),
+            held: Mutex::new(Counts::default()),
         })
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Counts> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -193,6 +198,87 @@ impl Deadline {
 
     pub fn at(&self) -> Instant {
         self.at
+    }
+}
+
+/// A connection's stream as the server holds it: the permit it counts against (given
+/// back when the stream is dropped, so also when an upgraded WebSocket ends) and the
+/// first bytes already read from it to tell TURN from HTTP, given back before the rest.
+pub struct Held<S> {
+    io: S,
+    permit: Option<Permit>,
+    first: Vec<u8>,
+}
+
+impl<S> Held<S> {
+    /// A freshly accepted stream, counted against `permit`.
+    pub fn counted(io: S, permit: Permit) -> Self {
+        Self {
+            io,
+            permit: Some(permit),
+            first: Vec::new(),
+        }
+    }
+
+    /// The connection stops counting against this listener (the relay took it and
+    /// counts it against its own).
+    pub fn release(&mut self) {
+        self.permit = None;
+    }
+
+    /// A stream whose `first` bytes were read, given back to the next reader.
+    pub fn rewound(io: S, first: &[u8]) -> Self {
+        Self {
+            io,
+            permit: None,
+            first: first.to_vec(),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Held<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.first.is_empty() {
+            let n = self.first.len().min(buf.remaining());
+            buf.put_slice(&self.first[..n]);
+            self.first.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 }
 

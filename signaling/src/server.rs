@@ -14,7 +14,7 @@
 //!
 //! With TLS on, the handshake comes first, bounded by the same timeout; a handshake
 //! that was an ACME validation (ALPN `acme-tls/1`) ends there. A TLS connection that
-//! carries TURN (`turns:` on port 443, [`crate::turn::listen::is_turn`]) is handed to
+//! carries TURN (`turns:` on port 443, [`crate::turn::io::is_turn`]) is handed to
 //! the relay, which counts it against its own listeners' capacity and deadlines
 //! (`net.rs`); its place here is given back at once.
 //!
@@ -28,24 +28,22 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::metrics::Refusals;
-use crate::net::{Admission, Permit};
-use crate::turn::listen::Streams;
+use crate::net::{Admission, Held};
+use crate::turn::io::RelayIo;
 
 /// How much a connection may ask of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,87 +66,6 @@ impl Default for Limits {
     }
 }
 
-/// A connection's stream as the server holds it: the permit it counts against (given
-/// back when the stream is dropped, so also when an upgraded WebSocket ends) and the
-/// first bytes already read from it to tell TURN from HTTP, given back before the rest.
-struct Held<S> {
-    io: S,
-    permit: Option<Permit>,
-    first: Vec<u8>,
-}
-
-impl<S> Held<S> {
-    /// A freshly accepted stream, counted against `permit`.
-    fn counted(io: S, permit: Permit) -> Self {
-        Self {
-            io,
-            permit: Some(permit),
-            first: Vec::new(),
-        }
-    }
-
-    /// The connection stops counting against this listener (the relay took it and
-    /// counts it against its own).
-    fn release(&mut self) {
-        self.permit = None;
-    }
-
-    /// A stream whose `first` bytes were read, given back to the next reader.
-    fn rewound(io: S, first: &[u8]) -> Self {
-        Self {
-            io,
-            permit: None,
-            first: first.to_vec(),
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Held<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.first.is_empty() {
-            let n = self.first.len().min(buf.remaining());
-            buf.put_slice(&self.first[..n]);
-            self.first.drain(..n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-}
-
 /// What a connection beyond the cap is told before it is closed.
 const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 41\r\n\r\nToo many connections; try again shortly.\n";
 /// Refusals written at once at most; past that a newcomer is closed without a word.
@@ -160,7 +77,7 @@ pub struct Serving {
     /// HTTPS, when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where TURN connections on this port go (with TLS and the embedded relay).
-    pub turn: Option<Streams>,
+    pub turn: Option<RelayIo>,
     /// Where refused connections and failed handshakes are counted.
     pub refusals: Refusals,
     /// How long requests in flight may take to finish once stopping.
@@ -249,9 +166,7 @@ pub async fn serve(
                 refusals.note("tls_handshake");
                 return;
             };
-            let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-            let alpn = alpn.as_deref();
-            if crate::tls::is_acme_validation(alpn) {
+            if crate::tls::is_acme_validation(tls.get_ref().1.alpn_protocol()) {
                 // The CA saw the challenge certificate during the handshake; done.
                 return;
             }
@@ -259,34 +174,10 @@ pub async fn serve(
                 return serve_http(&http, TokioIo::new(tls), service, stop).await;
             };
             // `turns:` on the HTTPS port: a firewall that lets only 443 out still
-            // carries the call. TURN is told apart by ALPN or by its first byte.
-            let mut tls = tls;
-            let mut first = Vec::new();
-            if !crate::turn::listen::is_turn(alpn, &[]) {
-                let mut buf = [0u8; 512];
-                let n = match tokio::time::timeout(handshake_within, tls.read(&mut buf)).await {
-                    Ok(Ok(n)) if n > 0 => n,
-                    _ => return,
-                };
-                first.extend_from_slice(&buf[..n]);
+            // carries the call. The relay takes what is TURN and gives the rest back.
+            if let Some(web) = turn.serve_if_turn(tls, peer, local, accepted_at).await {
+                serve_http(&http, TokioIo::new(web), service, stop).await;
             }
-            if crate::turn::listen::is_turn(alpn, &first) {
-                // The relay counts it against its own listeners' share, not the web's.
-                tls.get_mut().0.release();
-                let five = crate::turn::relay::FiveTuple {
-                    transport: crate::turn::relay::Transport::Tls,
-                    client: peer,
-                    server: local,
-                };
-                return turn.take_over(tls, five, &first, accepted_at).await;
-            }
-            serve_http(
-                &http,
-                TokioIo::new(Held::rewound(tls, &first)),
-                service,
-                stop,
-            )
-            .await;
         });
     }
     drop(listener);

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::storage::Db;
 use crate::tls::{self, CertStore, TlsSource};
 use crate::turn::IceProvider;
-use crate::turn::listen::Listeners;
+use crate::turn::io::Listeners;
 use crate::turn::relay::Relay;
 
 /// How long requests in flight may take to finish once the server is told to stop.
@@ -160,7 +160,6 @@ impl Application {
                     },
                     keys.clone(),
                     ledger.clone(),
-                    clock.clone(),
                     metrics.relay.clone(),
                 );
                 ice = ice.with_embedded(urls, keys.clone(), ledger);
@@ -281,12 +280,16 @@ impl Application {
         });
         let (relay, relaying) = match self.turn {
             Some((relay, listeners)) => {
-                let streams =
-                    crate::turn::listen::Streams::new(relay, self.state.metrics.refusals.clone());
+                let io = crate::turn::io::RelayIo::new(
+                    relay,
+                    self.state.clock.clone(),
+                    listeners.udp.clone(),
+                    self.state.metrics.refusals.clone(),
+                );
                 (
-                    Some(streams.clone()),
-                    Some(tokio::spawn(crate::turn::listen::run(
-                        streams,
+                    Some(io.clone()),
+                    Some(tokio::spawn(crate::turn::io::run(
+                        io,
                         listeners,
                         tls.clone().map(tokio_rustls::TlsAcceptor::from),
                         stop_rx.clone(),

@@ -10,7 +10,6 @@ use super::TurnConfig;
 use super::credentials::{DayKeys, Ledger};
 use super::policy::PeerPolicy;
 use super::relay::{Relay, RelaySettings};
-use crate::clock::Clock;
 use crate::metrics::RelayCounters;
 
 /// What the relay needs to know about the rest of the server.
@@ -124,7 +123,6 @@ pub fn start(
     around: &Surroundings<'_>,
     keys: Arc<DayKeys>,
     ledger: Arc<Ledger>,
-    clock: Arc<dyn Clock>,
     counters: RelayCounters,
 ) -> (Arc<Relay>, Vec<String>) {
     let (host, url_port) = host_and_port(around.public_url);
@@ -163,7 +161,10 @@ pub fn start(
         turns = ?around.turns,
         "TURN relay on"
     );
-    (Arc::new(Relay::new(settings, clock, counters)), urls)
+    (
+        Arc::new(Relay::new(settings, counters, std::time::Instant::now())),
+        urls,
+    )
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ pub mod allocation;
 pub mod auth;
 pub mod credentials;
 pub mod embedded;
+pub mod io;
 pub mod limit;
-pub mod listen;
 pub mod policy;
 pub mod relay;
 

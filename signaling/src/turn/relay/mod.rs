@@ -1,4 +1,5 @@
-//! The embedded TURN relay (RFC 8656): what it answers, and how packets cross it.
+//! The embedded TURN relay's core (RFC 8656), with no I/O: what it answers, who may
+//! relay to whom, and where each packet goes.
 //!
 //! Why Menkai's own relay core rather than a TURN server crate: the message codec
 //! comes from `turn-types`/`stun-types` (the fuzzed codec under `turn-server-proto`),
@@ -8,38 +9,42 @@
 //! address and packet, quotas per credential and in total, a bandwidth cap, and
 //! per-packet work that does not scan lists (see `docs/ARCHITECTURE.md`).
 //!
-//! Shape: [`Relay`] holds the allocations. A client's message arrives through
-//! [`Relay::from_client`] (from the UDP listener or a TCP/TLS stream in `listen.rs`)
-//! and any answer is returned for the caller to write back. Each allocation owns a UDP
-//! socket whose reader hands peers' packets to [`Relay::deliver`]. A packet between two
-//! of this relay's own allocations never leaves the process: that is how two relayed
-//! participants always reach each other, even behind 1:1 NAT and even though the
-//! relay's own address is otherwise a forbidden peer.
+//! Shape, like the signaling hub and like str0m: [`Relay`] is a state machine. A
+//! client's bytes go in through [`Relay::from_client`] with the time ([`Now`]); what
+//! comes out is a [`Reply`]: an answer to write back, and at most one [`Effect`] for
+//! the I/O layer (`io.rs`) to carry out — bind a relayed port (then [`Relay::bound`]),
+//! send to a peer, deliver to a client, close a port. A peer's datagram goes in
+//! through [`Relay::from_peer`]. Time moves allocations along in [`Relay::sweep`].
+//! Nothing here opens a socket or reads a clock, so every rule is a unit test in
+//! simulated time (`tests.rs`). A packet between two of this relay's own allocations
+//! never leaves the process: that is how two relayed participants always reach each
+//! other, even behind 1:1 NAT and even though the relay's own address is otherwise a
+//! forbidden peer.
 
+mod answer;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 use turn_types::AddressFamily;
 use turn_types::attribute::{
     ChannelNumber, Data as DataAttr, DontFragment, EvenPort, Lifetime, RequestedAddressFamily,
     RequestedTransport, XorPeerAddress, XorRelayedAddress,
 };
 use turn_types::channel::ChannelData;
-use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
+use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH, SEND};
 use turn_types::stun::attribute::{
-    AttributeStaticType, ErrorCode, MessageIntegrity, Nonce, Realm, Software, Username,
-    XorMappedAddress,
+    AttributeStaticType, ErrorCode, MessageIntegrity, Nonce, Realm, Username, XorMappedAddress,
 };
 use turn_types::stun::message::{
     BINDING, IntegrityAlgorithm, IntegrityKey, LongTermKeyCredentials, Message, MessageClass,
-    MessageWrite, MessageWriteExt, MessageWriteVec, TransactionId,
+    MessageWrite, MessageWriteVec, TransactionId,
 };
 
 use super::allocation::{AllocState, BindError, DEFAULT_LIFETIME};
@@ -47,8 +52,8 @@ use super::auth::{NonceCheck, Nonces, UserCheck, password_for};
 use super::credentials::{DayKeys, Ledger, MAX_CREDENTIAL_LIFETIME_S};
 use super::limit::SourceLimit;
 use super::policy::{Denied, PeerPolicy, canonical};
-use crate::clock::Clock;
 use crate::metrics::RelayCounters;
+use answer::{Answer, channel_frame, channel_payload, data_indication};
 
 /// What the relay offers and allows.
 #[derive(Debug, Clone)]
@@ -105,37 +110,98 @@ pub struct FiveTuple {
     pub server: SocketAddr,
 }
 
-/// How to reach a client.
-#[derive(Debug, Clone)]
-pub enum ClientLink {
-    /// The UDP listener the client writes to.
-    Udp(Arc<UdpSocket>),
-    /// The writer of the client's TCP or TLS stream (bounded: when it is full, media
-    /// packets are dropped, as on any congested path).
-    Stream(mpsc::Sender<Bytes>),
+/// When something happens to the relay: monotonic time for lifetimes and rates, Unix
+/// seconds for credentials and nonces (which the server's clock, injected in tests,
+/// decides).
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub at: Instant,
+    pub unix: u64,
 }
 
-impl ClientLink {
-    fn send(&self, to: SocketAddr, frame: &[u8]) -> bool {
-        match self {
-            ClientLink::Udp(socket) => socket.try_send_to(frame, to).is_ok(),
-            ClientLink::Stream(tx) => tx.try_send(Bytes::copy_from_slice(frame)).is_ok(),
+/// What became of one message from a client.
+#[derive(Debug, Default)]
+pub struct Reply<'a> {
+    /// To write back to the client.
+    pub answer: Option<Vec<u8>>,
+    /// What the I/O layer is to do.
+    pub effect: Option<Effect<'a>>,
+    /// Whether the message was one only a participant could send (a signed request,
+    /// ChannelData on a bound channel, data for a permitted peer): only those keep a
+    /// TCP or TLS connection open (`net::Deadline`).
+    pub valid: bool,
+}
+
+impl Reply<'_> {
+    fn answer(answer: Option<Vec<u8>>, valid: bool) -> Self {
+        Self {
+            answer,
+            effect: None,
+            valid,
         }
     }
 }
 
+/// What the relay asks of the I/O around it.
+#[derive(Debug)]
+pub enum Effect<'a> {
+    /// A new allocation needs a UDP port: try [`Relay::candidate_ports`], then tell
+    /// [`Relay::bound`] (or [`Relay::unbound`]), whose answer goes to the client.
+    Bind(Box<Pending>),
+    /// Send `payload` from the relayed port `port` to `peer`.
+    ToPeer {
+        port: u16,
+        peer: SocketAddr,
+        payload: Cow<'a, [u8]>,
+    },
+    /// Send a frame to a client (a packet between two of the relay's own allocations).
+    ToClient(Delivery),
+    /// The allocation on `port` ended: close its socket.
+    Close { port: u16 },
+}
+
+/// A peer's data on its way to a client.
+#[derive(Debug)]
+pub struct Delivery {
+    pub client: FiveTuple,
+    /// ChannelData or a Data indication.
+    pub frame: Vec<u8>,
+    /// The data's own size (what `/metrics` counts).
+    pub bytes: usize,
+}
+
+/// An Allocate that passed every check and waits for a port.
+#[derive(Debug)]
+pub struct Pending {
+    five: FiveTuple,
+    username: String,
+    key: IntegrityKey,
+    /// The request, to answer it once a port is bound.
+    request: Vec<u8>,
+    lifetime: Duration,
+    /// EVEN-PORT asked for.
+    pub even: bool,
+}
+
+/// What [`Relay::bound`] made of a bound port.
+#[derive(Debug)]
+pub struct Bound {
+    /// For the client.
+    pub answer: Vec<u8>,
+    /// Whether the socket now belongs to an allocation (else it is closed again: the
+    /// client had one meanwhile, or a quota filled).
+    pub keep: bool,
+}
+
 /// One client's relayed address.
 #[derive(Debug)]
-pub struct Allocation {
+struct Allocation {
     five: FiveTuple,
     username: String,
     /// The transaction that created it: a retransmitted Allocate gets the same answer.
     created_by: TransactionId,
     relayed: SocketAddr,
-    socket: Arc<UdpSocket>,
-    client: ClientLink,
     state: Mutex<AllocState>,
-    reader: Mutex<Option<AbortHandle>>,
 }
 
 impl Allocation {
@@ -219,7 +285,6 @@ pub struct Relay {
     nonces: Nonces,
     /// Unsigned answers over UDP, per source: a forged source gets no flood back.
     unsigned: SourceLimit,
-    clock: Arc<dyn Clock>,
     table: RwLock<Table>,
     counters: RelayCounters,
     /// The ledger's generation when revoked allocations were last looked for.
@@ -235,9 +300,6 @@ impl std::fmt::Debug for Relay {
     }
 }
 
-/// The name the relay gives in SOFTWARE.
-const SOFTWARE: &str = "Menkai relay";
-
 /// Unsigned answers a second (and at once) one source address gets over UDP. A page
 /// sends one unsigned Allocate per relay URL and network interface when a call starts,
 /// so even a care home's whole ward behind one address stays far below it, while a
@@ -248,70 +310,10 @@ const UNSIGNED_ANSWERS_PER_SOURCE: u64 = 64;
 const VERIFIED_ANSWERS_PER_SOURCE: u64 = 1024;
 /// Source addresses with an allowance of their own (about 64 bytes each).
 const SOURCES: usize = 4096;
-
-/// An answer under construction: success or error, signed when the request was.
-struct Answer<'a> {
-    out: MessageWriteVec,
-    key: Option<&'a IntegrityKey>,
-}
-
-impl<'a> Answer<'a> {
-    fn success(request: &Message, key: Option<&'a IntegrityKey>) -> Self {
-        Self {
-            out: Message::builder_success(request, MessageWriteVec::new()),
-            key,
-        }
-    }
-
-    fn error(request: &Message, code: u16, reason: &str, key: Option<&'a IntegrityKey>) -> Self {
-        let mut answer = Self {
-            out: Message::builder_error(request, MessageWriteVec::new()),
-            key,
-        };
-        if let Ok(error) = ErrorCode::new(code, reason) {
-            answer.add(&error);
-        }
-        answer
-    }
-
-    fn add(&mut self, attribute: &dyn turn_types::stun::attribute::AttributeWrite) {
-        // Only an attribute too long for a message fails, and none of ours is.
-        let _ = self.out.add_attribute(attribute);
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if let Ok(software) = Software::new(SOFTWARE) {
-            let _ = self.out.add_attribute(&software);
-        }
-        if let Some(key) = self.key {
-            let _ = self
-                .out
-                .add_message_integrity_with_key(key, IntegrityAlgorithm::Sha1);
-        }
-        let _ = self.out.add_fingerprint();
-        self.out.finish()
-    }
-}
-
-/// What became of one message from a client.
-#[derive(Debug, Default)]
-pub struct Reply {
-    /// To write back to the client.
-    pub answer: Option<Vec<u8>>,
-    /// Whether the message was one only a participant could send (a signed request,
-    /// ChannelData on a bound channel, data for a permitted peer): only those keep a
-    /// TCP or TLS connection open (`net::Deadline`).
-    pub valid: bool,
-}
-
-impl Reply {
-    fn unsigned(answer: Option<Vec<u8>>) -> Self {
-        Self {
-            answer,
-            valid: false,
-        }
-    }
-}
+/// Peers one CreatePermission may name.
+const MAX_PEERS_PER_REQUEST: usize = 16;
+/// Ports tried for one allocation before it is refused (508).
+const PORT_TRIES: usize = 256;
 
 /// An authenticated request's credential.
 struct Authed {
@@ -320,9 +322,19 @@ struct Authed {
 }
 
 impl Relay {
-    pub fn new(settings: RelaySettings, clock: Arc<dyn Clock>, counters: RelayCounters) -> Self {
+    /// A relay with a fresh nonce key (nonces from an earlier run are stale).
+    pub fn new(settings: RelaySettings, counters: RelayCounters, now: Instant) -> Self {
         let mut key = [0u8; 32];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut key);
+        Self::with_nonce_key(settings, counters, now, key)
+    }
+
+    fn with_nonce_key(
+        settings: RelaySettings,
+        counters: RelayCounters,
+        now: Instant,
+        key: [u8; 32],
+    ) -> Self {
         let next_port = *settings.ports.start();
         Self {
             advertised: canonical(settings.advertised_ip),
@@ -332,9 +344,8 @@ impl Relay {
                 UNSIGNED_ANSWERS_PER_SOURCE,
                 VERIFIED_ANSWERS_PER_SOURCE,
                 SOURCES,
-                Instant::now(),
+                now,
             ),
-            clock,
             table: RwLock::new(Table {
                 next_port,
                 ..Table::default()
@@ -349,6 +360,15 @@ impl Relay {
         self.read().by_client.len()
     }
 
+    /// Where allocation sockets are bound.
+    pub fn bind_ip(&self) -> IpAddr {
+        self.settings.bind_ip
+    }
+
+    pub fn counters(&self) -> &RelayCounters {
+        &self.counters
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
         self.table.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -357,63 +377,58 @@ impl Relay {
         self.table.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn unix_now(&self) -> u64 {
-        u64::try_from(self.clock.now().timestamp()).unwrap_or(0)
-    }
-
     fn refuse(&self, why: Refusal) {
         self.counters.refused(why.as_str());
     }
 
-    /// One message from a client (a STUN message or ChannelData): the answer to write
-    /// back, if any, and whether it was valid. Anything that is neither is dropped
-    /// without a word (and counted: a flood of junk shows on /metrics, not in the log).
-    pub fn from_client(self: &Arc<Self>, five: FiveTuple, link: &ClientLink, data: &[u8]) -> Reply {
+    /// One message from a client (a STUN message or ChannelData). Anything that is
+    /// neither is dropped without a word (and counted: a flood of junk shows on
+    /// /metrics, not in the log).
+    pub fn from_client<'a>(&self, five: FiveTuple, data: &'a [u8], now: Now) -> Reply<'a> {
         let Some(&first) = data.first() else {
             return Reply::default();
         };
         if (0x40..0x80).contains(&first) {
-            return Reply {
-                answer: None,
-                valid: self.channel_data(five, data),
-            };
+            return self.channel_data(five, data, now);
         }
         let Ok(msg) = Message::from_bytes(data) else {
             self.refuse(Refusal::Malformed);
             return Reply::default();
         };
         match (msg.class(), msg.method()) {
-            (MessageClass::Request, BINDING) => Reply::unsigned(self.unsigned(five, || {
-                let mut answer = Answer::success(&msg, None);
-                answer.add(&XorMappedAddress::new(five.client, msg.transaction_id()));
-                answer.finish()
-            })),
-            (MessageClass::Indication, SEND) => Reply {
-                answer: None,
-                valid: self.send_indication(five, &msg),
-            },
+            (MessageClass::Request, BINDING) => Reply::answer(
+                self.unsigned(five, now, || {
+                    let mut answer = Answer::success(&msg, None);
+                    answer.add(&XorMappedAddress::new(five.client, msg.transaction_id()));
+                    answer.finish()
+                }),
+                false,
+            ),
+            (MessageClass::Indication, SEND) => self.send_indication(five, &msg, now),
             (MessageClass::Request, method)
                 if [ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) =>
             {
-                let authed = match self.authenticate(five, &msg) {
+                let authed = match self.authenticate(five, &msg, now) {
                     Ok(authed) => authed,
-                    Err(answer) => return Reply::unsigned(answer),
+                    Err(answer) => return Reply::answer(answer, false),
                 };
-                let answer = if method == ALLOCATE {
-                    self.allocate(five, link, &msg, &authed)
+                let mut reply = if method == ALLOCATE {
+                    self.allocate(five, data, &msg, authed, now)
                 } else {
-                    self.on_allocation(five, &msg, &authed, method)
+                    self.on_allocation(five, &msg, &authed, method, now)
                 };
-                Reply {
-                    answer: Some(answer),
-                    valid: true,
-                }
+                reply.valid = true;
+                reply
             }
             (MessageClass::Request, _) => {
                 self.refuse(Refusal::BadRequest);
-                Reply::unsigned(self.unsigned(five, || {
-                    Answer::error(&msg, ErrorCode::BAD_REQUEST, "Unsupported method", None).finish()
-                }))
+                Reply::answer(
+                    self.unsigned(five, now, || {
+                        Answer::error(&msg, ErrorCode::BAD_REQUEST, "Unsupported method", None)
+                            .finish()
+                    }),
+                    false,
+                )
             }
             _ => Reply::default(),
         }
@@ -421,10 +436,13 @@ impl Relay {
 
     /// An answer anyone could have asked for, unless the source has had its share of
     /// them over UDP (where the source may be forged; see [`SourceLimit`]).
-    fn unsigned(&self, five: FiveTuple, answer: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
-        if five.transport == Transport::Udp
-            && !self.unsigned.allow(five.client.ip(), Instant::now())
-        {
+    fn unsigned(
+        &self,
+        five: FiveTuple,
+        now: Now,
+        answer: impl FnOnce() -> Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        if five.transport == Transport::Udp && !self.unsigned.allow(five.client.ip(), now.at) {
             self.refuse(Refusal::Unanswered);
             return None;
         }
@@ -432,27 +450,39 @@ impl Relay {
     }
 
     /// 401 with a fresh nonce: what a client without (valid) credentials is told.
-    fn challenge(&self, msg: &Message, client: IpAddr, code: u16, reason: &str) -> Vec<u8> {
+    fn challenge(
+        &self,
+        msg: &Message,
+        client: IpAddr,
+        code: u16,
+        reason: &str,
+        now: Now,
+    ) -> Vec<u8> {
         let mut answer = Answer::error(msg, code, reason, None);
         if let Ok(realm) = Realm::new(&self.settings.realm) {
             answer.add(&realm);
         }
-        if let Ok(nonce) = Nonce::new(&self.nonces.mint(client, self.unix_now())) {
+        if let Ok(nonce) = Nonce::new(&self.nonces.mint(client, now.unix)) {
             answer.add(&nonce);
         }
         answer.finish()
     }
 
     /// RFC 8656 §5 long-term credentials, with the user's password derived from the
-    /// shared secret and a stateless nonce.
+    /// day's key and a stateless nonce.
     ///
     /// A refusal's answer is unsigned (the request proved nothing), so it is sent only
     /// within the source's allowance: `Err(None)` when the source has had its share.
-    fn authenticate(&self, five: FiveTuple, msg: &Message) -> Result<Authed, Option<Vec<u8>>> {
+    fn authenticate(
+        &self,
+        five: FiveTuple,
+        msg: &Message,
+        now: Now,
+    ) -> Result<Authed, Option<Vec<u8>>> {
         let client = five.client.ip();
         let challenge = |why: Refusal, code: u16, reason: &str| {
             self.refuse(why);
-            self.unsigned(five, || self.challenge(msg, client, code, reason))
+            self.unsigned(five, now, || self.challenge(msg, client, code, reason, now))
         };
         let unauthorized =
             |why: Refusal, reason: &str| challenge(why, ErrorCode::UNAUTHORIZED, reason);
@@ -466,11 +496,11 @@ impl Relay {
             msg.attribute::<Nonce>(),
         ) else {
             self.refuse(Refusal::BadRequest);
-            return Err(self.unsigned(five, || {
+            return Err(self.unsigned(five, now, || {
                 Answer::error(msg, ErrorCode::BAD_REQUEST, "Bad Request", None).finish()
             }));
         };
-        match self.nonces.check(nonce.nonce(), client, self.unix_now()) {
+        match self.nonces.check(nonce.nonce(), client, now.unix) {
             NonceCheck::Valid => {}
             NonceCheck::Stale => {
                 return Err(challenge(
@@ -485,11 +515,10 @@ impl Relay {
             return Err(unauthorized(Refusal::WrongRealm, "Unauthorized"));
         }
         let username = username.username().to_owned();
-        let now = self.unix_now();
         let mut key = None;
         // Made with today's key or yesterday's (see `credentials.rs`).
         for secret in self.settings.keys.accepted() {
-            let password = match password_for(&secret, &username, now) {
+            let password = match password_for(&secret, &username, now.unix) {
                 Ok(password) => password,
                 Err(UserCheck::Expired) => {
                     return Err(unauthorized(Refusal::Expired, "Credentials expired"));
@@ -515,7 +544,7 @@ impl Relay {
         // Signed with a real key, yet not to be honoured: made for longer than any
         // credential is (a key read from a copy of the database), or taken back.
         if super::credentials::parse_username(&username)
-            .is_some_and(|(expiry, _)| expiry > now + MAX_CREDENTIAL_LIFETIME_S + 60)
+            .is_some_and(|(expiry, _)| expiry > now.unix + MAX_CREDENTIAL_LIFETIME_S + 60)
         {
             return Err(unauthorized(Refusal::TooLong, "Credentials not accepted"));
         }
@@ -523,21 +552,26 @@ impl Relay {
             return Err(unauthorized(Refusal::Revoked, "Credentials revoked"));
         }
         // The nonce was minted for this address, so the client receives there.
-        self.unsigned.verified(client, Instant::now());
+        self.unsigned.verified(client, now.at);
         Ok(Authed { username, key })
     }
 
-    fn allocate(
-        self: &Arc<Self>,
+    /// An Allocate: every check that needs no port, then [`Effect::Bind`] (or the
+    /// answer a retransmission gets).
+    fn allocate<'a>(
+        &self,
         five: FiveTuple,
-        link: &ClientLink,
+        data: &[u8],
         msg: &Message,
-        authed: &Authed,
-    ) -> Vec<u8> {
-        let key = Some(&authed.key);
+        authed: Authed,
+        now: Now,
+    ) -> Reply<'a> {
         let fail = |why: Refusal, code: u16, reason: &str| {
             self.refuse(why);
-            Answer::error(msg, code, reason, key).finish()
+            Reply::answer(
+                Some(Answer::error(msg, code, reason, Some(&authed.key)).finish()),
+                true,
+            )
         };
         match msg.attribute::<RequestedTransport>() {
             Ok(t) if t.protocol() == RequestedTransport::UDP => {}
@@ -573,7 +607,7 @@ impl Relay {
             Message::check_attribute_types(msg, &known, &[], MessageWriteVec::new())
         {
             self.refuse(Refusal::BadRequest);
-            return unknown.finish();
+            return Reply::answer(Some(unknown.finish()), true);
         }
         let family = if self.settings.advertised_ip.is_ipv4() {
             AddressFamily::IPV4
@@ -603,75 +637,162 @@ impl Relay {
             Ok(_) => true,
             Err(_) => false,
         };
-        let lifetime = self.lifetime(msg);
-        let allocation = {
-            let mut table = self.write();
-            // One allocation per 5-tuple; a retransmitted Allocate (the answer was
-            // lost) gets the same answer again. Checked under the write lock: two
-            // readers share the UDP socket.
-            if let Some(existing) = table.by_client.get(&five).cloned() {
-                drop(table);
-                if existing.created_by == msg.transaction_id()
-                    && existing.username == authed.username
-                {
-                    return self.allocated(msg, &existing, key);
-                }
-                return fail(
-                    Refusal::Mismatch,
-                    ErrorCode::ALLOCATION_MISMATCH,
-                    "Allocation Mismatch",
-                );
-            }
-            if table.by_client.len() >= self.settings.max_allocations {
-                drop(table);
-                return fail(
-                    Refusal::TotalQuota,
-                    ErrorCode::INSUFFICIENT_CAPACITY,
-                    "Insufficient Capacity",
-                );
-            }
-            if table.per_user.get(&authed.username).copied().unwrap_or(0)
-                >= self.settings.max_per_user
-            {
-                drop(table);
-                return fail(
-                    Refusal::UserQuota,
-                    ErrorCode::ALLOCATION_QUOTA_REACHED,
-                    "Allocation Quota Reached",
-                );
-            }
-            let Some((socket, port)) = self.bind_port(&mut table, even) else {
-                drop(table);
-                return fail(
-                    Refusal::NoPort,
-                    ErrorCode::INSUFFICIENT_CAPACITY,
-                    "Insufficient Capacity",
-                );
-            };
-            let allocation = Arc::new(Allocation {
+        if let Err((why, code, reason)) = self.may_allocate(&self.read(), five, &authed.username) {
+            return self.existing_or(five, msg, &authed, now, || fail(why, code, reason));
+        }
+        Reply {
+            answer: None,
+            effect: Some(Effect::Bind(Box::new(Pending {
                 five,
-                username: authed.username.clone(),
-                created_by: msg.transaction_id(),
-                relayed: SocketAddr::new(self.settings.advertised_ip, port),
-                socket,
-                client: link.clone(),
-                state: Mutex::new(AllocState::new(
-                    lifetime,
-                    self.settings.bandwidth,
-                    Instant::now(),
-                )),
-                reader: Mutex::new(None),
-            });
-            table.by_client.insert(five, allocation.clone());
-            table.by_port.insert(port, allocation.clone());
-            *table.per_user.entry(authed.username.clone()).or_default() += 1;
-            allocation
+                username: authed.username,
+                key: authed.key,
+                request: data.to_vec(),
+                lifetime: self.lifetime(msg),
+                even,
+            }))),
+            valid: true,
+        }
+    }
+
+    /// Whether `five` may get a new allocation for `username` now: none yet for this
+    /// 5-tuple, and the quotas have room. The refusal otherwise.
+    fn may_allocate(
+        &self,
+        table: &Table,
+        five: FiveTuple,
+        username: &str,
+    ) -> Result<(), (Refusal, u16, &'static str)> {
+        if table.by_client.contains_key(&five) {
+            return Err((
+                Refusal::Mismatch,
+                ErrorCode::ALLOCATION_MISMATCH,
+                "Allocation Mismatch",
+            ));
+        }
+        if table.by_client.len() >= self.settings.max_allocations {
+            return Err((
+                Refusal::TotalQuota,
+                ErrorCode::INSUFFICIENT_CAPACITY,
+                "Insufficient Capacity",
+            ));
+        }
+        if table.per_user.get(username).copied().unwrap_or(0) >= self.settings.max_per_user {
+            return Err((
+                Refusal::UserQuota,
+                ErrorCode::ALLOCATION_QUOTA_REACHED,
+                "Allocation Quota Reached",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A retransmitted Allocate (the answer was lost) gets the same answer again; any
+    /// other request finds `otherwise`.
+    fn existing_or<'a>(
+        &self,
+        five: FiveTuple,
+        msg: &Message,
+        authed: &Authed,
+        now: Now,
+        otherwise: impl FnOnce() -> Reply<'a>,
+    ) -> Reply<'a> {
+        let existing = self.read().by_client.get(&five).cloned();
+        match existing {
+            Some(existing)
+                if existing.created_by == msg.transaction_id()
+                    && existing.username == authed.username =>
+            {
+                Reply::answer(Some(self.allocated(msg, &existing, &authed.key, now)), true)
+            }
+            _ => otherwise(),
+        }
+    }
+
+    /// Free ports for a new allocation, in the order to try them (even ones only, when
+    /// asked). Binding them is the I/O layer's business; one taken by another program
+    /// meanwhile is simply skipped there.
+    pub fn candidate_ports(&self, even: bool) -> Vec<u16> {
+        let mut table = self.write();
+        let (first, last) = (*self.settings.ports.start(), *self.settings.ports.end());
+        let span = usize::from(last - first) + 1;
+        let mut ports = Vec::new();
+        for _ in 0..span.min(PORT_TRIES) {
+            let port = table.next_port;
+            table.next_port = if port >= last { first } else { port + 1 };
+            if table.by_port.contains_key(&port) || (even && port % 2 == 1) {
+                continue;
+            }
+            ports.push(port);
+        }
+        ports
+    }
+
+    /// `pending` got `port`: the allocation exists from now on (unless the client got
+    /// one meanwhile, or a quota filled: checked again, under the table's lock, since
+    /// two readers share the UDP listener).
+    pub fn bound(&self, pending: Pending, port: u16, now: Now) -> Bound {
+        let Ok(msg) = Message::from_bytes(&pending.request) else {
+            return Bound {
+                answer: Vec::new(),
+                keep: false,
+            };
         };
-        let reader = tokio::spawn(read_peers(self.clone(), allocation.clone())).abort_handle();
-        *allocation.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(reader);
-        self.counters.allocated(five.transport.as_str());
-        tracing::debug!(transport = five.transport.as_str(), relayed = %allocation.relayed, "relay allocation");
-        self.allocated(msg, &allocation, key)
+        let authed = Authed {
+            username: pending.username,
+            key: pending.key,
+        };
+        let mut table = self.write();
+        if let Err((why, code, reason)) = self.may_allocate(&table, pending.five, &authed.username)
+        {
+            drop(table);
+            let reply = self.existing_or(pending.five, &msg, &authed, now, || {
+                self.refuse(why);
+                Reply::answer(
+                    Some(Answer::error(&msg, code, reason, Some(&authed.key)).finish()),
+                    true,
+                )
+            });
+            return Bound {
+                answer: reply.answer.unwrap_or_default(),
+                keep: false,
+            };
+        }
+        let allocation = Arc::new(Allocation {
+            five: pending.five,
+            username: authed.username.clone(),
+            created_by: msg.transaction_id(),
+            relayed: SocketAddr::new(self.settings.advertised_ip, port),
+            state: Mutex::new(AllocState::new(
+                pending.lifetime,
+                self.settings.bandwidth,
+                now.at,
+            )),
+        });
+        table.by_client.insert(pending.five, allocation.clone());
+        table.by_port.insert(port, allocation.clone());
+        *table.per_user.entry(authed.username.clone()).or_default() += 1;
+        drop(table);
+        self.counters.allocated(pending.five.transport.as_str());
+        tracing::debug!(transport = pending.five.transport.as_str(), relayed = %allocation.relayed, "relay allocation");
+        Bound {
+            answer: self.allocated(&msg, &allocation, &authed.key, now),
+            keep: true,
+        }
+    }
+
+    /// No port could be bound for `pending`: 508.
+    pub fn unbound(&self, pending: Pending) -> Vec<u8> {
+        self.refuse(Refusal::NoPort);
+        match Message::from_bytes(&pending.request) {
+            Ok(msg) => Answer::error(
+                &msg,
+                ErrorCode::INSUFFICIENT_CAPACITY,
+                "Insufficient Capacity",
+                Some(&pending.key),
+            )
+            .finish(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The Allocate success for `allocation`.
@@ -679,10 +800,11 @@ impl Relay {
         &self,
         msg: &Message,
         allocation: &Allocation,
-        key: Option<&IntegrityKey>,
+        key: &IntegrityKey,
+        now: Now,
     ) -> Vec<u8> {
-        let remaining = allocation.state().remaining(Instant::now()).as_secs();
-        let mut answer = Answer::success(msg, key);
+        let remaining = allocation.state().remaining(now.at).as_secs();
+        let mut answer = Answer::success(msg, Some(key));
         answer.add(&XorRelayedAddress::new(
             allocation.relayed,
             msg.transaction_id(),
@@ -705,42 +827,19 @@ impl Relay {
         asked.max(DEFAULT_LIFETIME).min(self.settings.max_lifetime)
     }
 
-    /// A UDP socket on the next free port of the range.
-    fn bind_port(&self, table: &mut Table, even: bool) -> Option<(Arc<UdpSocket>, u16)> {
-        let (first, last) = (*self.settings.ports.start(), *self.settings.ports.end());
-        let span = usize::from(last - first) + 1;
-        for _ in 0..span.min(256) {
-            let port = table.next_port;
-            table.next_port = if port >= last { first } else { port + 1 };
-            if table.by_port.contains_key(&port) || (even && port % 2 == 1) {
-                continue;
-            }
-            let Ok(socket) = std::net::UdpSocket::bind((self.settings.bind_ip, port)) else {
-                continue;
-            };
-            if socket.set_nonblocking(true).is_err() {
-                continue;
-            }
-            if let Ok(socket) = UdpSocket::from_std(socket) {
-                super::listen::roomy_buffers(&socket, ALLOCATION_BUFFER);
-                return Some((Arc::new(socket), port));
-            }
-        }
-        None
-    }
-
     /// Refresh, CreatePermission and ChannelBind: requests about an allocation.
-    fn on_allocation(
+    fn on_allocation<'a>(
         &self,
         five: FiveTuple,
         msg: &Message,
         authed: &Authed,
         method: turn_types::stun::message::Method,
-    ) -> Vec<u8> {
+        now: Now,
+    ) -> Reply<'a> {
         let key = Some(&authed.key);
         let fail = |why: Refusal, code: u16, reason: &str| {
             self.refuse(why);
-            Answer::error(msg, code, reason, key).finish()
+            Reply::answer(Some(Answer::error(msg, code, reason, key).finish()), true)
         };
         let Some(allocation) = self.read().by_client.get(&five).cloned() else {
             return fail(
@@ -756,22 +855,25 @@ impl Relay {
                 "Wrong Credentials",
             );
         }
-        let now = Instant::now();
         if method == REFRESH {
             let asked_zero = msg.attribute::<Lifetime>().is_ok_and(|l| l.seconds() == 0);
-            let lifetime = if asked_zero {
-                self.remove(&allocation);
-                Duration::ZERO
+            let (lifetime, effect) = if asked_zero {
+                let port = self.remove(&allocation);
+                (Duration::ZERO, port.map(|port| Effect::Close { port }))
             } else {
                 let lifetime = self.lifetime(msg);
-                allocation.state().refresh(lifetime, now);
-                lifetime
+                allocation.state().refresh(lifetime, now.at);
+                (lifetime, None)
             };
             let mut answer = Answer::success(msg, key);
             answer.add(&Lifetime::new(
                 u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX),
             ));
-            return answer.finish();
+            return Reply {
+                answer: Some(answer.finish()),
+                effect,
+                valid: true,
+            };
         }
         let peers: Vec<SocketAddr> = (0..)
             .map_while(|n| msg.nth_attribute::<XorPeerAddress>(n).ok())
@@ -802,7 +904,7 @@ impl Relay {
             let mut state = allocation.state();
             peers
                 .iter()
-                .try_for_each(|peer| state.permit(peer.ip(), now))
+                .try_for_each(|peer| state.permit(peer.ip(), now.at))
         } else {
             let Ok(channel) = msg.attribute::<ChannelNumber>() else {
                 return fail(
@@ -811,10 +913,10 @@ impl Relay {
                     "CHANNEL-NUMBER missing",
                 );
             };
-            allocation.state().bind(channel.channel(), peers[0], now)
+            allocation.state().bind(channel.channel(), peers[0], now.at)
         };
         match result {
-            Ok(()) => Answer::success(msg, key).finish(),
+            Ok(()) => Reply::answer(Some(Answer::success(msg, key).finish()), true),
             Err(BindError::TooMany) => fail(
                 Refusal::NoPermission,
                 ErrorCode::INSUFFICIENT_CAPACITY,
@@ -829,7 +931,7 @@ impl Relay {
     /// The peer rule: one of this relay's own allocations, or an address the policy
     /// lets through.
     fn peer_allowed(&self, peer: SocketAddr) -> Result<(), Denied> {
-        if self.own_allocation(peer).is_some() {
+        if self.is_relay_ip(peer.ip()) && self.read().by_port.contains_key(&peer.port()) {
             return Ok(());
         }
         match self.settings.policy.check(peer.ip()) {
@@ -838,59 +940,52 @@ impl Relay {
         }
     }
 
-    fn own_allocation(&self, peer: SocketAddr) -> Option<Arc<Allocation>> {
-        if !self.is_relay_ip(peer.ip()) {
-            return None;
-        }
-        self.read().by_port.get(&peer.port()).cloned()
-    }
-
     /// Whether `ip` is the address relayed candidates carry (in any of its forms).
     fn is_relay_ip(&self, ip: IpAddr) -> bool {
         canonical(ip) == self.advertised
     }
 
-    /// A Send indication: data for a permitted peer (RFC 8656 §11). Whether it was
-    /// (the peer permitted).
-    fn send_indication(&self, five: FiveTuple, msg: &Message) -> bool {
+    /// A Send indication: data for a permitted peer (RFC 8656 §11).
+    fn send_indication<'a>(&self, five: FiveTuple, msg: &Message, now: Now) -> Reply<'a> {
         let (Ok(peer), Ok(data)) = (
             msg.attribute::<XorPeerAddress>(),
             msg.attribute::<DataAttr>(),
         ) else {
-            return false;
+            return Reply::default();
         };
         let Some(allocation) = self.read().by_client.get(&five).cloned() else {
-            return false;
+            return Reply::default();
         };
-        self.to_peer(&allocation, peer.addr(msg.transaction_id()), data.data())
+        // Browsers send a few of these before their channel is bound: a copy is cheap.
+        let payload = Cow::Owned(data.data().to_vec());
+        self.to_peer(&allocation, peer.addr(msg.transaction_id()), payload, now)
     }
 
-    /// ChannelData from a client: data for the channel's peer. Whether the channel
-    /// was bound (and the peer permitted).
-    fn channel_data(&self, five: FiveTuple, data: &[u8]) -> bool {
-        let Ok(frame) = ChannelData::parse(data) else {
+    /// ChannelData from a client: data for the channel's peer.
+    fn channel_data<'a>(&self, five: FiveTuple, data: &'a [u8], now: Now) -> Reply<'a> {
+        let (Ok(frame), Some(payload)) = (ChannelData::parse(data), channel_payload(data)) else {
             self.refuse(Refusal::Malformed);
-            return false;
+            return Reply::default();
         };
         let Some(allocation) = self.read().by_client.get(&five).cloned() else {
-            return false;
+            return Reply::default();
         };
-        let Some(peer) = allocation.state().peer_of(frame.id(), Instant::now()) else {
+        let Some(peer) = allocation.state().peer_of(frame.id(), now.at) else {
             self.refuse(Refusal::NoPermission);
-            return false;
+            return Reply::default();
         };
-        self.to_peer(&allocation, peer, frame.data())
+        self.to_peer(&allocation, peer, Cow::Borrowed(payload), now)
     }
 
     /// Whether `allocation` may carry `bytes` to or from `peer` now: the peer is
     /// permitted and the bandwidth allows it. The state stays locked for the caller.
-    fn admit<'a>(
+    fn admit<'s>(
         &self,
-        allocation: &'a Allocation,
+        allocation: &'s Allocation,
         peer: SocketAddr,
         bytes: usize,
         now: Instant,
-    ) -> Result<std::sync::MutexGuard<'a, AllocState>, Refusal> {
+    ) -> Result<std::sync::MutexGuard<'s, AllocState>, Refusal> {
         let mut state = allocation.state();
         let refusal = if !state.permits(peer.ip(), now) {
             Refusal::NoPermission
@@ -904,101 +999,117 @@ impl Relay {
         Err(refusal)
     }
 
-    /// Relays `data` to `peer` if the allocation may; whether the peer is permitted
-    /// (a packet dropped for bandwidth still came from a participant).
-    fn to_peer(&self, allocation: &Arc<Allocation>, peer: SocketAddr, data: &[u8]) -> bool {
-        if let Err(why) = self.admit(allocation, peer, data.len(), Instant::now()) {
-            return why == Refusal::Bandwidth;
+    /// `payload` for `peer` through `allocation`, if it may: valid when the peer is
+    /// permitted (a packet dropped for bandwidth still came from a participant).
+    fn to_peer<'a>(
+        &self,
+        allocation: &Allocation,
+        peer: SocketAddr,
+        payload: Cow<'a, [u8]>,
+        now: Now,
+    ) -> Reply<'a> {
+        if let Err(why) = self.admit(allocation, peer, payload.len(), now.at) {
+            return Reply::answer(None, why == Refusal::Bandwidth);
         }
-        let transport = allocation.five.transport.as_str();
         // A permission names an IP. Every permitted IP passed the peer rule except the
         // relay's own, which was permitted for one of its allocations: there only the
         // relayed ports may be reached, and the packet never leaves the process.
-        if self.is_relay_ip(peer.ip()) {
-            match self.read().by_port.get(&peer.port()).cloned() {
+        let effect = if self.is_relay_ip(peer.ip()) {
+            let target = self.read().by_port.get(&peer.port()).cloned();
+            match target {
                 Some(target) => {
-                    self.counters.relayed(transport, "to_peer", data.len());
-                    self.deliver(&target, allocation.relayed, data);
+                    self.counters.relayed(
+                        allocation.five.transport.as_str(),
+                        "to_peer",
+                        payload.len(),
+                    );
+                    self.frame_for(&target, allocation.relayed, &payload, now)
+                        .map(Effect::ToClient)
                 }
-                None => self.refuse(Refusal::NoPermission),
+                None => {
+                    self.refuse(Refusal::NoPermission);
+                    None
+                }
             }
-            return true;
+        } else {
+            Some(Effect::ToPeer {
+                port: allocation.relayed.port(),
+                peer,
+                payload,
+            })
+        };
+        Reply {
+            answer: None,
+            effect,
+            valid: true,
         }
-        if allocation.socket.try_send_to(data, peer).is_ok() {
-            self.counters.relayed(transport, "to_peer", data.len());
-        }
-        true
+    }
+
+    /// A datagram from `from` to the relayed port `port`: what to deliver to which
+    /// client, if the peer is permitted.
+    pub fn from_peer(
+        &self,
+        port: u16,
+        from: SocketAddr,
+        data: &[u8],
+        now: Now,
+    ) -> Option<Delivery> {
+        let allocation = self.read().by_port.get(&port).cloned()?;
+        self.frame_for(&allocation, from, data, now)
     }
 
     /// A peer's packet for `allocation`'s client: as ChannelData when a channel names
     /// the peer, else as a Data indication; only from permitted peers.
-    pub fn deliver(&self, allocation: &Allocation, from: SocketAddr, data: &[u8]) {
-        let now = Instant::now();
-        let Ok(state) = self.admit(allocation, from, data.len(), now) else {
-            return;
-        };
-        let channel = state.channel_of(from, now);
+    fn frame_for(
+        &self,
+        allocation: &Allocation,
+        from: SocketAddr,
+        data: &[u8],
+        now: Now,
+    ) -> Option<Delivery> {
+        let state = self.admit(allocation, from, data.len(), now.at).ok()?;
+        let channel = state.channel_of(from, now.at);
         drop(state);
         let frame = match channel {
             Some(number) => channel_frame(number, data, allocation.five.transport.is_stream()),
-            None => {
-                let mut out = Message::builder_indication(DATA, MessageWriteVec::new());
-                let transaction = out.transaction_id();
-                if out
-                    .add_attribute(&XorPeerAddress::new(from, transaction))
-                    .is_err()
-                    || out.add_attribute(&DataAttr::new(data)).is_err()
-                {
-                    return;
-                }
-                out.finish()
-            }
+            None => data_indication(from, data)?,
         };
-        if allocation.client.send(allocation.five.client, &frame) {
-            self.counters
-                .relayed(allocation.five.transport.as_str(), "to_client", data.len());
-        }
+        Some(Delivery {
+            client: allocation.five,
+            frame,
+            bytes: data.len(),
+        })
     }
 
-    fn remove(&self, allocation: &Allocation) {
+    /// Takes `allocation` out of the table; its port, if it was still there.
+    fn remove(&self, allocation: &Allocation) -> Option<u16> {
         let mut table = self.write();
-        if table.by_client.remove(&allocation.five).is_none() {
-            return;
-        }
-        table.by_port.remove(&allocation.relayed.port());
+        table.by_client.remove(&allocation.five)?;
+        let port = allocation.relayed.port();
+        table.by_port.remove(&port);
         if let Some(n) = table.per_user.get_mut(&allocation.username) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 table.per_user.remove(&allocation.username);
             }
         }
-        drop(table);
-        if let Some(reader) = allocation
-            .reader
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            reader.abort();
-        }
+        Some(port)
     }
 
-    /// Ends the allocation of a client whose TCP or TLS connection closed.
-    pub fn client_gone(&self, five: FiveTuple) {
-        let allocation = self.read().by_client.get(&five).cloned();
-        if let Some(allocation) = allocation {
-            self.remove(&allocation);
-        }
+    /// The client's TCP or TLS connection closed: its allocation ends. The port to
+    /// close, if it had one.
+    pub fn client_gone(&self, five: FiveTuple) -> Option<u16> {
+        let allocation = self.read().by_client.get(&five).cloned()?;
+        self.remove(&allocation)
     }
 
     /// Ends expired allocations and those of revoked credentials, and forgets expired
-    /// permissions and channels.
-    pub fn sweep(&self) {
+    /// permissions and channels. The ports to close.
+    pub fn sweep(&self, now: Now) -> Vec<u16> {
         use std::sync::atomic::Ordering;
-        let now = Instant::now();
         let generation = self.settings.ledger.generation();
         let revocations = self.revocations_seen.swap(generation, Ordering::Relaxed) != generation;
-        let expired: Vec<Arc<Allocation>> = self
+        let ended: Vec<Arc<Allocation>> = self
             .read()
             .by_client
             .values()
@@ -1007,61 +1118,17 @@ impl Relay {
                     return true;
                 }
                 let mut state = a.state();
-                state.prune(now);
-                state.is_expired(now)
+                state.prune(now.at);
+                state.is_expired(now.at)
             })
             .cloned()
             .collect();
-        for allocation in expired {
-            self.remove(&allocation);
-        }
+        ended.iter().filter_map(|a| self.remove(a)).collect()
     }
 
-    /// Ends every allocation (the server is stopping).
-    pub fn close_all(&self) {
+    /// Ends every allocation (the server is stopping). The ports to close.
+    pub fn close_all(&self) -> Vec<u16> {
         let all: Vec<Arc<Allocation>> = self.read().by_client.values().cloned().collect();
-        for allocation in all {
-            self.remove(&allocation);
-        }
-    }
-}
-
-/// Socket buffers of one allocation: a call's burst (a video key frame) fits.
-const ALLOCATION_BUFFER: usize = 1 << 20;
-
-/// The largest datagram relayed from a peer.
-const PEER_DATAGRAM: usize = 4096;
-
-/// Peers one CreatePermission may name.
-const MAX_PEERS_PER_REQUEST: usize = 16;
-
-/// ChannelData: number, length, data, and over TCP/TLS padding to four bytes
-/// (RFC 8656 §12.5).
-fn channel_frame(number: u16, data: &[u8], stream: bool) -> Vec<u8> {
-    let padded = if stream {
-        data.len().next_multiple_of(4)
-    } else {
-        data.len()
-    };
-    let mut frame = Vec::with_capacity(4 + padded);
-    frame.extend_from_slice(&number.to_be_bytes());
-    frame.extend_from_slice(&u16::try_from(data.len()).unwrap_or(u16::MAX).to_be_bytes());
-    frame.extend_from_slice(data);
-    frame.resize(4 + padded, 0);
-    frame
-}
-
-/// Reads what peers send to one allocation's socket, until the allocation ends.
-async fn read_peers(relay: Arc<Relay>, allocation: Arc<Allocation>) {
-    // Media datagrams fit a path MTU; a small buffer keeps thousands of allocations
-    // cheap (a larger datagram is cut short, as on a path that could not carry it).
-    let mut buf = vec![0u8; PEER_DATAGRAM];
-    loop {
-        let Ok((n, from)) = allocation.socket.recv_from(&mut buf).await else {
-            // ICMP errors surface here as failed reads on some systems; keep reading.
-            tokio::task::yield_now().await;
-            continue;
-        };
-        relay.deliver(&allocation, from, &buf[..n]);
+        all.iter().filter_map(|a| self.remove(a)).collect()
     }
 }
