@@ -102,7 +102,7 @@ impl Link {
     pub fn start(context: LinkContext, remote: PeerInfo) -> Link {
         let stats = Arc::new(Mutex::new(LinkStats {
             peer_id: remote.peer_id.clone(),
-            role: remote.role.clone(),
+            role: crate::protocol::word(remote.role),
             state: "new".into(),
             ..LinkStats::default()
         }));

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use webrtc::peer_connection::RTCIceServer;
 
 use crate::link::{Link, LinkContext, LinkStats};
-use crate::protocol::{ClientFrame, IceServer, PeerInfo, ServerFrame};
+use crate::protocol::{ClientFrame, IceServer, PeerInfo, ServerFrame, VisitState, word};
 use crate::signaling::{self, JoinError, Socket, Welcome};
 
 /// How the peer reaches the network.
@@ -226,6 +226,9 @@ impl Session {
                     Ok(None) | Err(_) => return Ended::Dropped,
                 },
                 Some((to, data)) = outbox.recv() => {
+                    let Ok(data) = serde_json::value::to_raw_value(&data) else {
+                        continue;
+                    };
                     let signal = ClientFrame::Signal { to, data };
                     if signaling::send(socket, &signal).await.is_err() {
                         return Ended::Dropped;
@@ -245,13 +248,18 @@ impl Session {
         match frame {
             ServerFrame::PeerJoined { peer } => self.add(peer),
             ServerFrame::PeerLeft { peer_id } => self.remove(&peer_id),
-            ServerFrame::Signal { from, data } => self.with(|s| match s.links.get(&from) {
-                Some(link) => link.receive(data),
-                None => tracing::debug!("signal from unknown peer {from}"),
-            }),
+            ServerFrame::Signal { from, data } => {
+                let Ok(data) = serde_json::from_str(data.get()) else {
+                    return false;
+                };
+                self.with(|s| match s.links.get(&from) {
+                    Some(link) => link.receive(data),
+                    None => tracing::debug!("signal from unknown peer {from}"),
+                });
+            }
             ServerFrame::Visit { state, .. } => {
-                let over = matches!(state.as_str(), "ended" | "cancelled");
-                self.with(|s| s.visit = Some(state));
+                let over = matches!(state, VisitState::Ended | VisitState::Cancelled);
+                self.with(|s| s.visit = Some(word(state)));
                 if over {
                     self.close_links();
                     // A guest's socket closes with the visit; a device stays for the next.
@@ -261,9 +269,10 @@ impl Session {
                 }
             }
             ServerFrame::Error { code, message } => {
-                tracing::warn!("server error {code}: {message}");
+                tracing::warn!("server error {}: {message}", code.as_str());
             }
-            ServerFrame::Welcome { .. } | ServerFrame::Other => {}
+            // Welcome came first; schedules, volume and pongs are not this peer's.
+            _ => {}
         }
         false
     }

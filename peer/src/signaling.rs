@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::protocol::{ClientFrame, ServerFrame};
+use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, word};
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -71,21 +71,28 @@ pub(crate) async fn connect(
                 peers,
                 ice_servers,
                 ice_transport_policy,
+                ..
             }) => {
                 let welcome = Welcome {
                     peer_id,
-                    role,
+                    role: word(role),
                     resume,
-                    visit_state: visit.map(|v| v.state),
+                    visit_state: visit.map(|v| word(v.state)),
                     peers,
                     ice_servers,
                     relay_only: ice_transport_policy.as_deref() == Some("relay"),
                 };
                 return Ok((socket, welcome));
             }
-            Some(ServerFrame::Error { code, .. }) if code == "too_early" => continue,
+            Some(ServerFrame::Error {
+                code: ErrorCode::TooEarly,
+                ..
+            }) => continue,
             Some(ServerFrame::Error { code, message }) => {
-                return Err(JoinError::Refused { code, message });
+                return Err(JoinError::Refused {
+                    code: code.as_str().to_owned(),
+                    message,
+                });
             }
             Some(_) => continue,
             None => return Err(unreachable("closed before welcome")),

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::signaling::protocol::IceServer;
 use crate::tls::TlsSource;
 use crate::tls::acme::AcmeSettings;
 use crate::turn::{RelayConfig, TurnConfig};
+use menkai_protocol::IceServer;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";

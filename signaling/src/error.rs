@@ -240,49 +240,11 @@ impl ErrorPage {
 }
 
 /// Why the signaling server refuses or ends something: the `code` of a WebSocket
-/// `error` frame (docs/PROTOCOL.md). Kept here with the HTTP errors so every stable
-/// code a client can see is in one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalingError {
-    InvalidToken,
-    LinkExpired,
-    LinkReplaced,
-    VisitCancelled,
-    /// Not an end: the socket stays open and the guest is let in when the link opens.
-    TooEarly,
-    VisitFull,
-    /// The same invitation was opened on another device, which has the seat now.
-    JoinedElsewhere,
-    BadMessage,
-    MessageTooLarge,
-    RateLimited,
-    UnknownPeer,
-    /// Staff removed the device: its token no longer works.
-    DeviceRevoked,
-    Internal,
-}
+/// `error` frame (docs/PROTOCOL.md), defined with the wire protocol (`menkai-protocol`)
+/// so the pages' types and menkai-peer know every code the server can send.
+pub use menkai_protocol::ErrorCode as SignalingError;
 
-impl SignalingError {
-    pub fn code(self) -> &'static str {
-        match self {
-            SignalingError::InvalidToken => "invalid_token",
-            SignalingError::LinkExpired => "link_expired",
-            SignalingError::LinkReplaced => "link_replaced",
-            SignalingError::VisitCancelled => "visit_cancelled",
-            SignalingError::TooEarly => "too_early",
-            SignalingError::VisitFull => "visit_full",
-            SignalingError::JoinedElsewhere => "joined_elsewhere",
-            SignalingError::BadMessage => "bad_message",
-            SignalingError::MessageTooLarge => "message_too_large",
-            SignalingError::RateLimited => "rate_limited",
-            SignalingError::UnknownPeer => "unknown_peer",
-            SignalingError::DeviceRevoked => "device_revoked",
-            SignalingError::Internal => "internal",
-        }
-    }
-
-    /// The message in the frame (English: clients show their own translated text).
-    pub fn message(self) -> String {
-        i18n::text(Lang::En, &format!("ws-{}", self.code()), &[])
-    }
+/// The message of an `error` frame (English: clients show their own translated text).
+pub fn signaling_message(error: SignalingError) -> String {
+    i18n::text(Lang::En, &format!("ws-{}", error.as_str()), &[])
 }

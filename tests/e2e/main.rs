@@ -23,6 +23,7 @@ mod kiosk_trust;
 mod load_calls;
 mod names;
 mod netns;
+mod protocol;
 pub mod relay;
 mod rust_peer;
 mod signaling;

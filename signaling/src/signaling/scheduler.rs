@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::protocol::ScheduleEntry;
+use super::protocol;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(1);
@@ -29,7 +29,7 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .device_schedules(&facility, now)
         .await?
         .into_iter()
-        .map(|(device, visits)| (device, ScheduleEntry::of(&visits)))
+        .map(|(device, visits)| (device, protocol::schedule_of(&visits)))
         .collect();
     state.hub.tick(now, &visits, &watched, schedules);
     rotate_relay_keys(state).await

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, mpsc};
 
 use super::hub::{Conn, Credential};
-use super::protocol::{self, ClientMsg, ScheduleEntry, ServerMsg};
+use super::protocol::{self, ClientMsg, ServerMsg};
 use crate::error::SignalingError;
 use crate::rate::TokenBucket;
 use crate::state::AppState;
@@ -136,7 +136,7 @@ async fn credential(state: &AppState, token: &str) -> crate::error::Result<Crede
     let open_visit = state.db.visits_in_window(now).await?.into_iter().find(|v| {
         v.device_ids().any(|id| id == device.id) && v.state(now, false) == VisitState::Open
     });
-    let schedule = ScheduleEntry::of(
+    let schedule = protocol::schedule_of(
         &state
             .db
             .device_schedules(&facility, now)
@@ -190,7 +190,7 @@ async fn run(socket: WebSocket, state: AppState) {
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                conn.send_msg(&ServerMsg::error(SignalingError::BadMessage));
+                conn.send_msg(&protocol::error_frame(SignalingError::BadMessage));
                 continue;
             }
         };
@@ -200,7 +200,7 @@ async fn run(socket: WebSocket, state: AppState) {
         }
         if !bucket.take() {
             if bucket.should_warn() {
-                conn.send_msg(&ServerMsg::error(SignalingError::RateLimited));
+                conn.send_msg(&protocol::error_frame(SignalingError::RateLimited));
             }
             continue;
         }
@@ -210,7 +210,7 @@ async fn run(socket: WebSocket, state: AppState) {
                     Ok(found) => found,
                     Err(e) => {
                         tracing::error!(error = %e, "looking up a signaling token");
-                        conn.send_msg(&ServerMsg::error(SignalingError::Internal));
+                        conn.send_msg(&protocol::error_frame(SignalingError::Internal));
                         conn.close();
                         break;
                     }
@@ -224,7 +224,7 @@ async fn run(socket: WebSocket, state: AppState) {
                         authenticated = true;
                     }
                     Err(refusal) => {
-                        state.metrics.hello(refusal.code());
+                        state.metrics.hello(refusal.as_str());
                         conn.refuse(refusal);
                         break;
                     }
@@ -253,7 +253,7 @@ async fn run(socket: WebSocket, state: AppState) {
                 conn.close();
                 break;
             }
-            _ => conn.send_msg(&ServerMsg::error(SignalingError::BadMessage)),
+            _ => conn.send_msg(&protocol::error_frame(SignalingError::BadMessage)),
         }
     }
     hub.dropped(id, state.now());

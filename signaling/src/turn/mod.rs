@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use credentials::{DayKeys, Ledger};
 
-use crate::signaling::protocol::IceServer;
+use menkai_protocol::IceServer;
 
 /// Credentials outlive the visit by this much: an extension or a late reconnect
 /// still finds the relay open.

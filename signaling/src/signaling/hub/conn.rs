@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::super::protocol::ServerMsg;
+use super::super::protocol::{self, ServerMsg};
 use crate::error::SignalingError;
 
 /// Frames waiting to be written to one socket. Small: signaling is a trickle.
@@ -51,7 +51,7 @@ impl Conn {
 
     /// Says why, then closes.
     pub fn refuse(&self, error: SignalingError) {
-        self.send_msg(&ServerMsg::error(error));
+        self.send_msg(&protocol::error_frame(error));
         self.close();
     }
 

@@ -32,7 +32,7 @@ use serde_json::value::RawValue;
 pub use self::conn::{Conn, ConnId, OUTBOX_FRAMES};
 use self::devices::{DeviceSeat, DeviceSession};
 use self::room::{Holder, Member, Room};
-use super::protocol::{Role, ScheduleEntry, ServerMsg};
+use super::protocol::{self, Role, ScheduleEntry, ServerMsg};
 use super::resume::ResumeKey;
 use crate::devices::{Device, DeviceKind};
 use crate::error::SignalingError;
@@ -189,8 +189,8 @@ impl Hub {
     }
 
     /// `welcome`'s `ice_transport_policy` when every call must go through a relay.
-    fn relay_only(&self) -> Option<&'static str> {
-        self.config.relay_only.then_some("relay")
+    fn relay_only(&self) -> Option<std::borrow::Cow<'static, str>> {
+        self.config.relay_only.then_some("relay".into())
     }
 
     pub fn next_conn_id(&self) -> ConnId {
@@ -232,7 +232,7 @@ impl Hub {
                             &guest.holder,
                             SignalingError::JoinedElsewhere,
                         );
-                        conn.send_msg(&ServerMsg::error(SignalingError::TooEarly));
+                        conn.send_msg(&protocol::error_frame(SignalingError::TooEarly));
                         let early = Attachment::Early {
                             visit_id: visit.id.clone(),
                             guest,
@@ -367,7 +367,7 @@ impl Hub {
             }),
             // The peer is away and will restart ICE when it is back: nothing to do.
             Some((None, _)) => {}
-            None => conn.send_msg(&ServerMsg::error(SignalingError::UnknownPeer)),
+            None => conn.send_msg(&protocol::error_frame(SignalingError::UnknownPeer)),
         }
     }
 

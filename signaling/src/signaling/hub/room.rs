@@ -84,7 +84,7 @@ impl Room {
             resident: self.visit.resident_name.clone(),
             starts_at: self.visit.starts_at.to_rfc3339(),
             ends_at: self.visit.ends_at.to_rfc3339(),
-            state: self.state(now).as_str(),
+            state: crate::signaling::protocol::wire_state(self.state(now)),
         }
     }
 
@@ -92,7 +92,7 @@ impl Room {
     /// the visit.
     pub fn visit_msg(&self, now: DateTime<Utc>, with_identity: bool) -> ServerMsg {
         ServerMsg::Visit {
-            state: self.state(now).as_str(),
+            state: crate::signaling::protocol::wire_state(self.state(now)),
             starts_at: self.visit.starts_at.to_rfc3339(),
             ends_at: self.visit.ends_at.to_rfc3339(),
             id: with_identity.then(|| self.visit.id.clone()),
