@@ -229,7 +229,7 @@ impl Session {
                     let Ok(data) = serde_json::value::to_raw_value(&data) else {
                         continue;
                     };
-                    let signal = ClientFrame::Signal { to, data };
+                    let signal = ClientFrame::Signal { to, data: menkai_protocol::Relayed(data) };
                     if signaling::send(socket, &signal).await.is_err() {
                         return Ended::Dropped;
                     }

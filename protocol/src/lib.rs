@@ -244,8 +244,7 @@ pub enum ServerMsg {
         from: String,
         /// Relayed as the sender wrote it; Menkai's endpoints put [`SignalData`] in it.
         #[cfg_attr(feature = "ts", ts(type = "SignalData"))]
-        #[serde(deserialize_with = "raw_through_value")]
-        data: Box<RawValue>,
+        data: Relayed,
     },
     /// On every change of the visit's state or times. Carries `id` and `resident`
     /// when it also puts a device into (or out of) a visit.
@@ -292,14 +291,28 @@ pub enum ServerMsg {
     Unknown,
 }
 
+/// A `signal` frame's `data`: JSON kept as it was written, never parsed by the server
+/// (it relays the sender's bytes).
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Relayed(pub Box<RawValue>);
+
+impl Relayed {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
 /// A tagged enum's fields reach their deserializer buffered, which `RawValue` cannot
-/// read: a client takes `data` as a value and keeps it raw (the server only writes it,
-/// byte for byte as it came).
-fn raw_through_value<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Box<RawValue>, D::Error> {
-    let value = serde_json::Value::deserialize(deserializer)?;
-    serde_json::value::to_raw_value(&value).map_err(serde::de::Error::custom)
+/// read: a client takes `data` as a value and keeps it as text.
+impl<'de> Deserialize<'de> for Relayed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        serde_json::value::to_raw_value(&value)
+            .map(Relayed)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl ServerMsg {
@@ -331,7 +344,7 @@ pub enum ClientMsg {
     Signal {
         to: String,
         #[cfg_attr(feature = "ts", ts(type = "SignalData"))]
-        data: Box<RawValue>,
+        data: Relayed,
     },
     Ping,
     Leave,
@@ -406,7 +419,7 @@ impl ClientMsg {
             }),
             "signal" if no_extras((false, false, true, true)) => Some(ClientMsg::Signal {
                 to: e.to?,
-                data: e.data?.to_owned(),
+                data: Relayed(e.data?.to_owned()),
             }),
             "ping" if no_extras((false, false, false, false)) => Some(ClientMsg::Ping),
             "leave" if no_extras((false, false, false, false)) => Some(ClientMsg::Leave),

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
 
 pub use self::conn::{Conn, ConnId, OUTBOX_FRAMES};
 use self::devices::{DeviceSeat, DeviceSession};
@@ -351,7 +350,7 @@ impl Hub {
     }
 
     /// Relays `data` to peer `to` of the sender's visit.
-    pub fn relay(&self, from: ConnId, to: &str, data: Box<RawValue>) {
+    pub fn relay(&self, from: ConnId, to: &str, data: menkai_protocol::Relayed) {
         let state = self.lock();
         let Some((conn, _)) = state.conns.get(&from) else {
             return;
