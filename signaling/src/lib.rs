@@ -20,6 +20,7 @@ pub mod net;
 pub mod passwords;
 pub mod rate;
 pub mod residents;
+pub mod scheduler;
 pub mod server;
 pub mod signaling;
 pub mod staff;

@@ -259,10 +259,7 @@ impl Application {
                 let _ = stop_rx.wait_for(|stopped| *stopped).await;
             }
         };
-        let scheduler = tokio::spawn(crate::signaling::scheduler::run(
-            self.state.clone(),
-            stopped(),
-        ));
+        let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone(), stopped()));
         let (tls, certificates) = match self.tls {
             Some((config, task)) => (Some(config), Some(tokio::spawn(task))),
             None => (None, None),

@@ -531,7 +531,7 @@ impl TestApp {
 
     /// Lets the signaling scheduler act on the (moved) clock now.
     pub async fn tick(&self) {
-        menkai::signaling::scheduler::step(&self.app_state)
+        menkai::scheduler::step(&self.app_state)
             .await
             .expect("scheduler step");
     }

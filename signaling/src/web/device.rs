@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use super::pages::Chrome;
+use super::shared::Chrome;
 use crate::error::PageError;
 use crate::state::AppState;
 use crate::web::extract::Ctx;

@@ -10,11 +10,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::pages::Chrome;
+use super::shared::{CardPage, Chrome, MadeIn, calendar_file, local_hm};
 use crate::error::{Error, PageError};
 
-use crate::i18n::{Lang, Tr};
-use crate::invitations::{self, ics, qr, visit_url};
+use crate::invitations::{self, qr, visit_url};
 use crate::state::AppState;
 use crate::visits::{LinkStatus, Visit};
 use crate::web::extract::Ctx;
@@ -93,7 +92,7 @@ async fn join_page(
         _ => None,
     };
     let opens = match link {
-        LinkStatus::TooEarly { opens_at } => super::pages::local_hm(&facility, opens_at),
+        LinkStatus::TooEarly { opens_at } => local_hm(&facility, opens_at),
         _ => String::new(),
     };
     let page = JoinPage {
@@ -139,25 +138,6 @@ async fn qr_svg(
         .into_response())
 }
 
-/// `?in=ja|en`: the language of a card or calendar file staff make for a family. Not
-/// the `?lang=` switch, which would also change the staff member's own pages.
-#[derive(serde::Deserialize)]
-pub struct MadeIn {
-    #[serde(rename = "in")]
-    lang: Option<String>,
-}
-
-impl MadeIn {
-    pub fn tr(&self, ctx: &Ctx) -> Tr {
-        Tr::new(
-            self.lang
-                .as_deref()
-                .and_then(Lang::parse)
-                .unwrap_or(ctx.tr.lang),
-        )
-    }
-}
-
 async fn calendar(
     ctx: Ctx,
     State(state): State<AppState>,
@@ -171,82 +151,6 @@ async fn calendar(
         &visit,
         Some(&token),
     ))
-}
-
-/// The calendar file of `visit`: with the family's link, or (at the entrance) with
-/// what to do at reception.
-pub fn calendar_file(tr: Tr, state: &AppState, visit: &Visit, token: Option<&str>) -> Response {
-    let facility = state.facility();
-    let url = token
-        .map(|t| visit_url(&state.public_url, t))
-        .unwrap_or_default();
-    let summary = invitations::title(tr.lang, &visit.resident_name);
-    let description = match token {
-        Some(_) => tr.t1("ics-description", "url", &url),
-        None => tr.t1("ics-entrance-description", "facility", &facility.name),
-    };
-    let uid = format!("{}@menkai", visit.id);
-    let event = ics::Event {
-        uid: &uid,
-        summary: &summary,
-        description: &description,
-        url: &url,
-        location: &facility.name,
-        starts_at: visit.starts_at,
-        ends_at: visit.ends_at,
-        cancelled: false,
-        alarm_text: &summary,
-        stamp: state.now(),
-    };
-    let body = ics::calendar(&event, facility.tz());
-    (
-        [
-            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"menkai-visit.ics\"",
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-#[derive(askama::Template)]
-#[template(path = "card.html")]
-pub struct CardPage {
-    c: Chrome,
-    /// The family's link and its QR code; none for a visit at the entrance.
-    link: Option<CardLink>,
-    title: String,
-    date: String,
-    start: String,
-    end: String,
-}
-
-pub struct CardLink {
-    qr: String,
-    url: String,
-}
-
-impl CardPage {
-    /// The printed card of `visit`: with its link (`token`) for a family at home, or
-    /// with what to do at reception for a family coming to the entrance.
-    pub fn new(tr: Tr, csrf: String, state: &AppState, visit: &Visit, token: Option<&str>) -> Self {
-        let facility = state.facility();
-        let times = invitations::local_times(&facility, tr.lang, visit.starts_at, visit.ends_at);
-        CardPage {
-            c: Chrome::public(tr, csrf, &facility),
-            link: token.map(|token| CardLink {
-                qr: format!("/v/{token}/qr.svg"),
-                url: visit_url(&state.public_url, token),
-            }),
-            title: invitations::title(tr.lang, &visit.resident_name),
-            date: times.date,
-            start: times.start,
-            end: times.end,
-        }
-    }
 }
 
 async fn card(

@@ -16,6 +16,8 @@ pub mod device;
 pub mod extract;
 pub mod join;
 pub mod pages;
+pub mod shared;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -52,7 +54,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(api::metrics))
-        .route("/ws", get(crate::signaling::socket::upgrade))
+        .route("/ws", get(ws::upgrade))
         .merge(assets::router())
         .merge(join::router())
         .merge(device::router())

@@ -20,8 +20,8 @@ use crate::state::AppState;
 use crate::storage::InvitationLink;
 use crate::visits::{Mode, Visit, VisitState};
 use crate::web::extract::{CsrfForm, Ctx, NoFields, StaffUser};
-use crate::web::join::{CardPage, MadeIn, calendar_file};
 use crate::web::render;
+use crate::web::shared::{CardPage, MadeIn, calendar_file};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -12,10 +12,10 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, mpsc};
 
-use super::hub::{Conn, Credential};
-use super::protocol::{self, ClientMsg, ServerMsg};
 use crate::error::SignalingError;
 use crate::rate::TokenBucket;
+use crate::signaling::hub::{Conn, Credential};
+use crate::signaling::protocol::{self, ClientMsg, ServerMsg};
 use crate::state::AppState;
 use crate::visits::VisitState;
 

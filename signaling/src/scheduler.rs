@@ -1,11 +1,11 @@
-//! Time moves visits along: once a second (and at once when a visit changes) the
+//! Time moves visits along (and the relay's keys): once a second (and at once when a visit changes) the
 //! scheduler reads the visits that matter now and lets the hub open, update and close
 //! rooms, seat devices and welcome guests who came early.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::protocol;
+use crate::signaling::protocol;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(1);
