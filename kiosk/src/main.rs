@@ -106,7 +106,7 @@ async fn main() -> ExitCode {
             headless,
             window,
         } => {
-            let stop = stop_signal();
+            let stop = menkai_shutdown::signal();
             // Profiles left by a kiosk that was killed are worth nothing now.
             let _ = std::fs::remove_dir_all(&profiles);
             match browser_options(&browser, headless, window) {
@@ -189,30 +189,4 @@ fn install_here(tr: &Tr, browser: Option<PathBuf>) -> Result<(), KioskError> {
         )
     );
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (a logout, `systemctl stop`), listened for from now on.
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let listeners = {
-        use tokio::signal::unix::{SignalKind, signal};
-        (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        )
-    };
-    async move {
-        #[cfg(unix)]
-        match listeners {
-            (Ok(mut interrupt), Ok(mut terminate)) => {
-                tokio::select! {
-                    _ = interrupt.recv() => {},
-                    _ = terminate.recv() => {},
-                }
-            }
-            _ => std::future::pending::<()>().await,
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

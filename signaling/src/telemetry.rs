@@ -1,4 +1,4 @@
-//! Logs and process signals.
+//! Logs, and the stop signal.
 //!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Request spans carry the
 //! route pattern (`/v/{token}`), never the concrete path: visit links are secrets.
@@ -31,39 +31,5 @@ pub fn init() {
         .try_init();
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-///
-/// The handlers are installed when this is called, not when the future is first
-/// polled: a signal that comes while the server is still starting must stop it
-/// gracefully too, not kill it with the default action.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let listeners = {
-        use tokio::signal::unix::{SignalKind, signal};
-        (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        )
-    };
-    async move {
-        #[cfg(unix)]
-        match listeners {
-            (Ok(mut interrupt), Ok(mut terminate)) => {
-                tokio::select! {
-                    _ = interrupt.recv() => {},
-                    _ = terminate.recv() => {},
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = %e, "cannot listen for Ctrl-C or SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-        #[cfg(not(unix))]
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-        tracing::info!("shutting down");
-    }
-}
+/// Completes on Ctrl-C or SIGTERM (see `menkai-shutdown`).
+pub use menkai_shutdown::signal as shutdown_signal;

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::{Db, from_ts, ts};
 use crate::error::Result;
@@ -27,6 +27,62 @@ pub(super) fn record(
         params![ts(at), actor, action, detail],
     )?;
     Ok(())
+}
+
+/// A change's line in the audit list: who did what (to whom or what).
+pub(super) struct Audit {
+    actor: String,
+    action: &'static str,
+    detail: String,
+}
+
+impl Audit {
+    pub(super) fn new(
+        actor: impl Into<String>,
+        action: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor: actor.into(),
+            action,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// How a write transaction starts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Lock {
+    /// At the first write (most changes).
+    Deferred,
+    /// At once: a check and the write that depends on it cannot race another writer
+    /// (a double booking, a duplicate resident, the first administrator).
+    Immediate,
+}
+
+impl Db {
+    /// Runs `change` in one write transaction together with its line in the audit
+    /// list: both land, or neither. `change` returns its result and the line (`None`:
+    /// nothing changed worth recording, e.g. a duplicate refused).
+    pub(super) async fn audited<T, F>(&self, now: DateTime<Utc>, lock: Lock, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<(T, Option<Audit>)> + Send + 'static,
+    {
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(match lock {
+                Lock::Deferred => TransactionBehavior::Deferred,
+                Lock::Immediate => TransactionBehavior::Immediate,
+            })?;
+            let (result, audit) = change(&tx)?;
+            if let Some(audit) = audit {
+                record(&tx, now, &audit.actor, audit.action, &audit.detail)?;
+            }
+            tx.commit()?;
+            Ok(result)
+        })
+        .await
+    }
 }
 
 /// Which of the first steps are done.

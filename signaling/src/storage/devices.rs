@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, audit, name_of, opt_from_ts, ts};
+use super::audit::{Audit, Lock};
+use super::{Db, name_of, opt_from_ts, ts};
 use crate::devices::{Device, DeviceKind, PAIRING_VALID_FOR};
 use crate::error::{Error, Result};
 use crate::staff::Actor;
@@ -44,19 +45,19 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<PairingCode> {
         let actor = actor.label.clone();
-        self.call(move |c| {
+        self.audited(now, Lock::Deferred, move |tx| {
             let id = tokens::new_id();
             let code = tokens::pairing_code();
             let expires_at = now + PAIRING_VALID_FOR;
-            let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO devices (id, name, kind, pairing_code_hash, pairing_expires_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![id, name, kind.as_str(), code.hash, ts(expires_at), ts(now)],
             )?;
-            audit::record(&tx, now, &actor, "device_added", &name)?;
-            tx.commit()?;
-            Ok(PairingCode { device_id: id, code: code.plain, expires_at })
+            Ok((
+                PairingCode { device_id: id, code: code.plain, expires_at },
+                Some(Audit::new(&actor, "device_added", &name)),
+            ))
         })
         .await
     }
@@ -70,44 +71,43 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<PairingCode> {
         let actor = actor.label.clone();
-        self.call(move |c| {
+        self.audited(now, Lock::Deferred, move |tx| {
             let code = tokens::pairing_code();
             let expires_at = now + PAIRING_VALID_FOR;
-            let tx = c.transaction()?;
-            let name = name_of(&tx, "devices", &id)?;
+            let name = name_of(tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET pairing_code_hash = ?2, pairing_expires_at = ?3, token_hash = NULL,
                    paired_at = NULL, revoked_at = NULL WHERE id = ?1",
                 params![id, code.hash, ts(expires_at)],
             )?;
-            audit::record(&tx, now, &actor, "device_code_renewed", &name)?;
-            tx.commit()?;
-            Ok(PairingCode { device_id: id, code: code.plain, expires_at })
+            Ok((
+                PairingCode { device_id: id, code: code.plain, expires_at },
+                Some(Audit::new(&actor, "device_code_renewed", &name)),
+            ))
         })
         .await
     }
 
     pub async fn revoke_device(&self, id: String, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let name = name_of(&tx, "devices", &id)?;
+        self.audited(now, Lock::Deferred, move |tx| {
+            let name = name_of(tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET revoked_at = ?2, token_hash = NULL, pairing_code_hash = NULL WHERE id = ?1",
                 params![id, ts(now)],
             )?;
-            audit::record(&tx, now, &actor, "device_revoked", &name)?;
-            tx.commit()?;
-            Ok(())
+            Ok((
+                (),
+                Some(Audit::new(&actor, "device_revoked", &name)),
+            ))
         })
         .await
     }
 
     /// Trades a valid, unexpired pairing code for a device token (once).
     pub async fn pair_device(&self, code: String, now: DateTime<Utc>) -> Result<(Device, String)> {
-        self.call(move |c| {
+        self.audited(now, Lock::Immediate, move |tx| {
             let hash = tokens::hash(&tokens::normalize_pairing_code(&code));
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let device = tx
                 .query_row(
                     &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE pairing_code_hash = ?1 AND revoked_at IS NULL AND pairing_expires_at > ?2"),
@@ -121,9 +121,11 @@ impl Db {
                 "UPDATE devices SET token_hash = ?2, paired_at = ?3, pairing_code_hash = NULL, pairing_expires_at = NULL WHERE id = ?1",
                 params![device.id, token.hash, ts(now)],
             )?;
-            audit::record(&tx, now, super::actor::DEVICE, "device_paired", &device.name)?;
-            tx.commit()?;
-            Ok((device, token.plain))
+            let audit = Audit::new(super::actor::DEVICE, "device_paired", &device.name);
+            Ok((
+                (device, token.plain),
+                Some(audit),
+            ))
         })
         .await
     }
@@ -195,22 +197,20 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let name = name_of(&tx, "devices", &id)?;
+        self.audited(now, Lock::Deferred, move |tx| {
+            let name = name_of(tx, "devices", &id)?;
             tx.execute(
                 "UPDATE devices SET volume_percent = ?2 WHERE id = ?1",
                 params![id, percent],
             )?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "device_volume",
-                &format!("{name}: {percent}%"),
-            )?;
-            tx.commit()?;
-            Ok(())
+            Ok((
+                (),
+                Some(Audit::new(
+                    &actor,
+                    "device_volume",
+                    format!("{name}: {percent}%"),
+                )),
+            ))
         })
         .await
     }

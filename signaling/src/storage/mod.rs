@@ -3,7 +3,9 @@
 //!
 //! SQL lives here and nowhere else, one file per concept. Connections come from a
 //! small pool; every call runs on tokio's blocking threads. Writes that must not race
-//! (booking) take SQLite's write lock up front with `BEGIN IMMEDIATE`.
+//! (booking) take SQLite's write lock up front with `BEGIN IMMEDIATE`. Every change
+//! staff make is written with its line in the audit list, in one transaction
+//! (`Db::audited`).
 
 mod audit;
 mod devices;

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{Db, audit, name_of, ts};
+use super::audit::{Audit, Lock};
+use super::{Db, name_of, ts};
 use crate::error::{Error, Result};
 use crate::residents::{self, Addition, Resident, ResidentInput};
 use crate::staff::Actor;
@@ -29,8 +30,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Addition> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.audited(now, Lock::Immediate, move |tx| {
             if !duplicate_confirmed {
                 let listed = {
                     let mut stmt = tx.prepare(
@@ -40,7 +40,7 @@ impl Db {
                     rows.collect::<rusqlite::Result<Vec<Resident>>>()?
                 };
                 if let Some(twin) = residents::possible_duplicate(&input, &listed) {
-                    return Ok(Addition::PossibleDuplicate(twin.clone()));
+                    return Ok((Addition::PossibleDuplicate(twin.clone()), None));
                 }
             }
             let id = tokens::new_id();
@@ -48,9 +48,10 @@ impl Db {
                 "INSERT INTO residents (id, name, room, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, input.name, input.room, ts(now)],
             )?;
-            audit::record(&tx, now, &actor, "resident_added", &input.name)?;
-            tx.commit()?;
-            Ok(Addition::Added(id))
+            Ok((
+                Addition::Added(id),
+                Some(Audit::new(&actor, "resident_added", &input.name)),
+            ))
         })
         .await
     }
@@ -63,8 +64,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction()?;
+        self.audited(now, Lock::Deferred, move |tx| {
             let n = tx.execute(
                 "UPDATE residents SET name = ?2, room = ?3 WHERE id = ?1",
                 params![id, input.name, input.room],
@@ -72,9 +72,10 @@ impl Db {
             if n == 0 {
                 return Err(Error::NotFound);
             }
-            audit::record(&tx, now, &actor, "resident_changed", &input.name)?;
-            tx.commit()?;
-            Ok(())
+            Ok((
+                (),
+                Some(Audit::new(&actor, "resident_changed", &input.name)),
+            ))
         })
         .await
     }
@@ -88,9 +89,8 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let name = name_of(&tx, "residents", &id)?;
+        self.audited(now, Lock::Deferred, move |tx| {
+            let name = name_of(tx, "residents", &id)?;
             let at = archived.then_some(ts(now));
             tx.execute(
                 "UPDATE residents SET archived_at = ?2 WHERE id = ?1",
@@ -101,9 +101,7 @@ impl Db {
             } else {
                 "resident_restored"
             };
-            audit::record(&tx, now, &actor, action, &name)?;
-            tx.commit()?;
-            Ok(())
+            Ok(((), Some(Audit::new(&actor, action, &name))))
         })
         .await
     }

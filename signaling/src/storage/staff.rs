@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, actor, audit, ts};
+use super::audit::{Audit, Lock};
+use super::{Db, actor, ts};
 use crate::error::{Error, FieldErrors, Result};
 use crate::staff::{AccountInput, Actor, Role, SESSION_LIFETIME, SETUP_LINK_LIFETIME, StaffMember};
 use crate::tokens;
@@ -62,18 +63,16 @@ impl Db {
         actor: String,
         now: DateTime<Utc>,
     ) -> Result<String> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let token = insert_invite(&tx, &display_name, role, false, now)?;
-            audit::record(
-                &tx,
-                now,
-                &actor,
-                "staff_invited",
-                &format!("{display_name} ({})", role.as_str()),
-            )?;
-            tx.commit()?;
-            Ok(token)
+        self.audited(now, Lock::Deferred, move |tx| {
+            let token = insert_invite(tx, &display_name, role, false, now)?;
+            Ok((
+                token,
+                Some(Audit::new(
+                    &actor,
+                    "staff_invited",
+                    format!("{display_name} ({})", role.as_str()),
+                )),
+            ))
         })
         .await
     }
@@ -82,26 +81,24 @@ impl Db {
     /// every earlier one, so only the newest printed link works. `None` once anybody
     /// has an account.
     pub async fn create_first_admin_invite(&self, now: DateTime<Utc>) -> Result<Option<String>> {
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.audited(now, Lock::Immediate, move |tx| {
             let staff: i64 = tx.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?;
             if staff > 0 {
-                return Ok(None);
+                return Ok((None, None));
             }
             tx.execute(
                 "UPDATE staff_invites SET used_at = ?1 WHERE first_start = 1 AND used_at IS NULL",
                 params![ts(now)],
             )?;
-            let token = insert_invite(&tx, "", Role::Admin, true, now)?;
-            audit::record(
-                &tx,
-                now,
-                actor::FIRST_START,
-                "staff_invited",
-                Role::Admin.as_str(),
-            )?;
-            tx.commit()?;
-            Ok(Some(token))
+            let token = insert_invite(tx, "", Role::Admin, true, now)?;
+            Ok((
+                Some(token),
+                Some(Audit::new(
+                    actor::FIRST_START,
+                    "staff_invited",
+                    Role::Admin.as_str(),
+                )),
+            ))
         })
         .await
     }
@@ -134,8 +131,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<StaffMember> {
         let invite = self.staff_invite(token.clone(), now).await?;
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.audited(now, Lock::Immediate, move |tx| {
             let spent = tx.execute(
                 &format!("UPDATE staff_invites SET used_at = ?2 WHERE token_hash = ?1 AND {INVITE_USABLE}"),
                 params![tokens::hash(&token), ts(now)],
@@ -159,9 +155,11 @@ impl Db {
                 "INSERT INTO staff (id, login, display_name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![member.id, member.login, member.display_name, member.role.as_str(), password_hash, ts(now)],
             )?;
-            audit::record(&tx, now, &member.display_name, "staff_account_created", member.role.as_str())?;
-            tx.commit()?;
-            Ok(member)
+            let audit = Audit::new(&member.display_name, "staff_account_created", member.role.as_str());
+            Ok((
+                member,
+                Some(audit),
+            ))
         })
         .await
     }
@@ -200,8 +198,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let actor = actor.label.clone();
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.audited(now, Lock::Immediate, move |tx| {
             let member = tx
                 .query_row(
                     &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"),
@@ -232,9 +229,7 @@ impl Db {
             } else {
                 "staff_enabled"
             };
-            audit::record(&tx, now, &actor, action, &member.display_name)?;
-            tx.commit()?;
-            Ok(())
+            Ok(((), Some(Audit::new(&actor, action, &member.display_name))))
         })
         .await
     }
@@ -288,23 +283,21 @@ impl Db {
 
     /// A new API token; the plain token is returned once.
     pub async fn create_api_token(&self, name: String, now: DateTime<Utc>) -> Result<String> {
-        self.call(move |c| {
+        self.audited(now, Lock::Deferred, move |tx| {
             let token = tokens::generate();
             let plain = format!("mk_{}", token.plain);
-            let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![tokens::new_id(), name, tokens::hash(&plain), ts(now)],
             )?;
-            audit::record(
-                &tx,
-                now,
-                super::actor::COMMAND_LINE,
-                "api_token_created",
-                &name,
-            )?;
-            tx.commit()?;
-            Ok(plain)
+            Ok((
+                plain,
+                Some(Audit::new(
+                    super::actor::COMMAND_LINE,
+                    "api_token_created",
+                    &name,
+                )),
+            ))
         })
         .await
     }

@@ -1,8 +1,9 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::audit::{Audit, Lock};
 use super::devices::{DEVICE_COLUMNS, device_from_row};
-use super::{Db, audit, from_ts, opt_from_ts, ts};
+use super::{Db, from_ts, opt_from_ts, ts};
 use crate::devices::DeviceKind;
 use crate::error::{Error, FieldErrors, Result};
 use crate::facility::Facility;
@@ -180,11 +181,10 @@ impl Db {
     ) -> Result<NewVisit> {
         req.validate(&facility, now)?;
         let actor = actor.label.clone();
-        let booked = self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            check_references(&tx, &req)?;
+        let booked = self.audited(now, Lock::Immediate, move |tx| {
+            check_references(tx, &req)?;
             let id = tokens::new_id();
-            ensure_free(&tx, &req.as_booked(&id), buffer_of(&facility))?;
+            ensure_free(tx, &req.as_booked(&id), buffer_of(&facility))?;
             let booked = req.as_booked(&id);
             tx.execute(
                 "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at)
@@ -201,14 +201,16 @@ impl Db {
                 )?;
                 // Entrance visitors sit at the kiosk: they need no link.
                 if req.mode == Mode::Remote {
-                    let token = insert_invitation(&tx, &guest_id, now)?;
+                    let token = insert_invitation(tx, &guest_id, now)?;
                     invitations.push(InvitationLink { guest_id, guest: name, token });
                 }
             }
-            let visit = load_visit(&tx, &id)?;
-            audit::record(&tx, now, &actor, "visit_booked", &describe(&visit, &facility))?;
-            tx.commit()?;
-            Ok(NewVisit { visit, invitations })
+            let visit = load_visit(tx, &id)?;
+            let audit = Audit::new(&actor, "visit_booked", describe(&visit, &facility));
+            Ok((
+                NewVisit { visit, invitations },
+                Some(audit),
+            ))
         })
         .await;
         if booked.is_ok() {
@@ -238,14 +240,11 @@ impl Db {
     {
         let actor = actor.label.clone();
         let result = self
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let visit = load_visit(&tx, &id)?;
+            .audited(now, Lock::Immediate, move |tx| {
+                let visit = load_visit(tx, &id)?;
                 visit.check_change(kind, now).map_err(Error::Conflict)?;
-                let (result, detail) = change(&tx, &visit)?;
-                audit::record(&tx, now, &actor, audit_action(kind), &detail)?;
-                tx.commit()?;
-                Ok(result)
+                let (result, detail) = change(tx, &visit)?;
+                Ok((result, Some(Audit::new(actor, audit_action(kind), detail))))
             })
             .await;
         if result.is_ok() {
