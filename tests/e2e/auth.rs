@@ -3,7 +3,7 @@
 use chrono::Duration;
 use reqwest::StatusCode;
 
-use crate::helpers::{browser_client, csrf_of, spawn_app};
+use crate::support::{browser_client, csrf_of, spawn_app};
 
 #[tokio::test]
 async fn staff_pages_send_strangers_to_the_login_page() {

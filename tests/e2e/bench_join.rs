@@ -11,8 +11,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::browser::Browser;
-use crate::helpers::{Seed, Ws, monday_9am_tokyo, path_of, rss_kib, spawn_app_with_seed};
+use crate::support::Browser;
+use crate::support::{Seed, Ws, monday_9am_tokyo, path_of, rss_kib, spawn_app_with_seed};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
@@ -142,7 +142,7 @@ async fn bench_join() {
 #[tokio::test]
 #[ignore = "a benchmark: run scripts/bench-join"]
 async fn bench_idle_device_sockets() {
-    use crate::durability::fresh_server;
+    use crate::support::fresh_server;
     const SOCKETS: usize = 1000;
     let (_data, token, server) = fresh_server().await;
     let client = reqwest::Client::new();

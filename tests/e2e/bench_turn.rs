@@ -13,9 +13,9 @@ use std::time::{Duration as StdDuration, Instant};
 use base64::Engine;
 use tokio::process::Command;
 
-use crate::durability::Server;
-use crate::helpers::cpu_seconds;
-use crate::relay::Coturn;
+use crate::support::Coturn;
+use crate::support::Server;
+use crate::support::cpu_seconds;
 
 /// One load through one relay.
 #[derive(Debug)]

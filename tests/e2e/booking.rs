@@ -4,7 +4,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{monday_9am_tokyo, redirected_to, spawn_app_with_seed};
+use crate::support::{monday_9am_tokyo, redirected_to, spawn_app_with_seed};
 
 #[tokio::test]
 async fn a_visit_booked_through_the_api_returns_one_link_per_guest() {

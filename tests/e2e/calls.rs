@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::Browser;
-use crate::helpers::{
+use crate::support::Browser;
+use crate::support::{
     Seed, TestApp, monday_9am_tokyo, path_of, remote_visit_now, spawn_app_with_seed,
 };
 
@@ -276,7 +276,7 @@ async fn two_families_from_two_homes_and_the_tablet_all_see_each_other() {
 /// the signaling socket within seconds, as the same peers.
 #[tokio::test]
 async fn a_call_survives_a_restart_of_the_server() {
-    use crate::durability::{Server, call_now, fresh_server};
+    use crate::support::{Server, call_now, fresh_server};
     let (data, token, server) = fresh_server().await;
     let base = server.base.clone();
     let (device_token, link) = call_now(&server, &token).await;
@@ -332,11 +332,10 @@ async fn a_call_survives_a_restart_of_the_server() {
         "the same peer after the restart"
     );
     let after = frames(&family.wait_for_media(1, MEDIA).await);
-    tokio::time::sleep(StdDuration::from_secs(1)).await;
-    assert!(
-        frames(&family.wait_for_media(1, MEDIA).await) > after,
-        "and it still flows"
-    );
+    crate::support::until(MEDIA, "frames still flowing after the restart", || async {
+        (frames(&family.wait_for_media(1, MEDIA).await) > after).then_some(())
+    })
+    .await;
     server.stop().await;
 }
 
@@ -367,12 +366,12 @@ async fn the_call_screens_are_clear_and_accessible_in_both_languages() {
                 MEDIA,
             )
             .await;
-        crate::browser::check(&tablet, &format!("device-idle-{lang}"), &mut problems).await;
+        crate::support::check(&tablet, &format!("device-idle-{lang}"), &mut problems).await;
         let family = Browser::start().await;
         family.resize(412, 915).await;
         family.goto(&app.url(&format!("{link}?lang={lang}"))).await;
         family.wait_until("window.menkai.state() === 'scheduled' && !document.getElementById('preview').hidden", MEDIA).await;
-        crate::browser::check(&family, &format!("call-waiting-{lang}"), &mut problems).await;
+        crate::support::check(&family, &format!("call-waiting-{lang}"), &mut problems).await;
         app.advance(chrono::Duration::minutes(10));
         app.tick().await;
         family.wait_for_media(1, MEDIA).await;
@@ -381,14 +380,14 @@ async fn the_call_screens_are_clear_and_accessible_in_both_languages() {
             .wait_until("window.menkai.screen() === 'call'", MEDIA)
             .await;
         tokio::time::sleep(StdDuration::from_secs(1)).await;
-        crate::browser::check(&family, &format!("call-family-{lang}"), &mut problems).await;
-        crate::browser::check(&tablet, &format!("call-device-{lang}"), &mut problems).await;
+        crate::support::check(&family, &format!("call-family-{lang}"), &mut problems).await;
+        crate::support::check(&tablet, &format!("call-device-{lang}"), &mut problems).await;
         app.advance(chrono::Duration::minutes(20));
         app.tick().await;
         family
             .wait_until("window.menkai.screen() === 'ended'", MEDIA)
             .await;
-        crate::browser::check(&family, &format!("call-ended-{lang}"), &mut problems).await;
+        crate::support::check(&family, &format!("call-ended-{lang}"), &mut problems).await;
     }
     assert!(
         problems.is_empty(),

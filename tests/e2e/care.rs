@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{redirected_to, spawn_app};
+use crate::support::{redirected_to, spawn_app};
 
 #[tokio::test]
 async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody() {
@@ -65,7 +65,7 @@ async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody
     // The rest done: the checklist goes away.
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
-    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(1);
+    let start = crate::support::monday_9am_tokyo() + chrono::Duration::hours(1);
     let (status, _) = app.book(&token, &seed, start, &["Taro"]).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, today) = app.get_text("/staff?lang=en").await;
@@ -118,7 +118,7 @@ async fn adding_the_same_resident_twice_asks_first() {
 
 #[tokio::test]
 async fn a_visit_can_start_now_on_the_residents_usual_tablet() {
-    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
     app.login_as_admin().await;
     let (_, second) = app
         .api_post(
@@ -135,7 +135,7 @@ async fn a_visit_can_start_now_on_the_residents_usual_tablet() {
         .book(
             &token,
             &on_second,
-            crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(4),
+            crate::support::monday_9am_tokyo() + chrono::Duration::hours(4),
             &["Taro"],
         )
         .await;
@@ -181,9 +181,9 @@ async fn a_visit_can_start_now_on_the_residents_usual_tablet() {
 
 #[tokio::test]
 async fn an_entrance_visit_gets_a_card_and_a_calendar_file_for_the_family() {
-    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
     app.login_as_admin().await;
-    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(3);
+    let start = crate::support::monday_9am_tokyo() + chrono::Duration::hours(3);
     let shown = app.book_by_form(&seed, "entrance", start).await;
     let id = shown
         .trim_start_matches("/staff/visits/")
@@ -247,7 +247,7 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
     use serde_json::json;
     use std::time::Duration as StdDuration;
 
-    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
     let (status, _) = app
         .api(
             reqwest::Method::PUT,
@@ -257,9 +257,9 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(2);
+    let start = crate::support::monday_9am_tokyo() + chrono::Duration::hours(2);
     let (_, visit) = app.book(&token, &seed, start, &["山田 太郎"]).await;
-    let link = crate::helpers::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+    let link = crate::support::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
 
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let profiles = tempfile::tempdir().expect("profiles");
@@ -347,7 +347,7 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
             .decode(pdf["data"].as_str().unwrap_or_default())
             .expect("base64");
         assert!(bytes.starts_with(b"%PDF"), "a PDF");
-        let dir = crate::browser::workspace_root().join("target/screenshots");
+        let dir = crate::support::workspace_root().join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join(format!("card-{lang}.pdf")), &bytes).expect("write PDF");
         let shot = cdp
@@ -379,10 +379,10 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
 
 #[tokio::test]
 async fn a_button_pressed_on_a_stale_page_is_answered_on_the_same_page() {
-    let (app, token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
     app.login_as_admin().await;
     let (_, visit) = app
-        .book(&token, &seed, crate::helpers::monday_9am_tokyo(), &["Taro"])
+        .book(&token, &seed, crate::support::monday_9am_tokyo(), &["Taro"])
         .await;
     let id = visit["id"].as_str().expect("id").to_owned();
     let end = format!("/staff/visits/{id}/end");

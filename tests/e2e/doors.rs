@@ -17,12 +17,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::durability::{Server, admin};
-use crate::helpers::{
+use crate::support::turn_client::TurnClient;
+use crate::support::{CertFiles, TestCa, ecdsa, https_client, tcp_from, tls_from};
+use crate::support::{Server, admin};
+use crate::support::{
     TestApp, Ws, browser_client, csrf_of, metric_in, path_of, redirected_to, spawn_app_with_seed,
 };
-use crate::https::{CertFiles, TestCa, ecdsa, https_client, tcp_from, tls_from};
-use crate::turn_client::TurnClient;
 
 /// A loopback address standing in for client number `n` (Linux answers all of
 /// 127.0.0.0/8), so a test can be many clients at once.
@@ -138,7 +138,7 @@ async fn turn_connections_that_trickle_on_the_https_port_are_closed_at_the_deadl
 async fn one_address_cannot_fill_the_relay_s_tcp_port() {
     // The test holds thousands of sockets.
     menkai::net::fit_to_open_file_limit(16_384);
-    let (_data, _token, server) = crate::durability::fresh_server().await;
+    let (_data, _token, server) = crate::support::fresh_server().await;
     let turn = server.turn_addr().await;
     let flooder = client_ip(1);
     let mut held = Vec::new();
@@ -228,7 +228,7 @@ async fn allocations_become(relay: &menkai::turn::relay::Relay, count: usize) ->
 async fn a_removed_tablet_s_and_a_cancelled_visit_s_relay_credentials_stop_within_two_seconds() {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
-    let seed = crate::helpers::Seed {
+    let seed = crate::support::Seed {
         ward: ward_id.clone(),
         ..seed
     };
@@ -330,7 +330,7 @@ async fn the_data_directory_and_every_file_in_it_are_private_whatever_the_umask(
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let server = Server::start_as_deployed(&data, &[], Some("000")).await;
     let token = admin(&["admin", "token", "create", "--name", "t"], &data).await;
-    crate::durability::book_one(&server, &token).await;
+    crate::support::book_one(&server, &token).await;
     assert_eq!(mode(&data), 0o700, "the data directory");
     for file in ["menkai.sqlite3", "menkai.sqlite3-wal", "menkai.sqlite3-shm"] {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
@@ -576,7 +576,7 @@ async fn two_staff_members_links_survive_a_flood_of_new_links_by_a_third() {
 async fn a_link_opened_and_closed_in_a_loop_reaches_the_others_as_a_few_events() {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
-    let seed = crate::helpers::Seed {
+    let seed = crate::support::Seed {
         ward: ward_id,
         ..seed
     };

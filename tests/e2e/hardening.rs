@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::durability::{Server, admin, book_one, fresh_server};
-use crate::helpers::{
+use crate::support::until;
+use crate::support::{Server, admin, book_one, fresh_server};
+use crate::support::{
     browser_client, client_from, csrf_of, monday_9am_tokyo, path_of, peak_rss_kib, rss_kib,
     spawn_app, spawn_app_with_seed,
 };
@@ -353,12 +354,21 @@ async fn connections_beyond_the_cap_are_told_to_come_back() {
         .expect("address");
     // Thirty-two clients (one address may hold only a quarter of the cap).
     let mut held =
-        join_all((0..32).map(|n| crate::https::tcp_from(loopback(6, 0, n + 1), addr))).await;
-    tokio::time::sleep(StdDuration::from_millis(200)).await;
-    let mut extra = crate::https::tcp_from(loopback(6, 0, 40), addr).await;
-    let mut answer = String::new();
-    let _ =
-        tokio::time::timeout(StdDuration::from_secs(5), extra.read_to_string(&mut answer)).await;
+        join_all((0..32).map(|n| crate::support::tcp_from(loopback(6, 0, n + 1), addr))).await;
+    // Once the server has taken all 32, a newcomer is told to come back.
+    let answer = until(
+        StdDuration::from_secs(5),
+        "a 503 for connection 33",
+        || async {
+            let mut extra = crate::support::tcp_from(loopback(6, 0, 40), addr).await;
+            let mut answer = String::new();
+            let _ =
+                tokio::time::timeout(StdDuration::from_secs(1), extra.read_to_string(&mut answer))
+                    .await;
+            answer.starts_with("HTTP/1.1 503").then_some(answer)
+        },
+    )
+    .await;
     println!(
         "connection 33 of 32 was answered: {:?}",
         answer.lines().next()
@@ -366,15 +376,17 @@ async fn connections_beyond_the_cap_are_told_to_come_back() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Retry-After: 5"));
     held.truncate(16);
-    tokio::time::sleep(StdDuration::from_millis(200)).await;
-    let res = reqwest::get(format!("{}/healthz", server.base))
-        .await
-        .expect("request");
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "room again once connections close"
-    );
+    until(
+        StdDuration::from_secs(5),
+        "room again once connections close",
+        || async {
+            reqwest::get(format!("{}/healthz", server.base))
+                .await
+                .is_ok_and(|res| res.status() == StatusCode::OK)
+                .then_some(())
+        },
+    )
+    .await;
     drop(held);
     server.stop().await;
 }

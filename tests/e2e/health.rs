@@ -7,8 +7,8 @@ use std::time::Duration as StdDuration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::{Browser, check, create_administrator};
-use crate::helpers::{Seed, TestApp, monday_9am_tokyo, spawn_app_with_seed};
+use crate::support::{Browser, check, create_administrator};
+use crate::support::{Seed, TestApp, monday_9am_tokyo, spawn_app_with_seed};
 
 /// The device named `name` as `GET /api/v1/devices` lists it, once `ready` holds.
 async fn device_listed(

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, monday_9am_tokyo, path_of, redirected_to, spawn_app};
+use crate::support::{TestApp, monday_9am_tokyo, path_of, redirected_to, spawn_app};
 
 /// A visit an hour from "now", and the path of its first guest's link.
 async fn booked_visit(app: &TestApp) -> (String, Value, String) {
@@ -360,9 +360,9 @@ async fn the_call_page_stays_under_100_kb() {
 
 #[tokio::test]
 async fn the_booked_page_survives_a_reload_for_its_maker_only() {
-    let (app, _token, seed) = crate::helpers::spawn_app_with_seed().await;
+    let (app, _token, seed) = crate::support::spawn_app_with_seed().await;
     app.login_as_admin().await;
-    let start = crate::helpers::monday_9am_tokyo() + chrono::Duration::hours(2);
+    let start = crate::support::monday_9am_tokyo() + chrono::Duration::hours(2);
     let shown = app.book_by_form(&seed, "remote", start).await;
     let (status, html) = app.get_text(&shown).await;
     assert_eq!(status, StatusCode::OK);

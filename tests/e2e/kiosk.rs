@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::browser::{AXE_RUN, Browser, axe_source, serious_violations, workspace_root};
-use crate::durability::{Server, call, fresh_server, home};
-use crate::https::{CertFiles, TestCa, ecdsa};
+use crate::support::{AXE_RUN, Browser, axe_source, serious_violations, workspace_root};
+use crate::support::{CertFiles, TestCa, ecdsa};
+use crate::support::{Server, call, fresh_server, home};
 
 fn kiosk_binary() -> PathBuf {
     let path = Path::new(env!("CARGO_BIN_EXE_menkai")).with_file_name("menkai-kiosk");
@@ -160,7 +160,7 @@ async fn a_kiosk_pairs_with_a_good_code_and_says_plainly_what_is_wrong_otherwise
     }
 
     // No server there.
-    let nobody = format!("http://127.0.0.1:{}", crate::https::free_port());
+    let nobody = format!("http://127.0.0.1:{}", crate::support::free_port());
     let (exit, _, said) = KioskHome::new().pair(&nobody, &code).await;
     assert_eq!(exit, 3, "{said}");
     assert!(said.contains("Cannot reach the server"), "{said}");

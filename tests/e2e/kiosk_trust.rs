@@ -23,8 +23,8 @@ use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio_rustls::TlsAcceptor;
 
-use crate::https::{TestCa, ecdsa};
 use crate::kiosk::KioskHome;
+use crate::support::{TestCa, ecdsa};
 
 /// The code the operator "types": the fake servers accept anything.
 const CODE: &str = "1234 5678";

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use menkai_peer::Peer;
 
-use crate::durability::{call_now, fresh_server_with};
-use crate::helpers::{cpu_seconds, metric_sum, rss_kib};
-use crate::rust_peer::{connected_to_one, join_with};
+use crate::support::{call_now, fresh_server_with};
+use crate::support::{connected_to_one, join_with};
+use crate::support::{cpu_seconds, metric_sum, rss_kib};
 
 fn calls() -> usize {
     std::env::var("MENKAI_LOAD_CALLS")

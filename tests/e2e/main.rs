@@ -1,8 +1,9 @@
 //! End-to-end tests: each starts the real server (in this process on port 0, or the
 //! real binary as a child process) with a fresh data directory, and talks to it the
-//! way people and programs do.
+//! way people and programs do. `support/` holds the harness; every other file is
+//! scenarios.
 
-mod helpers;
+mod support;
 
 mod api;
 mod auth;
@@ -12,8 +13,9 @@ mod booking;
 mod browser;
 mod calls;
 mod care;
+mod deadlines;
 mod doors;
-pub mod durability;
+mod durability;
 mod hardening;
 mod health;
 mod https;
@@ -24,9 +26,8 @@ mod load_calls;
 mod names;
 mod netns;
 mod protocol;
-pub mod relay;
+mod relay;
 mod rust_peer;
 mod signaling;
 mod soak;
 mod turn;
-pub mod turn_client;

@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, monday_9am_tokyo, redirected_to, spawn_app, spawn_app_with_seed};
+use crate::support::{TestApp, monday_9am_tokyo, redirected_to, spawn_app, spawn_app_with_seed};
 
 /// The code points of the finding.
 const INVISIBLE: [char; 9] = [

@@ -16,9 +16,9 @@ use std::time::Duration as StdDuration;
 use rcgen::PublicKeyData as _;
 use serde_json::Value;
 
-use crate::browser::Browser;
-use crate::helpers::{TestApp, remote_visit_now, spawn_app_with};
-use crate::https::{TestCa, ecdsa, https_client, install};
+use crate::support::Browser;
+use crate::support::{TestApp, remote_visit_now, spawn_app_with};
+use crate::support::{TestCa, ecdsa, https_client, install};
 
 /// A network namespace with a veth pair to the host: host side `10.201.N.1/24`, the
 /// namespace's side `10.201.N.2/24`, its default route through the host.

@@ -12,7 +12,7 @@ use menkai_protocol::{
 };
 use ts_rs::{Config, TS};
 
-use crate::browser::workspace_root;
+use crate::support::workspace_root;
 
 /// The declarations, in the order a reader meets them.
 fn declarations() -> String {

@@ -5,77 +5,15 @@
 //! on both sides) and see each other. Needs `/usr/sbin/turnserver` (`coturn`), which
 //! `scripts/test` installs; without it the test fails and says so.
 
-use std::process::Stdio;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-use crate::browser::Browser;
-use crate::helpers::{Ws, metric_in, remote_visit_now, spawn_app_with};
-use crate::https::free_port;
+use crate::support::Browser;
+use crate::support::Coturn;
+use crate::support::{Ws, metric_in, remote_visit_now, spawn_app_with};
 use menkai::turn::RelayConfig;
-
-/// A coturn on loopback that trusts `secret`.
-pub struct Coturn {
-    child: Child,
-    pub port: u16,
-}
-
-impl Coturn {
-    pub fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
-    }
-
-    pub async fn start(secret: &str) -> Coturn {
-        let binary = ["/usr/bin/turnserver", "/usr/sbin/turnserver"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .unwrap_or_else(|| {
-                panic!("coturn's turnserver not found: run scripts/test, which installs Debian's coturn")
-            });
-        let port = free_port();
-        let relay_from = free_port();
-        let mut child = Command::new(binary)
-            .args([
-                "-n",
-                "--no-cli",
-                "--no-tls",
-                "--no-dtls",
-                "--listening-ip=127.0.0.1",
-                "--relay-ip=127.0.0.1",
-                "--realm=menkai.test",
-                "--use-auth-secret",
-                "--allow-loopback-peers",
-                "--log-file=stdout",
-                "--simple-log",
-            ])
-            .arg(format!("--listening-port={port}"))
-            .arg(format!("--static-auth-secret={secret}"))
-            .arg(format!("--min-port={relay_from}"))
-            .arg(format!("--max-port={}", relay_from.saturating_add(2000)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("turnserver starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        tokio::time::timeout(StdDuration::from_secs(15), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("Total General servers") || line.contains("listener opened on") {
-                    break;
-                }
-            }
-        })
-        .await
-        .expect("coturn listens");
-        // Keep draining its log so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Coturn { child, port }
-    }
-}
 
 /// A Menkai that wants relay-only calls, with a visit starting now on a paired tablet:
 /// through a coturn sharing a secret (the embedded relay off), or through its own.
@@ -83,7 +21,7 @@ struct Relayed {
     _coturn: Option<Coturn>,
     /// The relay's URL as Menkai hands it out.
     url: String,
-    app: crate::helpers::TestApp,
+    app: crate::support::TestApp,
     ward_token: String,
     links: Vec<String>,
 }
@@ -184,7 +122,7 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
 /// The family's page and the ward's page, both relay-only, see each other; both ends
 /// of the path in use are relay candidates.
 async fn relayed_call(
-    app: &crate::helpers::TestApp,
+    app: &crate::support::TestApp,
     ward_token: &str,
     link: &str,
 ) -> (Browser, Browser) {
@@ -318,7 +256,7 @@ async fn the_rust_peer_also_calls_through_the_relay_when_told_to() {
         links,
         ..
     } = relay_only_visit(Some("another shared secret")).await;
-    let ward = crate::rust_peer::join_at(&app.url(""), &ward_token).await;
+    let ward = crate::support::join_at(&app.url(""), &ward_token).await;
     let family = Browser::start().await;
     family.goto(&app.url(&links[0])).await;
     let seen = family.wait_for_media(1, StdDuration::from_secs(45)).await;

@@ -3,35 +3,16 @@
 
 use std::time::Duration;
 
-use menkai_peer::{Peer, PeerOptions, Snapshot};
+use menkai_peer::{Peer, Snapshot};
 
-use crate::browser::Browser;
-use crate::helpers::{TestApp, remote_visit_now, spawn_app_with_seed};
+use crate::support::Browser;
+use crate::support::{TestApp, remote_visit_now, spawn_app_with_seed};
+use crate::support::{connected_to_one, join_at};
 
 const WITHIN: Duration = Duration::from_secs(30);
 
 async fn join(app: &TestApp, token: &str) -> Peer {
     join_at(&app.url(""), token).await
-}
-
-/// A Rust peer on loopback joining the server at `server` (its base URL).
-pub async fn join_at(server: &str, token: &str) -> Peer {
-    join_with(server, token, false).await
-}
-
-/// [`join_at`], sending a test stream of its own instead of mirroring when `test_media`.
-pub async fn join_with(server: &str, token: &str, test_media: bool) -> Peer {
-    let options = PeerOptions {
-        udp_addrs: vec!["127.0.0.1:0".into()],
-        test_media,
-    };
-    Peer::join(&menkai_peer::ws_url(server), token, options)
-        .await
-        .expect("the Rust peer is welcomed")
-}
-
-pub fn connected_to_one(snapshot: &Snapshot) -> bool {
-    snapshot.links.len() == 1 && snapshot.links[0].state == "connected"
 }
 
 fn receives_both_ways(snapshot: &Snapshot) -> bool {
@@ -122,7 +103,7 @@ async fn two_rust_peers_connect_to_each_other_whoever_offers_first() {
 /// come back with `resume` as the same peers, and keep the connection they had.
 #[tokio::test]
 async fn rust_peers_keep_their_seats_and_their_connection_through_a_server_restart() {
-    use crate::durability::{Server, call_now, fresh_server};
+    use crate::support::{Server, call_now, fresh_server};
     let (data, token, server) = fresh_server().await;
     let (device_token, link) = call_now(&server, &token).await;
     let ward = join_at(&server.base, &device_token).await;

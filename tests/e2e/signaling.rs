@@ -4,7 +4,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, Ws, monday_9am_tokyo, redirected_to, spawn_app_with_seed};
+use crate::support::{Seed, TestApp, Ws, monday_9am_tokyo, redirected_to, spawn_app_with_seed};
 
 /// A visit that starts "now" (the test clock), with `guests` family links, on the
 /// seeded ward tablet; returns the visit and the guests' tokens.

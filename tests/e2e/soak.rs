@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::durability::{Server, book_for, fresh_server, paired_home};
-use crate::helpers::rss_kib;
-use crate::rust_peer::{connected_to_one, join_at};
+use crate::support::rss_kib;
+use crate::support::{Server, book_for, fresh_server, paired_home};
+use crate::support::{connected_to_one, join_at};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -9,10 +9,12 @@ use std::time::Duration as StdDuration;
 use base64::Engine;
 use chrono::Duration;
 
-use crate::helpers::{
+use crate::support::settled;
+use crate::support::turn_client::{Relayed, TurnClient};
+use crate::support::until;
+use crate::support::{
     TestApp, Ws, metric_in, remote_visit_now, rss_kib, spawn_app, spawn_app_with,
 };
-use crate::turn_client::{Relayed, TurnClient};
 
 /// The relay's key of the day, as the server keeps it (to craft credentials a client
 /// could not get from the server: expired ones).
@@ -338,7 +340,7 @@ async fn tls_to(
     ca_pem: &str,
     alpn: &[&[u8]],
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    crate::https::tls_from([127, 0, 0, 1].into(), addr, ca_pem, alpn).await
+    crate::support::tls_from([127, 0, 0, 1].into(), addr, ca_pem, alpn).await
 }
 
 /// `turns:` on the HTTPS port: a client behind a firewall that lets only 443 out gets
@@ -346,7 +348,7 @@ async fn tls_to(
 /// web pages keep being served on the same port.
 #[tokio::test]
 async fn turns_shares_the_https_port_with_the_web_pages() {
-    use crate::https::{TestCa, ecdsa, free_port, https_client, install};
+    use crate::support::{TestCa, ecdsa, free_port, https_client, install};
     let ca = TestCa::new("Menkai test CA");
     let dir = tempfile::tempdir().expect("dir");
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -480,21 +482,20 @@ fn received(sockets: &[tokio::net::UdpSocket]) -> HashMap<IpAddr, (usize, usize)
 #[tokio::test]
 async fn a_flood_of_unauthenticated_allocates_is_not_reflected_and_leaves_memory_flat() {
     let data = tempfile::tempdir().expect("dir");
-    let server = crate::durability::Server::start(data.path()).await;
+    let server = crate::support::Server::start(data.path()).await;
     let turn = server.turn_addr().await;
     flood(turn, &sources(78, 100, 1).await, 20).await;
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
     let no_credentials = "menkai_turn_refusals_total{reason=\"no_credentials\"}";
-    let warm_up = metric_in(&server.metrics().await, no_credentials).unwrap_or(0.0);
+    let counted = || async { metric_in(&server.metrics().await, no_credentials).unwrap_or(0.0) };
+    let warm_up = settled(StdDuration::from_secs(5), "the warm-up counted", counted).await;
     let before = rss_kib(server.pid());
     let victims = sources(77, 100, 10).await;
     let started = std::time::Instant::now();
     flood(turn, &victims, 100).await;
     let took = started.elapsed();
-    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    let arrived = settled(StdDuration::from_secs(10), "the flood counted", counted).await - warm_up;
     let after = rss_kib(server.pid());
     let metrics = server.metrics().await;
-    let arrived = metric_in(&metrics, no_credentials).unwrap_or(0.0) - warm_up;
     let answers = received(&victims);
     let (most, _) = answers.values().copied().max().unwrap_or_default();
     let answered: usize = answers.values().map(|(n, _)| n).sum();
@@ -555,9 +556,20 @@ async fn many_calls_starting_behind_one_signed_in_address_are_all_answered() {
     for sockets in [&behind_ward, &unknown] {
         flood(turn, sockets, 1).await;
     }
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
     let answers = |sockets| received(sockets).values().map(|(n, _)| *n).sum::<usize>();
-    let (ward_answers, unknown_answers) = (answers(&behind_ward), answers(&unknown));
+    let (mut ward_answers, mut unknown_answers) = (0, 0);
+    until(
+        StdDuration::from_secs(5),
+        "the answers stopped arriving",
+        || {
+            let (ward, unknown) = (answers(&behind_ward), answers(&unknown));
+            ward_answers += ward;
+            unknown_answers += unknown;
+            let quiet = ward + unknown == 0 && ward_answers > 0;
+            async move { quiet.then_some(()) }
+        },
+    )
+    .await;
     assert_eq!(
         ward_answers, 300,
         "every call behind the ward's address is answered"

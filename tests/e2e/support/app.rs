@@ -1,4 +1,7 @@
-//! One way to start the app for a test, and typed helpers so tests read like stories.
+//! The app in-process: `spawn_app()` starts the real server on port 0 with a temp
+//! data directory and a clock that stands still until a test moves it; `TestApp`
+//! has typed helpers (HTTP, the API, booking, pairing) so each test reads like a
+//! user story.
 
 use std::sync::Arc;
 
@@ -9,7 +12,6 @@ use menkai::startup::Application;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message;
 
 /// 2030-01-07 is a Monday; 00:00 UTC is 09:00 in Tokyo, when visiting hours begin.
 pub fn monday_9am_tokyo() -> DateTime<Utc> {
@@ -310,50 +312,19 @@ impl TestApp {
         starts_at: DateTime<Utc>,
         guests: &[&str],
     ) -> (StatusCode, Value) {
-        let guests: Vec<Value> = guests.iter().map(|g| json!({"name": g})).collect();
-        self.api_post(
-            "/visits",
-            token,
-            json!({
-                "resident_id": seed.resident,
-                "starts_at": starts_at.to_rfc3339(),
-                "duration_minutes": 20,
-                "mode": "remote",
-                "ward_device_id": seed.ward,
-                "guests": guests,
-            }),
-        )
-        .await
+        let body = remote_visit(&seed.resident, &seed.ward, starts_at, 20, guests);
+        self.api_post("/visits", token, body).await
     }
 
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
-}
 
-#[derive(Debug, Clone)]
-pub struct Seed {
-    pub resident: String,
-    pub ward: String,
-    pub kiosk: String,
-}
-
-/// The path part of a visit URL.
-pub fn path_of(url: &str) -> String {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    after_scheme
-        .find('/')
-        .map_or(String::from("/"), |i| after_scheme[i..].to_owned())
-}
-
-impl TestApp {
     pub fn clock_now(&self) -> DateTime<Utc> {
         use menkai::clock::Clock;
         self.clock.now()
     }
-}
 
-impl TestApp {
     /// The path of the first administrator's one-time set-up link.
     pub fn setup_path(&self) -> String {
         let link = self
@@ -364,135 +335,7 @@ impl TestApp {
             .expect("link on this server")
             .to_owned()
     }
-}
 
-/// A signaling client over a real WebSocket.
-pub struct Ws {
-    stream: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
-
-impl Ws {
-    pub async fn connect(app: &TestApp) -> Ws {
-        Ws::connect_to(&app.base).await
-    }
-
-    /// To the server at `base` (`http://…`), the in-process app's or a real binary's.
-    pub async fn connect_to(base: &str) -> Ws {
-        let url = format!("{}/ws", base.replacen("http://", "ws://", 1));
-        let (stream, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connects");
-        Ws { stream }
-    }
-
-    /// Connects and says hello; returns the socket and the first frame it got back.
-    pub async fn hello(app: &TestApp, token: &str, resume: Option<&str>) -> (Ws, Value) {
-        Ws::hello_at(&app.base, token, resume).await
-    }
-
-    /// [`Ws::hello`] to the server at `base`.
-    pub async fn hello_at(base: &str, token: &str, resume: Option<&str>) -> (Ws, Value) {
-        let mut ws = Ws::connect_to(base).await;
-        let mut hello = json!({"type": "hello", "token": token});
-        if let Some(resume) = resume {
-            hello["resume"] = json!(resume);
-        }
-        ws.send(hello).await;
-        let first = ws.recv().await;
-        (ws, first)
-    }
-
-    /// Sends a (large) frame while reading, as a browser does, until the server closes
-    /// the socket; returns what it said meanwhile and whether it closed within 10 s.
-    pub async fn send_while_reading(self, text: String) -> (Vec<Value>, bool) {
-        use futures_util::{SinkExt, StreamExt};
-        let (mut sink, mut stream) = self.stream.split();
-        let sending = tokio::spawn(async move {
-            // The server may close before the frame is all out: that is its answer.
-            let _ = sink.send(Message::Text(text.into())).await;
-        });
-        let mut frames = vec![];
-        let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while let Some(Ok(message)) = stream.next().await {
-                if let Message::Text(text) = message
-                    && let Ok(frame) = serde_json::from_str(&text)
-                {
-                    frames.push(frame);
-                }
-            }
-        })
-        .await
-        .is_ok();
-        sending.abort();
-        (frames, closed)
-    }
-
-    pub async fn send(&mut self, frame: Value) {
-        self.send_text(frame.to_string()).await;
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        use futures_util::SinkExt;
-        self.stream
-            .send(Message::Text(text.into()))
-            .await
-            .expect("send");
-    }
-
-    /// The next JSON frame within two seconds (server pings are skipped).
-    pub async fn recv(&mut self) -> Value {
-        self.try_recv(std::time::Duration::from_secs(2))
-            .await
-            .expect("a frame within 2 s")
-    }
-
-    /// The next JSON frame, or `None` if the socket closed or nothing came in time.
-    pub async fn try_recv(&mut self, within: std::time::Duration) -> Option<Value> {
-        use futures_util::StreamExt;
-        use tokio_tungstenite::tungstenite::Message;
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.stream.next())
-                .await
-                .ok()??;
-            match next.ok()? {
-                Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
-    }
-
-    /// Frames until one of `kind` arrives; returns it.
-    pub async fn recv_type(&mut self, kind: &str) -> Value {
-        for _ in 0..20 {
-            let frame = self.recv().await;
-            if frame["type"] == kind {
-                return frame;
-            }
-        }
-        panic!("no {kind} frame");
-    }
-
-    /// Whether the server closes the socket within two seconds (frames before the
-    /// close are skipped; silence is not a close).
-    pub async fn closed(&mut self) -> bool {
-        use futures_util::StreamExt;
-        use tokio_tungstenite::tungstenite::Message;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        loop {
-            match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Err(_) => return false,
-                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
-                Ok(Some(Ok(_))) => continue,
-            }
-        }
-    }
-}
-
-impl TestApp {
     /// Adds and pairs a device; returns (device id, device token).
     pub async fn paired_device(&self, token: &str, kind: &str, name: &str) -> (String, String) {
         let (_, device) = self
@@ -537,18 +380,19 @@ impl TestApp {
     }
 }
 
-impl Ws {
-    /// Frames until one of `kind` whose `field` equals `value`; earlier ones (such as
-    /// an announcement of the state already known) are skipped.
-    pub async fn recv_where(&mut self, kind: &str, field: &str, value: &str) -> Value {
-        for _ in 0..20 {
-            let frame = self.recv_type(kind).await;
-            if frame[field] == value {
-                return frame;
-            }
-        }
-        panic!("no {kind} frame with {field} = {value}");
-    }
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub resident: String,
+    pub ward: String,
+    pub kiosk: String,
+}
+
+/// The path part of a visit URL.
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or(String::from("/"), |i| after_scheme[i..].to_owned())
 }
 
 /// Where a form's answer sends the browser: a 303 and its `Location` (anything else
@@ -561,61 +405,6 @@ pub fn redirected_to(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Resident memory of a process, in KiB (Linux).
-/// CPU time (user + system, all threads) a process has used, in seconds.
-pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of /proc/PID/stat, i.e. 11 and 12 here.
-    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// A sample's value in a `/metrics` text: the line that starts with `series` (name
-/// and labels, e.g. `menkai_turn_allocations` or `x_total{reason="expired"}`).
-pub fn metric_in(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-/// The sum of every sample whose line starts with `prefix` (a family, all its labels).
-pub fn metric_sum(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-pub fn rss_kib(pid: u32) -> u64 {
-    proc_status_kib(pid, "VmRSS:")
-}
-
-/// The most memory a process has held resident at once since it started.
-pub fn peak_rss_kib(pid: u32) -> u64 {
-    proc_status_kib(pid, "VmHWM:")
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// A browser-like client whose connections come from `ip` (any 127.x.y.z works on
 /// loopback), so a test can be many clients at once.
 pub fn client_from(ip: std::net::IpAddr) -> reqwest::Client {
@@ -625,4 +414,24 @@ pub fn client_from(ip: std::net::IpAddr) -> reqwest::Client {
         .local_address(ip)
         .build()
         .expect("http client")
+}
+
+/// The body of `POST /api/v1/visits` for a visit from home: the one way every test
+/// books one, in-process or against the real binary.
+pub fn remote_visit(
+    resident: &str,
+    ward: &str,
+    starts_at: DateTime<Utc>,
+    minutes: u64,
+    guests: &[&str],
+) -> Value {
+    let guests: Vec<Value> = guests.iter().map(|g| json!({"name": g})).collect();
+    json!({
+        "resident_id": resident,
+        "starts_at": starts_at.to_rfc3339(),
+        "duration_minutes": minutes,
+        "mode": "remote",
+        "ward_device_id": ward,
+        "guests": guests,
+    })
 }
