@@ -52,6 +52,15 @@ impl FieldErrors {
     }
 }
 
+/// `raw` without the characters that show nothing (see [`is_invisible`]) or control
+/// the terminal: what a form shows back after refusing such a name, so the box that
+/// looks empty is empty.
+pub fn visible_only(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !is_invisible(*c) && !c.is_control())
+        .collect()
+}
+
 /// Characters that show nothing, or move the text around them, in a name.
 ///
 /// Unicode's `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt): soft hyphen,
@@ -334,5 +343,11 @@ mod tests {
         assert_ne!(match_key("山田 花子"), match_key("山田 太郎"));
         assert_ne!(match_key("José"), match_key("Jose"));
         assert_ne!(match_key("201"), match_key("202"));
+    }
+
+    #[test]
+    fn a_refused_name_is_shown_back_without_what_cannot_be_seen() {
+        assert_eq!(visible_only("\u{200B}\u{200B}"), "");
+        assert_eq!(visible_only("山田\u{200B} 花子\u{202E}"), "山田 花子");
     }
 }

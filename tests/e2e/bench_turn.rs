@@ -91,6 +91,11 @@ async fn run(load: Load, port: u16, pid: u32, secret: &str) -> Figures {
     let (mut sent, mut received) = (0.0, 0.0);
     for out in outputs {
         let out = out.expect("turnutils_uclient runs (Debian's coturn; scripts/test installs it)");
+        assert!(
+            out.status.success() || !out.stdout.is_empty(),
+            "turnutils_uclient failed: {} (port {port})",
+            out.status
+        );
         let (s, r) = totals(
             &(String::from_utf8_lossy(&out.stdout).into_owned()
                 + &String::from_utf8_lossy(&out.stderr)),
@@ -127,11 +132,14 @@ async fn bench_turn() {
     )
     .await;
     let menkai_turn = menkai.turn_addr().await;
-    let key = menkai::storage::Db::open(data.path())
+    // The relay's key of the day, as the server keeps it (credentials live a day at
+    // most, and the load generators make theirs from it).
+    let day = menkai::turn::credentials::day_of(chrono::Utc::now().timestamp());
+    let (key, _) = menkai::storage::Db::open(data.path())
         .expect("database")
-        .server_key("turn")
+        .turn_keys(day)
         .await
-        .expect("secret");
+        .expect("the relay's key");
     let menkai_secret = base64::engine::general_purpose::STANDARD.encode(key);
 
     let loads = [

@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
+use crate::support::until;
 use crate::support::{Browser, check, create_administrator};
 use crate::support::{TestApp, monday_9am_tokyo, path_of, spawn_app_with_seed};
 
@@ -299,14 +300,10 @@ async fn destructive_actions_ask_first_and_going_back_changes_nothing() {
     browser.wait_for("dialog.confirm[open]").await;
     browser.click("dialog.confirm button.danger").await;
     browser.wait_for(".page-head").await;
-    let started = std::time::Instant::now();
-    while state().await != "ended" {
-        assert!(
-            started.elapsed() < StdDuration::from_secs(10),
-            "the visit ended"
-        );
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
+    until(StdDuration::from_secs(10), "the visit ended", || async {
+        (state().await == "ended").then_some(())
+    })
+    .await;
     // The other destructive buttons carry their question too.
     for (page, form) in [
         (

@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::process::Command;
 
 use crate::support::Server;
+use crate::support::until;
 use crate::support::{
     CertFiles, Pebble, TestCa, ecdsa, free_port, https_client, install, tls_connector,
 };
@@ -46,13 +47,12 @@ fn addr_of(base: &str) -> SocketAddr {
 
 async fn wait_for_certificate(addr: SocketAddr, name: &str, ca: &str, want: &[u8]) -> StdDuration {
     let started = Instant::now();
-    while served_certificate(addr, name, ca).await != want {
-        assert!(
-            started.elapsed() < StdDuration::from_secs(30),
-            "the new certificate was never served"
-        );
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
+    until(
+        StdDuration::from_secs(30),
+        "the new certificate served",
+        || async { (served_certificate(addr, name, ca).await == want).then_some(()) },
+    )
+    .await;
     started.elapsed()
 }
 
@@ -226,16 +226,18 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
     let root = pebble.issuing_root().await;
     let client = https_client(&root, Some(("menkai.test", addr)));
     let started = Instant::now();
-    let res = loop {
-        if let Ok(res) = client.get(format!("{}/healthz", app.base)).send().await {
-            break res;
-        }
-        assert!(
-            started.elapsed() < StdDuration::from_secs(60),
-            "a certificate pebble issued is served within a minute"
-        );
-        tokio::time::sleep(StdDuration::from_millis(200)).await;
-    };
+    let res = until(
+        StdDuration::from_secs(60),
+        "a certificate pebble issued is served within a minute",
+        || async {
+            client
+                .get(format!("{}/healthz", app.base))
+                .send()
+                .await
+                .ok()
+        },
+    )
+    .await;
     println!(
         "certificate obtained from pebble in {:.1?}",
         started.elapsed()
@@ -289,13 +291,12 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
     // Two thirds of the certificate's life later (on the server's clock), it renews.
     app.advance(chrono::Duration::days(5 * 366));
     let renewing = Instant::now();
-    while served_certificate(addr, "menkai.test", &root).await == first {
-        assert!(
-            renewing.elapsed() < StdDuration::from_secs(60),
-            "renewed within a minute"
-        );
-        tokio::time::sleep(StdDuration::from_millis(200)).await;
-    }
+    until(
+        StdDuration::from_secs(60),
+        "renewed within a minute",
+        || async { (served_certificate(addr, "menkai.test", &root).await != first).then_some(()) },
+    )
+    .await;
     println!(
         "certificate renewed {:.1?} after it came due",
         renewing.elapsed()

@@ -6,6 +6,7 @@ use std::time::Duration;
 use menkai_peer::{Peer, Snapshot};
 
 use crate::support::Browser;
+use crate::support::until;
 use crate::support::{TestApp, remote_visit_now, spawn_app_with_seed};
 use crate::support::{connected_to_one, join_at};
 
@@ -60,14 +61,12 @@ async fn a_rust_ward_device_and_the_family_page_in_chromium_exchange_media_both_
     // Frames keep coming: a few seconds at most (after the new path, decoding may wait
     // for the next key frame, and the machine may be busy with other tests).
     let decoded = frames(&family.wait_for_media(1, WITHIN).await);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while frames(&family.wait_for_media(1, WITHIN).await) <= decoded + 10 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "video still flows after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    until(
+        Duration::from_secs(10),
+        "video still flows after the restart",
+        || async { (frames(&family.wait_for_media(1, WITHIN).await) > decoded + 10).then_some(()) },
+    )
+    .await;
     let log = family.eval("window.menkai.mesh.log.join('\\n')").await;
     let log = log.as_str().unwrap_or_default();
     assert!(!log.contains("failed"), "no negotiation failed:\n{log}");

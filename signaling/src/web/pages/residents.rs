@@ -118,7 +118,12 @@ async fn add(
             }
         }
         Err(errors) => {
-            let page = list_page(&ctx, &state, &me, typed, errors).await?;
+            // Shown again without what cannot be seen: a box that looks empty must be.
+            let shown = ResidentInput {
+                name: crate::validation::visible_only(&typed.name),
+                room: crate::validation::visible_only(&typed.room),
+            };
+            let page = list_page(&ctx, &state, &me, shown, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
