@@ -183,8 +183,17 @@ impl RelayIo {
                 peer,
                 payload,
             }) => {
-                let socket = self.socket(port);
-                if socket.is_some_and(|s| s.try_send_to(&payload, peer).is_ok()) {
+                // Sent under the read lock: a non-blocking send, and no clone per packet.
+                let allocations = self
+                    .inner
+                    .allocations
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner());
+                let sent = allocations
+                    .get(&port)
+                    .is_some_and(|(socket, _)| socket.try_send_to(&payload, peer).is_ok());
+                drop(allocations);
+                if sent {
                     self.relay().counters().relayed(
                         five.transport.as_str(),
                         "to_peer",
@@ -196,15 +205,6 @@ impl RelayIo {
             Some(Effect::Close { port }) => self.close(port),
         }
         (answer, valid)
-    }
-
-    fn socket(&self, port: u16) -> Option<Arc<UdpSocket>> {
-        let allocations = self
-            .inner
-            .allocations
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        allocations.get(&port).map(|(socket, _)| socket.clone())
     }
 
     /// A UDP socket on the first port that binds for `pending`; the answer for the

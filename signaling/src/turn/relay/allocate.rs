@@ -184,14 +184,19 @@ impl Relay {
         let mut table = self.write();
         let (first, last) = (*self.settings.ports.start(), *self.settings.ports.end());
         let span = usize::from(last - first) + 1;
+        let next = |port: u16| if port >= last { first } else { port + 1 };
         let mut ports = Vec::new();
+        let mut port = table.next_port;
         for _ in 0..span.min(PORT_TRIES) {
-            let port = table.next_port;
-            table.next_port = if port >= last { first } else { port + 1 };
-            if table.by_port.contains_key(&port) || (even && port % 2 == 1) {
-                continue;
+            if !table.by_port.contains_key(&port) && !(even && port % 2 == 1) {
+                ports.push(port);
             }
-            ports.push(port);
+            port = next(port);
+        }
+        // The next allocation starts after this one's first choice (usually the port
+        // it gets), so ports are used in turn and two at once seldom try the same.
+        if let Some(&chosen) = ports.first() {
+            table.next_port = next(chosen);
         }
         ports
     }
