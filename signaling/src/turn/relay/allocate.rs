@@ -188,7 +188,9 @@ impl Relay {
         let mut ports = Vec::new();
         let mut port = table.next_port;
         for _ in 0..span.min(PORT_TRIES) {
-            if !table.by_port.contains_key(&port) && !(even && port % 2 == 1) {
+            let taken = table.by_port.contains_key(&port);
+            let odd_when_even_asked = even && port % 2 == 1;
+            if !taken && !odd_when_even_asked {
                 ports.push(port);
             }
             port = next(port);
