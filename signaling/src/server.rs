@@ -137,21 +137,7 @@ pub async fn serve(
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let io = Held::counted(stream, permit);
-        let service = hyper::service::service_fn({
-            let router = router.clone();
-            move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let router = router.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        router
-                            .oneshot(req.map(axum::body::Body::new))
-                            .await
-                            .unwrap_or_else(|e| match e {}),
-                    )
-                }
-            }
-        });
+        let service = service(router.clone(), peer);
         let (http, stop, tls, turn) = (http.clone(), stop_rx.clone(), tls.clone(), turn.clone());
         let refusals = refusals.clone();
         let handshake_within = limits.header_read;
@@ -191,6 +177,31 @@ pub async fn serve(
         connections.abort_all();
     }
     Ok(())
+}
+
+/// `router` as hyper serves it to one connection from `peer` (handlers read the
+/// address through `ConnectInfo`).
+pub fn service(
+    router: Router,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<axum::response::Response, Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let router = router.clone();
+        async move {
+            Ok::<_, Infallible>(
+                router
+                    .oneshot(req.map(axum::body::Body::new))
+                    .await
+                    .unwrap_or_else(|e| match e {}),
+            )
+        }
+    })
 }
 
 /// One HTTP/1.1 connection (upgrades to WebSocket allowed) until it ends or the server

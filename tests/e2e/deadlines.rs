@@ -4,20 +4,16 @@
 //! and a signed-in socket that sends nothing for 45 s (not even the pong the server's
 //! pings ask for) is dead.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use futures_util::{SinkExt, StreamExt};
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::io::DuplexStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tower::ServiceExt;
 
 use crate::support::{TestApp, spawn_app_with_seed};
 
@@ -25,19 +21,7 @@ use crate::support::{TestApp, spawn_app_with_seed};
 async fn socket_in_memory(app: &TestApp) -> WebSocketStream<DuplexStream> {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let router = menkai::web::router(app.app_state.clone(), Duration::from_secs(30));
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
-        let router = router.clone();
-        async move {
-            Ok::<_, Infallible>(
-                router
-                    .oneshot(req.map(axum::body::Body::new))
-                    .await
-                    .unwrap_or_else(|e| match e {}),
-            )
-        }
-    });
+    let service = menkai::server::service(router, SocketAddr::from(([127, 0, 0, 1], 40_000)));
     tokio::spawn(async move {
         let _ = hyper::server::conn::http1::Builder::new()
             .serve_connection(TokioIo::new(server), service)

@@ -171,6 +171,24 @@ async fn one_address_cannot_fill_the_relay_s_tcp_port() {
     server.stop().await;
 }
 
+/// A visit starting now on a freshly paired tablet: (the visit, the tablet's id, its
+/// device token).
+async fn visit_now_on_a_tablet(
+    app: &TestApp,
+    token: &str,
+    seed: crate::support::Seed,
+    guests: &[&str],
+) -> (Value, String, String) {
+    let (ward_id, ward_token) = app.paired_device(token, "ward", "Tablet 3F").await;
+    let seed = crate::support::Seed {
+        ward: ward_id.clone(),
+        ..seed
+    };
+    let (status, visit) = app.book(token, &seed, app.clock_now(), guests).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    (visit, ward_id, ward_token)
+}
+
 /// The embedded relay's credentials in a welcome (or a device's `visit` frame).
 fn relay_credentials(frame: &Value) -> (String, String) {
     let server = &frame["ice_servers"][0];
@@ -227,13 +245,7 @@ async fn allocations_become(relay: &menkai::turn::relay::Relay, count: usize) ->
 #[tokio::test]
 async fn a_removed_tablet_s_and_a_cancelled_visit_s_relay_credentials_stop_within_two_seconds() {
     let (app, token, seed) = spawn_app_with_seed().await;
-    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
-    let seed = crate::support::Seed {
-        ward: ward_id.clone(),
-        ..seed
-    };
-    let (status, visit) = app.book(&token, &seed, app.clock_now(), &["Taro"]).await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let (visit, ward_id, ward_token) = visit_now_on_a_tablet(&app, &token, seed, &["Taro"]).await;
     let link = path_of(visit["invitations"][0]["url"].as_str().expect("url"));
     // The visit is open: the tablet is put into it at once, with its credentials.
     let (_tablet, seated) = Ws::hello(&app, &ward_token, None).await;
@@ -460,19 +472,19 @@ async fn staff_member(app: &TestApp, login: &str) -> reqwest::Client {
     let client = browser_client();
     let path = format!("/setup/{link}");
     let password = "a long enough password";
-    let res = post_as(
-        &client,
-        app,
-        &path,
-        &path,
-        &[
-            ("display_name", login),
-            ("login", login),
-            ("password", password),
-            ("password_again", password),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form_as(
+            &client,
+            &path,
+            &path,
+            &[
+                ("display_name", login),
+                ("login", login),
+                ("password", password),
+                ("password_again", password),
+            ],
+        )
+        .await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,
@@ -481,40 +493,12 @@ async fn staff_member(app: &TestApp, login: &str) -> reqwest::Client {
     client
 }
 
-/// A form posted by `client` with the CSRF value from `page`.
-async fn post_as(
-    client: &reqwest::Client,
-    app: &TestApp,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = client
-        .get(app.url(page))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
-    let csrf = csrf_of(&html);
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client
-        .post(app.url(action))
-        .form(&form)
-        .send()
-        .await
-        .expect("post")
-}
-
 /// `client` makes a new link for the visit's first guest; where the browser is sent.
 async fn new_link(client: &reqwest::Client, app: &TestApp, visit: &Value) -> reqwest::Response {
     let id = visit["id"].as_str().expect("id");
     let guest = visit["guests"][0]["id"].as_str().expect("guest");
-    post_as(
+    app.post_form_as(
         client,
-        app,
         &format!("/staff/visits/{id}"),
         &format!("/staff/visits/{id}/guests/{guest}/link"),
         &[],
@@ -575,15 +559,8 @@ async fn two_staff_members_links_survive_a_flood_of_new_links_by_a_third() {
 #[tokio::test]
 async fn a_link_opened_and_closed_in_a_loop_reaches_the_others_as_a_few_events() {
     let (app, token, seed) = spawn_app_with_seed().await;
-    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
-    let seed = crate::support::Seed {
-        ward: ward_id,
-        ..seed
-    };
-    let (status, visit) = app
-        .book(&token, &seed, app.clock_now(), &["Taro", "Hanako"])
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let (visit, _, ward_token) =
+        visit_now_on_a_tablet(&app, &token, seed, &["Taro", "Hanako"]).await;
     let token_of = |n: usize| {
         path_of(visit["invitations"][n]["url"].as_str().expect("url"))
             .trim_start_matches("/v/")

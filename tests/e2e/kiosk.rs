@@ -34,6 +34,21 @@ fn kiosk_binary() -> PathBuf {
     path
 }
 
+/// Runs a prepared `menkai-kiosk` command with `args` to its end: (exit code, stdout,
+/// stderr).
+pub(crate) async fn run_to_end(mut command: Command, args: &[&str]) -> (i32, String, String) {
+    let out = command
+        .args(args)
+        .output()
+        .await
+        .expect("menkai-kiosk runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A kiosk's own directories (pairing, profiles), as a user account would have.
 pub(crate) struct KioskHome {
     dir: tempfile::TempDir,
@@ -67,17 +82,7 @@ impl KioskHome {
 
     /// Runs a kiosk command to its end: (exit code, stdout, stderr).
     pub(crate) async fn run(&self, lang: &str, args: &[&str]) -> (i32, String, String) {
-        let out = self
-            .command(lang)
-            .args(args)
-            .output()
-            .await
-            .expect("menkai-kiosk runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_to_end(self.command(lang), args).await
     }
 
     pub(crate) async fn pair(&self, base: &str, code: &str) -> (i32, String, String) {

@@ -20,10 +20,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::process::Command;
 use tokio_rustls::TlsAcceptor;
 
-use crate::kiosk::KioskHome;
+use crate::kiosk::{KioskHome, run_to_end};
+use crate::support::peak_rss_kib;
 use crate::support::{TestCa, ecdsa};
 
 /// The code the operator "types": the fake servers accept anything.
@@ -280,32 +280,6 @@ fn tls_acceptor(ca: &TestCa) -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
-/// Runs a prepared kiosk command to its end: (exit code, stdout, stderr).
-async fn run(mut command: Command, args: &[&str]) -> (i32, String, String) {
-    let out = command
-        .args(args)
-        .output()
-        .await
-        .expect("menkai-kiosk runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The peak resident memory (VmHWM) in /proc/<pid>/status, in KiB.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// Runs `menkai-kiosk` to its end while reading its peak resident memory every few
 /// milliseconds (VmHWM only grows, and is gone once it exits): (exit code, what it
 /// printed and said, the highest peak read in KiB, 0 if never read).
@@ -318,18 +292,12 @@ async fn run_measured(home: &KioskHome, args: &[&str]) -> (i32, String, u64) {
         .spawn()
         .expect("menkai-kiosk starts");
     let pid = child.id().expect("running");
-    let status_file = format!("/proc/{pid}/status");
     let mut output = tokio::spawn(child.wait_with_output());
     let started = Instant::now();
     let mut peak_kib = 0;
     let out = loop {
-        if let Some(kib) = std::fs::read_to_string(&status_file)
-            .ok()
-            .as_deref()
-            .and_then(vm_hwm_kib)
-        {
-            peak_kib = peak_kib.max(kib);
-        }
+        // 0 once it has exited: VmHWM only grows while it runs.
+        peak_kib = peak_kib.max(peak_rss_kib(pid));
         tokio::select! {
             out = &mut output => break out.expect("joined").expect("output"),
             () = tokio::time::sleep(Duration::from_millis(5)) => {}
@@ -379,7 +347,8 @@ async fn a_redirect_to_plain_http_is_never_followed() {
         command
     };
 
-    let (exit, printed, said) = run(trusting("C.UTF-8"), &["pair", &secure.base, CODE]).await;
+    let (exit, printed, said) =
+        run_to_end(trusting("C.UTF-8"), &["pair", &secure.base, CODE]).await;
     assert_eq!(exit, 3, "{printed}{said}");
     let asked = secure.requests();
     assert_eq!(asked.len(), 1, "{asked:?}");
@@ -400,7 +369,7 @@ async fn a_redirect_to_plain_http_is_never_followed() {
     );
     assert!(!home.pairing_file().exists(), "nothing saved");
 
-    let (exit, _, said) = run(trusting("ja_JP.UTF-8"), &["pair", &secure.base, CODE]).await;
+    let (exit, _, said) = run_to_end(trusting("ja_JP.UTF-8"), &["pair", &secure.base, CODE]).await;
     assert_eq!(exit, 3, "{said}");
     assert!(
         said.contains(&target) && said.contains("キオスクは転送に従わないため"),
@@ -414,7 +383,8 @@ async fn a_redirect_to_plain_http_is_never_followed() {
         &json!({ "server": secure.base, "device_token": TOKEN, "device_id": "dev1",
                  "device_name": "Entrance", "kind": "entrance" }),
     );
-    let (_, report, said) = run(trusting("C.UTF-8"), &["doctor", "--browser", "/bin/false"]).await;
+    let (_, report, said) =
+        run_to_end(trusting("C.UTF-8"), &["doctor", "--browser", "/bin/false"]).await;
     println!("{report}");
     assert!(
         report.contains("[PROBLEM] Server: ") && report.contains("answered with a redirect to"),

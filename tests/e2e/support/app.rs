@@ -192,11 +192,29 @@ impl TestApp {
         action: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let (_, html) = self.get_text(page).await;
+        self.post_form_as(&self.client, page, action, fields).await
+    }
+
+    /// [`TestApp::post_form`] by another browser (another staff member's session).
+    pub async fn post_form_as(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = client
+            .get(self.url(page))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("body");
         let csrf = csrf_of(&html);
         let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         form.extend_from_slice(fields);
-        self.client
+        client
             .post(self.url(action))
             .form(&form)
             .send()
