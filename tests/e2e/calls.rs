@@ -465,3 +465,61 @@ async fn staff_turn_the_ward_tablet_up_and_it_stays_up() {
         )
         .await;
 }
+
+/// Whether the first remote picture on `page` is moving: its `currentTime` advances.
+async fn remote_picture_moves(page: &Browser) {
+    let time = "document.querySelector('#remotes video').currentTime";
+    let at = page.eval(time).await.as_f64().unwrap_or(0.0);
+    crate::support::until(MEDIA, "the remote picture moves", || async {
+        (page.eval(time).await.as_f64().unwrap_or(0.0) > at).then_some(())
+    })
+    .await;
+}
+
+/// A browser that plays no sound before a tap (iOS Safari, Firefox by default): the
+/// other side's picture moves at once, muted, one large "tap to hear" control shows,
+/// and one tap brings the sound and takes the control away. On the family's page the
+/// control is the call's button; on the device page its one overlay (never both).
+#[tokio::test]
+async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the_sound() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let blocked = ["--autoplay-policy=user-gesture-required".to_owned()];
+    let tablet = Browser::start_with(&blocked).await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let family = Browser::start_with(&blocked).await;
+    family.goto(&app.url(&links[0])).await;
+    family.wait_for_media(1, MEDIA).await;
+    tablet.wait_for_media(1, MEDIA).await;
+    let shown = |id: &str| format!("!document.getElementById('{id}').hidden");
+    let remote_muted = "document.querySelector('#remotes video').muted";
+    for (page, control, button, never) in [
+        (&family, "tap-for-sound", "#tap-for-sound", None),
+        (
+            &tablet,
+            "sound-unlock",
+            "#sound-unlock-button",
+            Some("tap-for-sound"),
+        ),
+    ] {
+        // Before any tap: the picture moves, muted, and the control asks for the tap.
+        remote_picture_moves(page).await;
+        page.wait_until(&shown(control), MEDIA).await;
+        assert_eq!(page.eval(remote_muted).await, Value::Bool(true));
+        if let Some(never) = never {
+            assert_eq!(
+                page.eval(&shown(never)).await,
+                Value::Bool(false),
+                "one control only"
+            );
+        }
+        page.screenshot(&format!("sound-blocked-{control}")).await;
+        // One tap: sound, no control, the picture still moving.
+        page.click(button).await;
+        page.wait_until(&format!("!({remote_muted})"), MEDIA).await;
+        assert_eq!(page.eval(&shown(control)).await, Value::Bool(false));
+        remote_picture_moves(page).await;
+    }
+}

@@ -20,23 +20,72 @@ export function t(key) {
 }
 
 /**
- * Plays a media element; if the browser wants a tap first, shows the sound button.
+ * Sound waiting for the one tap browsers may ask for (iOS Safari, Firefox by default,
+ * Chromium with some policies): the elements muted only so that their picture could
+ * play meanwhile, and what else the tap must wake (the amplifier's AudioContext).
+ */
+const sound = {
+  /** @type {Set<HTMLMediaElement>} */
+  mutedUntilTap: new Set(),
+  /** @type {Array<() => void>} */
+  onTap: [],
+};
+
+/** Whether `el` is muted only until the tap (for the volume code, which must keep it so). */
+export function mutedUntilTap(/** @type {HTMLMediaElement} */ el) {
+  return sound.mutedUntilTap.has(el);
+}
+
+/** Runs `fn` on the tap that lets sound play. */
+export function whenSoundAllowed(/** @type {() => void} */ fn) {
+  sound.onTap.push(fn);
+}
+
+/**
+ * Plays a media element. If the browser wants a tap before it plays sound, the
+ * picture plays anyway, muted, and the one "tap to hear" control appears (the
+ * device page's overlay where there is one, else the call's button).
  * @param {HTMLMediaElement} el
  */
 export async function play(el) {
   try {
     await el.play();
+    return;
   } catch (err) {
     // Only a browser that wants a tap first says NotAllowedError; an interrupted
     // play() (the stream changed) is harmless.
     if (/** @type {Error} */ (err).name !== "NotAllowedError") return;
-    const button = $("tap-for-sound");
-    if (!button) return;
-    button.hidden = false;
-    button.onclick = () => {
-      button.hidden = true;
-      for (const media of document.querySelectorAll("video")) media.play().catch(() => {});
-    };
+  }
+  if (!el.muted) {
+    el.muted = true;
+    sound.mutedUntilTap.add(el);
+  }
+  el.play().catch(() => {});
+  askForTap();
+}
+
+/** Shows the one control that asks for the tap. */
+function askForTap() {
+  const overlay = $("sound-unlock");
+  if (overlay) {
+    overlay.hidden = false;
+    return;
+  }
+  const button = $("tap-for-sound");
+  if (!button) return;
+  button.hidden = false;
+  button.onclick = allowSound;
+}
+
+/** The tap: sound on where it was held back, every picture playing, the control gone. */
+export function allowSound() {
+  for (const el of sound.mutedUntilTap) el.muted = false;
+  sound.mutedUntilTap.clear();
+  for (const fn of sound.onTap) fn();
+  for (const media of document.querySelectorAll("video")) media.play().catch(() => {});
+  for (const id of ["tap-for-sound", "sound-unlock"]) {
+    const control = $(id);
+    if (control) control.hidden = true;
   }
 }
 
@@ -58,6 +107,7 @@ export class CallView {
      * @type {Map<string, Amp>}
      */
     this.amps = new Map();
+    whenSoundAllowed(() => this.resumeSound());
     /**
      * The shared output of amplified sound.
      * @type {{ ctx: AudioContext, input: AudioNode, analyser: AnalyserNode } | null}
@@ -197,7 +247,8 @@ export class CallView {
     }
     const amp = this.amps.get(peerId);
     if (amp) amp.gain.gain.value = this.volume;
-    video.muted = !!amp;
+    // Amplified sound plays through Web Audio; held-back sound waits for the tap.
+    video.muted = !!amp || mutedUntilTap(video);
     video.volume = Math.min(1, this.volume);
   }
 

@@ -6,7 +6,7 @@
 
 import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
-import { $, CallView, openMedia } from "./callview.js";
+import { $, CallView, allowSound, openMedia, whenSoundAllowed } from "./callview.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
@@ -332,8 +332,13 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") keepAwake();
 });
 
-/** Browsers play sound only after one tap on the page; explain that, once. */
+/**
+ * Browsers play sound only after one tap on the page; explain that, once, at start
+ * (and again whenever a call's sound is held back: `play` in callview.js shows the
+ * same overlay, so there is only ever one control to tap).
+ */
 function offerSoundUnlock() {
+  $("sound-unlock-button").onclick = allowSound;
   const AudioContextClass = window.AudioContext;
   if (!AudioContextClass) return;
   const probe = new AudioContextClass();
@@ -341,14 +346,8 @@ function offerSoundUnlock() {
     probe.close();
     return;
   }
-  const overlay = $("sound-unlock");
-  overlay.hidden = false;
-  $("sound-unlock-button").onclick = () => {
-    probe.resume();
-    view.resumeSound();
-    overlay.hidden = true;
-    for (const media of document.querySelectorAll("video")) /** @type {HTMLVideoElement} */ (media).play().catch(() => {});
-  };
+  $("sound-unlock").hidden = false;
+  whenSoundAllowed(() => probe.close());
 }
 
 /** @type {Signaling | null} */
