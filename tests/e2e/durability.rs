@@ -3,12 +3,11 @@
 use std::time::Duration as StdDuration;
 
 use crate::support::{Server, admin, book_one, call, fresh_server};
-use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn visits_today(base: &str, token: &str) -> Value {
-    let date = Utc::now().date_naive();
+    let date = crate::support::home_today();
     call(
         &reqwest::Client::new(),
         reqwest::Method::GET,
@@ -175,4 +174,19 @@ async fn a_flood_of_frames_leaves_the_servers_memory_flat() {
         "memory stayed flat: {before} KiB → {after} KiB"
     );
     server.stop().await;
+}
+
+#[test]
+fn the_test_home_is_at_noon_whenever_the_tests_run() {
+    use chrono::{TimeZone, Timelike, Utc};
+    for hour in 0..24 {
+        let now = Utc
+            .with_ymd_and_hms(2030, 1, 7, hour, 40, 0)
+            .single()
+            .expect("time");
+        let (zone, offset) = crate::support::noon_zone(now);
+        let tz: chrono_tz::Tz = zone.parse().expect("a zone chrono-tz knows");
+        assert_eq!(now.with_timezone(&tz).hour(), 12, "{zone}");
+        assert!((-11..=12).contains(&offset));
+    }
 }

@@ -271,7 +271,8 @@ pub async fn home(server: &Server, token: &str) -> Home {
     let all_day: Vec<Value> = (1..=7)
         .map(|d| json!({"weekday": d, "from": "00:00", "to": "24:00"}))
         .collect();
-    let facility = json!({"name": "Test Home", "time_zone": "UTC", "language": "en", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": all_day});
+    let (zone, _) = noon_zone(Utc::now());
+    let facility = json!({"name": "Test Home", "time_zone": zone, "language": "en", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": all_day});
     let put = call(
         &client,
         reqwest::Method::PUT,
@@ -333,18 +334,30 @@ pub async fn book_for(
     visit
 }
 
-/// A visit booked five minutes from now (and not across midnight UTC, so "today"
-/// lists it).
+/// A visit booked five minutes from now.
 pub async fn book_one(server: &Server, token: &str) -> Value {
     let home = home(server, token).await;
+    book(server, token, &home, Utc::now() + Duration::minutes(5)).await
+}
+
+/// The time zone in which it is about noon at `now`, and its offset from UTC in hours.
+/// The real binary's test home lives there, so a visit booked "now" (the real clock
+/// is in charge) never crosses the home's midnight, where its visiting hours end,
+/// whatever the hour the tests run at. `Etc/GMT-9` is UTC+9 (the sign is inverted).
+pub fn noon_zone(now: DateTime<Utc>) -> (String, i64) {
+    let offset = 12 - i64::from(chrono::Timelike::hour(&now));
+    let zone = match offset {
+        0 => "UTC".to_owned(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    (zone, offset)
+}
+
+/// Today at the test home (see [`noon_zone`]).
+pub fn home_today() -> chrono::NaiveDate {
     let now = Utc::now();
-    let start = (now + Duration::minutes(5)).min(
-        now.date_naive()
-            .and_hms_opt(23, 30, 0)
-            .expect("time")
-            .and_utc(),
-    );
-    book(server, token, &home, start).await
+    (now + Duration::hours(noon_zone(now).1)).date_naive()
 }
 
 /// A home whose tablet is paired: the home and the tablet's device token.
