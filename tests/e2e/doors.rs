@@ -17,11 +17,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::support::try_login;
 use crate::support::turn_client::TurnClient;
 use crate::support::{CertFiles, TestCa, ecdsa, https_client, tcp_from, tls_from};
 use crate::support::{Server, admin};
 use crate::support::{
-    TestApp, Ws, browser_client, csrf_of, metric_in, path_of, redirected_to, spawn_app_with_seed,
+    TestApp, Ws, browser_client, metric_in, path_of, redirected_to, spawn_app_with_seed,
 };
 
 /// A loopback address standing in for client number `n` (Linux answers all of
@@ -390,25 +391,7 @@ async fn junk_for_the_relay_and_refused_logins_are_counted_not_logged_line_by_li
     let client = browser_client();
     let base = &server.base;
     for _ in 0..1000 {
-        let page = client
-            .get(format!("{base}/staff/login"))
-            .send()
-            .await
-            .expect("login page")
-            .text()
-            .await
-            .expect("body");
-        let status = client
-            .post(format!("{base}/staff/login"))
-            .form(&[
-                ("csrf", csrf_of(&page).as_str()),
-                ("login", "admin"),
-                ("password", "guessed"),
-            ])
-            .send()
-            .await
-            .expect("login")
-            .status();
+        let status = try_login(&client, base, "admin", "guessed").await;
         assert!(
             [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&status),
             "{status}"
@@ -541,14 +524,7 @@ async fn two_staff_members_links_survive_a_flood_of_new_links_by_a_third() {
     println!("one account asked for 300 new links in a row: {made} made, {held_back} held back");
     assert!(made <= menkai::invitations::recent::PER_MINUTE, "{made}");
     for (client, page) in [(&ito, &ito_page), (&kato, &kato_page)] {
-        let html = client
-            .get(app.url(page))
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("body");
+        let html = app.text_as(client, page).await;
         assert!(
             html.contains("/v/"),
             "their new link is still shown: {page}"

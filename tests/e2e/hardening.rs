@@ -18,42 +18,9 @@ use crate::support::{
     browser_client, client_from, csrf_of, monday_9am_tokyo, path_of, peak_rss_kib, rss_kib,
     spawn_app, spawn_app_with_seed,
 };
+use crate::support::{login_csrf, try_login};
 
 const PASSWORD: &str = "a long enough password";
-
-/// The CSRF value the login page hands this client.
-async fn login_csrf(client: &reqwest::Client, base: &str) -> String {
-    let page = client
-        .get(format!("{base}/staff/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("body");
-    csrf_of(&page)
-}
-
-/// One login attempt the way the login page makes it; the answer's status.
-async fn try_login(
-    client: &reqwest::Client,
-    base: &str,
-    login: &str,
-    password: &str,
-) -> StatusCode {
-    let csrf = login_csrf(client, base).await;
-    client
-        .post(format!("{base}/staff/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", login),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .expect("login post")
-        .status()
-}
 
 /// Creates an account through a set-up link (path or full URL on `base`).
 async fn create_account(

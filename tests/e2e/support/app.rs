@@ -195,6 +195,18 @@ impl TestApp {
         self.post_form_as(&self.client, page, action, fields).await
     }
 
+    /// The page at `path` as another browser (another staff member's session) sees it.
+    pub async fn text_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("body")
+    }
+
     /// [`TestApp::post_form`] by another browser (another staff member's session).
     pub async fn post_form_as(
         &self,
@@ -203,14 +215,7 @@ impl TestApp {
         action: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let html = client
-            .get(self.url(page))
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("body");
+        let html = self.text_as(client, page).await;
         let csrf = csrf_of(&html);
         let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         form.extend_from_slice(fields);
@@ -452,4 +457,38 @@ pub fn remote_visit(
         "ward_device_id": ward,
         "guests": guests,
     })
+}
+
+/// The CSRF value the login page hands this client.
+pub async fn login_csrf(client: &reqwest::Client, base: &str) -> String {
+    let page = client
+        .get(format!("{base}/staff/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    csrf_of(&page)
+}
+
+/// One login attempt the way the login page makes it; the answer's status.
+pub async fn try_login(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> StatusCode {
+    let csrf = login_csrf(client, base).await;
+    client
+        .post(format!("{base}/staff/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", login),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login post")
+        .status()
 }

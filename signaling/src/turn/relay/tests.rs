@@ -240,6 +240,14 @@ impl Client {
         out.finish()
     }
 
+    /// A signed Allocate for UDP relaying.
+    fn allocate_request(&self) -> Vec<u8> {
+        self.request(ALLOCATE, &|m, _| {
+            m.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
+                .expect("add");
+        })
+    }
+
     /// The answer if it is a success, else its error code (learning a nonce from a 401
     /// or 438 on the way).
     fn read(&mut self, answer: &[u8]) -> Result<Vec<u8>, u16> {
@@ -272,10 +280,7 @@ fn peer(text: &str) -> SocketAddr {
 fn a_client_is_challenged_first_then_allocates_with_its_credentials() {
     let world = World::new();
     let mut client = world.client("guest-1", 40_000);
-    let request = client.request(ALLOCATE, &|m, _| {
-        m.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
-            .expect("add");
-    });
+    let request = client.allocate_request();
     let first = world.send(&client, &request);
     assert!(!first.valid, "an unsigned request proves nothing");
     assert_eq!(client.read(&first.answer.expect("answered")), Err(401));
@@ -314,10 +319,7 @@ fn a_retransmitted_allocate_gets_the_same_relayed_address_and_no_second_port() {
     let world = World::new();
     let mut client = world.client("guest-1", 40_000);
     world.introduce(&mut client);
-    let request = client.request(ALLOCATE, &|m, _| {
-        m.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
-            .expect("add");
-    });
+    let request = client.allocate_request();
     let (bound, port) = world.bind(world.send(&client, &request)).expect("a port");
     assert!(bound.keep);
     let again = world.send(&client, &request);
@@ -327,10 +329,7 @@ fn a_retransmitted_allocate_gets_the_same_relayed_address_and_no_second_port() {
     let relayed = msg.attribute::<XorRelayedAddress>().expect("relayed");
     assert_eq!(relayed.addr(msg.transaction_id()).port(), port);
     // Another transaction on the same 5-tuple is a mismatch.
-    let other = client.request(ALLOCATE, &|m, _| {
-        m.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
-            .expect("add");
-    });
+    let other = client.allocate_request();
     assert_eq!(
         code_of(&world.send(&client, &other).answer.expect("answered")),
         437
@@ -342,10 +341,7 @@ fn a_client_that_got_an_allocation_while_its_port_was_bound_keeps_the_first() {
     let world = World::new();
     let mut client = world.client("guest-1", 40_000);
     world.introduce(&mut client);
-    let request = client.request(ALLOCATE, &|m, _| {
-        m.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
-            .expect("add");
-    });
+    let request = client.allocate_request();
     // Two readers of the UDP listener both pass the checks before either binds.
     let (first, second) = (world.send(&client, &request), world.send(&client, &request));
     let (bound, _) = world.bind(first).expect("a port");
