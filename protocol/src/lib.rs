@@ -348,6 +348,13 @@ pub enum ClientMsg {
     },
     Ping,
     Leave,
+    /// The page stopped on an error of its own (a bug, or a browser it did not
+    /// expect): it leaves at once like `leave`, and the server logs what it said.
+    #[serde(rename = "client_error")]
+    ClientError {
+        /// The error in short (at most [`CLIENT_ERROR_MAX`] characters).
+        message: String,
+    },
     /// Devices only: how the device is (camera, microphone, battery…).
     Health(Health),
 }
@@ -383,7 +390,11 @@ struct Envelope<'a> {
     to: Option<String>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
+    message: Option<String>,
 }
+
+/// The longest `client_error` message the server takes, in characters.
+pub const CLIENT_ERROR_MAX: usize = 500;
 
 #[derive(Deserialize)]
 struct Kind<'a> {
@@ -407,7 +418,8 @@ impl ClientMsg {
         }
         let e: Envelope<'_> = serde_json::from_str(text).ok()?;
         let no_extras = |allowed: (bool, bool, bool, bool)| {
-            (e.token.is_some() <= allowed.0)
+            e.message.is_none()
+                && (e.token.is_some() <= allowed.0)
                 && (e.resume.is_some() <= allowed.1)
                 && (e.to.is_some() <= allowed.2)
                 && (e.data.is_some() <= allowed.3)
@@ -423,6 +435,13 @@ impl ClientMsg {
             }),
             "ping" if no_extras((false, false, false, false)) => Some(ClientMsg::Ping),
             "leave" if no_extras((false, false, false, false)) => Some(ClientMsg::Leave),
+            "client_error"
+                if e.token.is_none() && e.resume.is_none() && e.to.is_none() && e.data.is_none() =>
+            {
+                let message = e.message?;
+                (message.chars().count() <= CLIENT_ERROR_MAX)
+                    .then_some(ClientMsg::ClientError { message })
+            }
             _ => None,
         }
     }

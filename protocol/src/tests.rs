@@ -86,6 +86,7 @@ mod properties {
             Just("signal".to_owned()),
             Just("ping".to_owned()),
             Just("leave".to_owned()),
+            Just("client_error".to_owned()),
             Just("health".to_owned()),
             any::<String>(),
         ];
@@ -96,9 +97,10 @@ mod properties {
             field(),
             field(),
             field(),
+            field(),
             prop::option::of(any::<String>()),
         )
-            .prop_map(|(kind, token, resume, to, data, extra)| {
+            .prop_map(|(kind, token, resume, to, data, message, extra)| {
                 let mut frame = serde_json::Map::new();
                 frame.insert("type".into(), kind.into());
                 for (name, value) in [
@@ -106,6 +108,7 @@ mod properties {
                     ("resume", resume),
                     ("to", to),
                     ("data", data),
+                    ("message", message),
                 ] {
                     if let Some(value) = value {
                         frame.insert(name.into(), value);
@@ -151,6 +154,11 @@ mod properties {
                 }
                 Some(ClientMsg::Ping) => prop_assert!(frame["type"] == "ping" && keys.len() == 1),
                 Some(ClientMsg::Leave) => prop_assert!(frame["type"] == "leave" && keys.len() == 1),
+                Some(ClientMsg::ClientError { message }) => {
+                    prop_assert_eq!(&frame["type"], "client_error");
+                    prop_assert_eq!(frame["message"].as_str(), Some(message.as_str()));
+                    prop_assert!(keys.len() == 2 && message.chars().count() <= CLIENT_ERROR_MAX);
+                }
                 Some(ClientMsg::Health(_)) => {
                     prop_assert_eq!(&frame["type"], "health");
                     prop_assert!(!has("token") && !has("to") && !has("data"));
@@ -258,4 +266,24 @@ fn a_client_reads_the_signal_it_is_relayed() {
     let signal: SignalData = serde_json::from_str(data.get()).expect("signal data");
     assert_eq!(from, "p1");
     assert_eq!(signal.description.map(|d| d.kind), Some("offer".to_owned()));
+}
+
+#[test]
+fn a_client_error_carries_a_short_message_and_nothing_else() {
+    let ok = ClientMsg::parse(r#"{"type":"client_error","message":"TypeError: x is undefined"}"#);
+    assert!(matches!(ok, Some(ClientMsg::ClientError { message }) if message == "TypeError: x is undefined"));
+    let long = format!(
+        r#"{{"type":"client_error","message":"{}"}}"#,
+        "x".repeat(CLIENT_ERROR_MAX + 1)
+    );
+    assert!(ClientMsg::parse(&long).is_none(), "too long");
+    assert!(ClientMsg::parse(r#"{"type":"client_error"}"#).is_none(), "no message");
+    assert!(
+        ClientMsg::parse(r#"{"type":"client_error","message":"m","to":"p"}"#).is_none(),
+        "another frame's field"
+    );
+    assert!(
+        ClientMsg::parse(r#"{"type":"leave","message":"m"}"#).is_none(),
+        "a message on another frame"
+    );
 }

@@ -151,6 +151,8 @@ pub struct Metrics {
     pub hellos: Family<HelloOutcome, Counter>,
     pub relay: RelayCounters,
     pub refusals: Refusals,
+    /// Pages that stopped on an error of their own and said so (`client_error`).
+    pub client_errors: Counter,
 }
 
 impl Default for Metrics {
@@ -163,6 +165,7 @@ impl Default for Metrics {
                 ..RelayCounters::default()
             },
             refusals,
+            client_errors: Counter::default(),
         }
     }
 }
@@ -193,6 +196,11 @@ impl Metrics {
             "refused",
             "Requests anyone can send that were refused, by kind (wrong logins and pairing codes, failed TLS handshakes, junk sent to the relay)",
             self.refusals.counts.clone(),
+        );
+        registry.register(
+            "client_errors",
+            "Pages that stopped on an error in the browser (a bug, or a browser they did not expect) and said so",
+            self.client_errors.clone(),
         );
         registry.register(
             "signaling_hellos",

@@ -11,6 +11,7 @@ mod bench_join;
 mod bench_turn;
 mod booking;
 mod browser;
+mod browsers;
 mod calls;
 mod care;
 mod deadlines;

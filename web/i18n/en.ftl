@@ -483,3 +483,19 @@ first-steps-devices = Devices: add the ward tablets and the entrance kiosk, and 
 first-steps-residents = Residents: add each resident by name and room
 first-steps-book = Book the first visit
 first-steps-done = done
+
+## When the browser cannot make video calls, or the page stopped on an error
+## (templates/browser_trouble.html, static/js/guard.js)
+browser-unsupported-title = This browser cannot make video calls
+browser-unsupported-body = Please open the same link in one of these browsers:
+browser-works-iphone = iPhone or iPad: Safari (iOS 15 or newer)
+browser-works-android = Android: Chrome
+browser-works-computer = Computer: Chrome, Edge, Firefox or Safari
+browser-unsupported-update = If you already use one of these, update it to its newest version. Browsers inside other apps (LINE, Facebook, mail) often cannot make calls: open the link in the browser itself.
+browser-unsupported-missing = For the care home's staff — missing:
+browser-crashed-title = Something went wrong
+browser-crashed-body = This page stopped. Reload it to carry on; the visit is still there.
+browser-crashed-reload = Reload the page
+
+## The ward tablet added to a home screen (/device.webmanifest)
+manifest-name = { $facility } video visits

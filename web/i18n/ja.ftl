@@ -483,3 +483,19 @@ first-steps-devices = 端末：病棟のタブレットと入口のキオスク�
 first-steps-residents = 入居者：名前と部屋を追加する
 first-steps-book = 最初の面会を予約する
 first-steps-done = 完了
+
+## When the browser cannot make video calls, or the page stopped on an error
+## (templates/browser_trouble.html, static/js/guard.js)
+browser-unsupported-title = このブラウザーではビデオ通話ができません
+browser-unsupported-body = 同じリンクを、次のどれかのブラウザーで開いてください。
+browser-works-iphone = iPhone・iPad：Safari（iOS 15 以降）
+browser-works-android = Android：Chrome
+browser-works-computer = パソコン：Chrome、Edge、Firefox、Safari
+browser-unsupported-update = すでにお使いの場合は、最新の版に更新してください。LINE・Facebook・メールなどのアプリの中で開いたページでは通話できないことがあります。ブラウザーそのもので開いてください。
+browser-unsupported-missing = 施設の職員の方へ — 足りない機能：
+browser-crashed-title = 問題が起きました
+browser-crashed-body = このページが止まりました。ページを読み込み直すと続けられます。面会はそのまま続いています。
+browser-crashed-reload = ページを読み込み直す
+
+## The ward tablet added to a home screen (/device.webmanifest)
+manifest-name = { $facility } オンライン面会

@@ -99,4 +99,8 @@ now: string, } | { "type": "pong" } | { "type": "error", code: ErrorCode,
  */
 message: string, } | { "type": "control", volume: number, } | { "type": "schedule", schedule: Array<ScheduleEntry>, };
 
-export type ClientMsg = { "type": "hello", token: string, resume?: string, } | { "type": "signal", to: string, data: SignalData, } | { "type": "ping" } | { "type": "leave" } | { "type": "health" } & Health;
+export type ClientMsg = { "type": "hello", token: string, resume?: string, } | { "type": "signal", to: string, data: SignalData, } | { "type": "ping" } | { "type": "leave" } | { "type": "client_error", 
+/**
+ * The error in short (at most [`CLIENT_ERROR_MAX`] characters).
+ */
+message: string, } | { "type": "health" } & Health;

@@ -14,6 +14,7 @@ use crate::state::AppState;
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const SVG: &str = "image/svg+xml";
+const PNG: &str = "image/png";
 
 /// One embedded file: (path under /static/, content type, contents).
 macro_rules! asset {
@@ -21,12 +22,12 @@ macro_rules! asset {
         (
             $path,
             $kind,
-            include_str!(concat!("../../../web/static/", $path)),
+            include_bytes!(concat!("../../../web/static/", $path)),
         )
     };
 }
 
-const ASSETS: &[(&str, &str, &str)] = &[
+const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("style.css", CSS),
     asset!("js/countdown.js", JS),
     asset!("js/staff.js", JS),
@@ -36,7 +37,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/call.js", JS),
     asset!("js/device.js", JS),
     asset!("js/pair.js", JS),
+    asset!("js/guard.js", JS),
     asset!("favicon.svg", SVG),
+    // The ward tablet's home-screen icons (scripts/icons renders them from app.svg).
+    asset!("icons/app.svg", SVG),
+    asset!("icons/icon-180.png", PNG),
+    asset!("icons/icon-192.png", PNG),
+    asset!("icons/icon-512.png", PNG),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -49,8 +56,8 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn etag(contents: &str) -> String {
-    let digest = Sha256::digest(contents.as_bytes());
+fn etag(contents: &[u8]) -> String {
+    let digest = Sha256::digest(contents);
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }
@@ -86,7 +93,9 @@ mod tests {
                 .unwrap()
                 .flatten()
             {
-                let text = std::fs::read_to_string(entry.path()).unwrap();
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
                 for part in text.split("/static/").skip(1) {
                     referenced.push(part.split(['"', '\'', ')']).next().unwrap().to_owned());
                 }

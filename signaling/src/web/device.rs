@@ -1,6 +1,8 @@
 //! The pages a kiosk or ward tablet shows: `/pair` (once, to trade the pairing code
-//! for a device token) and `/device` (all day). The device token never reaches the
-//! server in a URL: the page keeps it in local storage and sends it in `hello`.
+//! for a device token) and `/device` (all day), and the web app manifest that lets a
+//! tablet put `/device` on its home screen and open it full screen. The device token
+//! never reaches the server in a URL: the page keeps it in local storage and sends it
+//! in `hello`.
 
 use axum::Router;
 use axum::extract::State;
@@ -17,6 +19,34 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/device", get(device_page))
         .route("/pair", get(pair_page))
+        .route("/device.webmanifest", get(manifest))
+}
+
+/// The ward tablet as an app (Android's "Add to home screen", iPad's "Add to Home
+/// Screen"): its own icon, full screen, straight to the device page.
+async fn manifest(ctx: Ctx, State(state): State<AppState>) -> Response {
+    let facility = state.facility();
+    let body = serde_json::json!({
+        "name": ctx.tr.t1("manifest-name", "facility", &facility.name),
+        "short_name": ctx.tr.t("device-title"),
+        "lang": ctx.tr.code(),
+        "start_url": "/device",
+        "scope": "/",
+        "display": "fullscreen",
+        "background_color": "#0b4a8b",
+        "theme_color": "#0b4a8b",
+        "icons": [
+            { "src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any" },
+            { "src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any" },
+            { "src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable" },
+            { "src": "/static/icons/app.svg", "sizes": "any", "type": "image/svg+xml" },
+        ],
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/manifest+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 #[derive(askama::Template)]

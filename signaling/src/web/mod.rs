@@ -47,8 +47,8 @@ pub const CSRF_COOKIE: &str = "menkai_csrf";
 /// A page's Content-Security-Policy: only this server's own scripts, styles and
 /// images; no inline script; never framed.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-    connect-src 'self'; media-src 'self' blob:; font-src 'self'; form-action 'self'; \
-    frame-ancestors 'none'; base-uri 'none'";
+    connect-src 'self'; media-src 'self' blob:; font-src 'self'; manifest-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()

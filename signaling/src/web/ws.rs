@@ -253,6 +253,24 @@ async fn run(socket: WebSocket, state: AppState) {
                 conn.close();
                 break;
             }
+            Some(ClientMsg::ClientError { message }) if authenticated => {
+                // The page stopped: it must not look present to staff or to the others.
+                // One line per socket at most (it closes), and sockets per link are
+                // throttled (hub/churn.rs).
+                state.metrics.client_errors.inc();
+                let message: String = crate::validation::visible_only(&message)
+                    .chars()
+                    .take(200)
+                    .collect();
+                tracing::warn!(
+                    device = device_id.is_some(),
+                    error = %message,
+                    "a page stopped on an error in the browser"
+                );
+                hub.leave(id);
+                conn.close();
+                break;
+            }
             _ => conn.send_msg(&protocol::error_frame(SignalingError::BadMessage)),
         }
     }

@@ -1,10 +1,12 @@
-//! Headless Chromium through chromedriver (WebDriver), fake camera and microphone,
-//! screenshots under `target/screenshots/`, and axe-core for accessibility.
+//! Headless Chromium and Firefox through WebDriver, fake camera and microphone, the
+//! console read through WebDriver BiDi, screenshots under `target/screenshots/`, and
+//! axe-core for accessibility.
 //!
-//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`, which `scripts/test`
-//! installs; axe-core ships in `tests/vendor/axe-core`. Missing any of them fails the
-//! test loudly.
+//! Needs Debian's chromium, chromium-driver and firefox-esr, and geckodriver under
+//! `target/tools/`, which `scripts/test` installs; axe-core ships in
+//! `tests/vendor/axe-core`. Missing any of them fails the test loudly.
 
+use super::bidi::Bidi;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -16,15 +18,185 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A chromedriver process and one headless Chromium session.
+/// A browser engine the pages are tested in. Adding a third is one line in
+/// [`Engine::ALL`] and one arm in [`Engine::driver`] and [`Engine::capabilities`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian's `chromium` through `chromedriver`.
+    Chromium,
+    /// Debian's `firefox-esr` through geckodriver (built from crates.io by scripts/test).
+    Firefox,
+}
+
+impl Engine {
+    /// Every engine the family's and the devices' pages must work in.
+    pub const ALL: [Engine; 2] = [Engine::Chromium, Engine::Firefox];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::Firefox => "Firefox",
+        }
+    }
+
+    /// The engine's WebDriver program and its arguments for `port` (`bidi_port`: the
+    /// WebDriver BiDi socket, which geckodriver needs told so parallel sessions do
+    /// not collide on its default).
+    fn driver(self, port: u16, bidi_port: u16) -> (String, Vec<String>) {
+        match self {
+            Engine::Chromium => (
+                program("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver"),
+                vec![format!("--port={port}")],
+            ),
+            Engine::Firefox => (
+                program(
+                    "GECKODRIVER",
+                    &workspace_root()
+                        .join("target/tools/bin/geckodriver")
+                        .to_string_lossy(),
+                    "geckodriver (cargo install geckodriver)",
+                ),
+                vec![
+                    format!("--port={port}"),
+                    format!("--websocket-port={bidi_port}"),
+                ],
+            ),
+        }
+    }
+
+    /// The new session's capabilities: headless, a fake camera and microphone that
+    /// need no prompt, Japanese first, loopback ICE candidates, and BiDi.
+    fn capabilities(self, launch: &Launch, profile: &std::path::Path) -> serde_json::Map<String, Value> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("webSocketUrl".into(), json!(true));
+        match self {
+            Engine::Chromium => {
+                let chromium = program("CHROMIUM", "/usr/bin/chromium", "chromium");
+                let mut args = vec![
+                    "--headless=new".to_owned(),
+                    "--no-sandbox".into(),
+                    "--disable-gpu".into(),
+                    "--disable-background-networking".into(),
+                    "--disable-component-update".into(),
+                    "--no-first-run".into(),
+                    "--disable-sync".into(),
+                    "--disable-quic".into(),
+                    "--hide-scrollbars".into(),
+                    "--lang=ja".into(),
+                    "--use-fake-device-for-media-stream".into(),
+                    if launch.camera_denied {
+                        "--use-fake-ui-for-media-stream=deny".into()
+                    } else {
+                        "--use-fake-ui-for-media-stream".into()
+                    },
+                    if launch.autoplay_blocked {
+                        "--autoplay-policy=user-gesture-required".into()
+                    } else {
+                        "--autoplay-policy=no-user-gesture-required".into()
+                    },
+                    // mDNS-hidden host candidates need multicast to resolve, which this
+                    // sandbox does not reliably deliver: use plain loopback candidates.
+                    "--disable-features=WebRtcHideLocalIpsWithMdns".into(),
+                    "--allow-loopback-in-peer-connection".into(),
+                    "--force-device-scale-factor=1".into(),
+                    "--window-size=1280,1400".into(),
+                    format!("--user-data-dir={}", profile.display()),
+                ];
+                if let Some(host) = &launch.resolve {
+                    args.push(format!("--host-resolver-rules=MAP {host} 127.0.0.1"));
+                }
+                args.extend(launch.chromium_args.iter().cloned());
+                caps.insert(
+                    "goog:chromeOptions".into(),
+                    json!({ "binary": chromium, "args": args }),
+                );
+            }
+            Engine::Firefox => {
+                let firefox = program("FIREFOX", "/usr/bin/firefox-esr", "firefox-esr");
+                let mut prefs = json!({
+                    "media.navigator.streams.fake": true,
+                    "media.navigator.permission.disabled": !launch.camera_denied,
+                    // Loopback candidates, not mDNS names (as for Chromium above).
+                    "media.peerconnection.ice.loopback": true,
+                    "media.peerconnection.ice.obfuscate_host_addresses": false,
+                    "intl.accept_languages": "ja,en",
+                    "browser.shell.checkDefaultBrowser": false,
+                    "datareporting.policy.dataSubmissionEnabled": false,
+                    "toolkit.telemetry.enabled": false,
+                    "app.update.disabledForTesting": true,
+                    "network.captive-portal-service.enabled": false,
+                    "network.connectivity-service.enabled": false,
+                });
+                if let Some(prefs) = prefs.as_object_mut() {
+                    if launch.camera_denied {
+                        prefs.insert("permissions.default.camera".into(), json!(2));
+                        prefs.insert("permissions.default.microphone".into(), json!(2));
+                    }
+                    // Firefox's own default blocks audible autoplay, as iOS Safari does:
+                    // the blocked case is the browser as it comes.
+                    if !launch.autoplay_blocked {
+                        prefs.insert("media.autoplay.default".into(), json!(0));
+                    }
+                    if let Some(host) = &launch.resolve {
+                        prefs.insert("network.dns.localDomains".into(), json!(host));
+                    }
+                }
+                caps.insert("browserName".into(), json!("firefox"));
+                caps.insert(
+                    "moz:firefoxOptions".into(),
+                    json!({
+                        "binary": firefox,
+                        "args": ["-headless", "-profile", profile, "--width=1280", "--height=1400"],
+                        "prefs": prefs,
+                    }),
+                );
+            }
+        }
+        caps
+    }
+}
+
+/// A program the tests need, from its environment variable or its Debian path; a
+/// missing one fails the test saying how to get it.
+fn program(variable: &str, default: &str, package: &str) -> String {
+    let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "{package} not found at {path}: run scripts/test, which installs it (or set {variable})"
+    );
+    path
+}
+
+/// What a test asks of its browser beyond the defaults (fake camera and microphone
+/// allowed, sound allowed to play without a tap).
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// The browser's own rule that sound plays only after a tap (iOS Safari's, and
+    /// Firefox's and Chromium's default for a site never visited).
+    pub autoplay_blocked: bool,
+    /// The person said no to the camera and microphone prompt.
+    pub camera_denied: bool,
+    /// A host name this browser resolves to 127.0.0.1.
+    pub resolve: Option<String>,
+    /// Switches only Chromium has (a trusted test key…).
+    pub chromium_args: Vec<String>,
+}
+
+/// A WebDriver process and one headless browser session, its console read through
+/// WebDriver BiDi: an error a page logs or throws fails the test (see `Drop`).
 pub struct Browser {
     pub client: Client,
+    pub engine: Engine,
+    bidi: Bidi,
+    /// Console errors a test expects (parts of their text).
+    expected: std::sync::Mutex<Vec<String>>,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
-/// Chromium outlives chromedriver unless told otherwise: on drop, end the whole
-/// process group chromedriver leads (it was started as a group of its own).
+/// The browser outlives its driver unless told otherwise: on drop, end the whole
+/// process group the driver leads (it was started as a group of its own). Before
+/// that, a console error no test expected fails the test.
 impl Drop for Browser {
     fn drop(&mut self) {
         if let Some(pid) = self.driver.id() {
@@ -32,71 +204,54 @@ impl Drop for Browser {
                 .args(["-s", "KILL", "--", &format!("-{pid}")])
                 .status();
         }
+        if !std::thread::panicking() {
+            let errors = self.console_errors();
+            assert!(
+                errors.is_empty(),
+                "{}: errors in the console:\n{}",
+                self.engine.name(),
+                errors.join("\n")
+            );
+        }
     }
 }
 
 impl Browser {
+    /// Chromium with the defaults.
     pub async fn start() -> Browser {
-        Self::start_with(&[]).await
+        Self::launch(Engine::Chromium, &Launch::default()).await
     }
 
-    /// With extra command-line switches (a host mapping, a trusted test key…).
+    /// Chromium with extra command-line switches (a host mapping, a trusted test key…).
     pub async fn start_with(extra: &[String]) -> Browser {
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        for (what, path) in [("Chromium", &chromium), ("chromedriver", &chromedriver)] {
-            assert!(
-                std::path::Path::new(path).exists(),
-                "{what} not found at {path}: run scripts/test, which installs Debian's chromium and chromium-driver"
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
+        let launch = Launch {
+            chromium_args: extra.to_vec(),
+            ..Launch::default()
+        };
+        Self::launch(Engine::Chromium, &launch).await
+    }
+
+    /// `engine` with the defaults.
+    pub async fn open(engine: Engine) -> Browser {
+        Self::launch(engine, &Launch::default()).await
+    }
+
+    pub async fn launch(engine: Engine, launch: &Launch) -> Browser {
+        let port = super::free_port();
+        let (driver, args) = engine.driver(port, super::free_port());
+        let driver = Command::new(&driver)
+            .args(&args)
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("chromedriver starts");
+            .unwrap_or_else(|e| panic!("{driver} starts: {e}"));
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut args = json!([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            "--disable-quic",
-            "--hide-scrollbars",
-            "--lang=ja",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            // mDNS-hidden host candidates need multicast to resolve, which this
-            // sandbox does not reliably deliver: use plain loopback candidates.
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--allow-loopback-in-peer-connection",
-            "--force-device-scale-factor=1",
-            "--window-size=1280,1400",
-            format!("--user-data-dir={}", profile.path().display()),
-        ]);
-        if let Some(list) = args.as_array_mut() {
-            list.extend(extra.iter().map(|a| json!(a)));
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
-        );
+        let caps = engine.capabilities(launch, profile.path());
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = None;
-        for _ in 0..50 {
+        for _ in 0..100 {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
             match ClientBuilder::new(connector)
                 .capabilities(caps.clone())
@@ -104,8 +259,18 @@ impl Browser {
                 .await
             {
                 Ok(client) => {
+                    let bidi_url = client
+                        .capabilities()
+                        .and_then(|c| c.get("webSocketUrl"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_else(|| panic!("{}: no WebDriver BiDi socket", engine.name()))
+                        .to_owned();
+                    let bidi = Bidi::connect(&bidi_url).await;
                     return Browser {
                         client,
+                        engine,
+                        bidi,
+                        expected: Default::default(),
                         driver,
                         _profile: profile,
                     };
@@ -114,7 +279,43 @@ impl Browser {
             }
             tokio::time::sleep(StdDuration::from_millis(200)).await;
         }
-        panic!("could not start a Chromium session: {last_error:?}");
+        panic!("could not start a {} session: {last_error:?}", engine.name());
+    }
+
+    /// Runs `function` (its source, e.g. `() => { delete window.RTCPeerConnection }`)
+    /// in every page opened from now on, before the page's own scripts.
+    pub async fn before_every_page(&self, function: &str) {
+        self.bidi.add_preload_script(function).await;
+    }
+
+    /// Every error the pages have logged or thrown so far that no test expected.
+    pub fn console_errors(&self) -> Vec<String> {
+        let expected = self.expected.lock().expect("lock");
+        self.bidi
+            .console
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|e| e.level == "error")
+            .filter(|e| !expected.iter().any(|part| e.text.contains(part.as_str())))
+            .map(|e| e.text.clone())
+            .collect()
+    }
+
+    /// Lets console errors containing `part` pass: ones this test causes on purpose.
+    pub fn expect_console_error(&self, part: &str) {
+        self.expected.lock().expect("lock").push(part.to_owned());
+    }
+
+    /// Everything in the console so far, one line each (for a test that reads it).
+    pub fn console(&self) -> Vec<String> {
+        self.bidi
+            .console
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|e| format!("{}: {}", e.level, e.text))
+            .collect()
     }
 
     pub async fn goto(&self, url: &str) {

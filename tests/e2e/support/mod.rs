@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod binary;
+pub mod bidi;
 pub mod browser;
 pub mod coturn;
 pub mod measure;

@@ -36,7 +36,19 @@ const mesh = new Mesh((to, data) => signaling.signal(to, data), {
 const view = new CallView(mesh);
 const signaling = new Signaling(token, onMessage, (up) => {
   $("reconnecting").hidden = up || !everConnected;
-});
+}, stopOnError);
+
+/**
+ * The page stopped on an error of its own (the server has been told): nothing may
+ * stay half-open behind the "Something went wrong" screen.
+ * @param {unknown} error
+ */
+function stopOnError(error) {
+  signaling.stop();
+  mesh.closeAll();
+  for (const track of local?.getTracks() ?? []) track.stop();
+  window.menkaiCrash?.(error);
+}
 
 /**
  * Shows one of the page's screens.
@@ -106,6 +118,8 @@ function onMessage(msg) {
 }
 
 async function start() {
+  // This browser lacks what a call needs: guard.js shows which browsers work.
+  if (window.menkaiMissing?.length) return;
   show("prejoin");
   const { stream, problem } = await openMedia();
   local = stream;
@@ -144,4 +158,4 @@ async function start() {
 Object.assign(window, {
   menkai: { mesh, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
-start();
+start().catch(stopOnError);

@@ -161,7 +161,12 @@ export class CallView {
       tile.className = `tile role-${info.role}`;
       const video = document.createElement("video");
       video.autoplay = true;
-      video.playsInline = true;
+      // Attributes, not properties: Firefox has neither property, and the attributes
+      // are what every engine reads. iOS Safari plays a video without `playsinline`
+      // only full screen, over the call; `disablepictureinpicture` keeps Firefox's and
+      // Chrome's picture-in-picture button off the resident's face.
+      video.setAttribute("playsinline", "");
+      video.setAttribute("disablepictureinpicture", "");
       const caption = document.createElement("figcaption");
       // People, not devices: the tablet is the resident, the kiosk is the family at
       // the entrance; a device's own name ("2F east tablet") means nothing in a call.

@@ -353,7 +353,21 @@ function offerSoundUnlock() {
 /** @type {Signaling | null} */
 let signaling = null;
 
+/**
+ * The page stopped on an error of its own (the server has been told): camera off, no
+ * call half-open; guard.js shows it and reloads the page after a while.
+ * @param {unknown} error
+ */
+function stopOnError(error) {
+  signaling?.stop();
+  mesh.closeAll();
+  releaseMedia();
+  window.menkaiCrash?.(error);
+}
+
 async function start() {
+  // This browser lacks what the device page needs: guard.js shows which browsers work.
+  if (window.menkaiMissing?.length) return;
   if (!token) {
     show("unpaired");
     return;
@@ -369,7 +383,7 @@ async function start() {
   signaling = new Signaling(token, onMessage, (up) => {
     $("device-status").textContent = up ? "" : ($("device-status").dataset.offline ?? "…");
     $("reconnecting").hidden = up || !visitId;
-  });
+  }, stopOnError);
   signaling.connect();
 }
 
@@ -377,4 +391,4 @@ Object.assign(window, {
   menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(),
     liveTracks: () => (local?.getTracks() ?? []).filter((t) => t.readyState === "live").length, linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
-start();
+start().catch(stopOnError);

@@ -6,6 +6,8 @@ const form = /** @type {HTMLFormElement} */ (document.getElementById("pair-form"
 const error = /** @type {HTMLElement} */ (document.getElementById("pair-error"));
 
 form.addEventListener("submit", async (event) => {
+  // This browser could not run the device page: guard.js says so instead.
+  if (window.menkaiMissing?.length) return;
   event.preventDefault();
   const code = /** @type {HTMLInputElement} */ (document.getElementById("code")).value;
   error.hidden = true;

@@ -35,11 +35,14 @@ export class Signaling {
    * @param {string} token invitation or device token
    * @param {(msg: ServerFrame) => void} onMessage every server frame but `pong`
    * @param {(connected: boolean) => void} onLink socket up or down
+   * @param {(error: unknown) => void} onCrash `onMessage` threw: the page has stopped
+   *   (see `fail`) and must say so
    */
-  constructor(token, onMessage, onLink) {
+  constructor(token, onMessage, onLink, onCrash) {
     this.token = token;
     this.onMessage = onMessage;
     this.onLink = onLink;
+    this.onCrash = onCrash;
     /** @type {string | null} */
     this.resume = null;
     /** @type {WebSocket | null} */
@@ -93,7 +96,12 @@ export class Signaling {
         // (a full visit, say) must not be retried every 100 ms.
         this.retry = 0;
       }
-      if (msg.type !== "pong") this.onMessage(msg);
+      if (msg.type === "pong") return;
+      try {
+        this.onMessage(msg);
+      } catch (error) {
+        this.fail(error);
+      }
     };
     ws.onclose = () => {
       clearInterval(this.pingTimer);
@@ -163,6 +171,20 @@ export class Signaling {
     if (this.stopped) return;
     this.send({ type: "leave" });
     this.stop();
+  }
+
+  /**
+   * The page stopped on an error of its own while handling a frame. Carrying on would
+   * leave it half-working (the family "present" to staff while nothing happens here,
+   * the ward rebuilding a connection nobody answers): tell the server, which takes this
+   * peer out of the visit, stop reconnecting, and let the page say so.
+   * @param {unknown} error
+   */
+  fail(error) {
+    const message = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
+    this.send({ type: "client_error", message });
+    this.stop();
+    this.onCrash(error);
   }
 
   /** Stops without saying goodbye (the visit ended, or the server refused us for good). */
