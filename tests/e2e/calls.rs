@@ -1,12 +1,13 @@
-//! Whole visits in headless Chromium with fake camera and microphone: the device page
+//! Whole visits in headless browsers with fake camera and microphone: the device page
 //! joins by itself, the family's link joins by itself, and both see and hear each other.
+//! (Calls with Firefox on either side: browsers.rs.)
 
 use std::time::Duration as StdDuration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::Browser;
+use crate::support::{Browser, Engine, Launch};
 use crate::support::{
     Seed, TestApp, monday_9am_tokyo, path_of, remote_visit_now, spawn_app_with_seed,
 };
@@ -480,16 +481,18 @@ async fn remote_picture_moves(page: &Browser) {
 /// other side's picture moves at once, muted, one large "tap to hear" control shows,
 /// and one tap brings the sound and takes the control away. On the family's page the
 /// control is the call's button; on the device page its one overlay (never both).
-#[tokio::test]
-async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the_sound() {
+async fn sound_blocked_until_a_tap(engine: Engine) {
     let (app, token, seed) = spawn_app_with_seed().await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
-    let blocked = ["--autoplay-policy=user-gesture-required".to_owned()];
-    let tablet = Browser::start_with(&blocked).await;
+    let blocked = Launch {
+        autoplay_blocked: true,
+        ..Launch::default()
+    };
+    let tablet = Browser::launch(engine, &blocked).await;
     tablet
         .goto(&app.url(&format!("/device#token={ward_token}")))
         .await;
-    let family = Browser::start_with(&blocked).await;
+    let family = Browser::launch(engine, &blocked).await;
     family.goto(&app.url(&links[0])).await;
     family.wait_for_media(1, MEDIA).await;
     tablet.wait_for_media(1, MEDIA).await;
@@ -515,11 +518,28 @@ async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the
                 "one control only"
             );
         }
-        page.screenshot(&format!("sound-blocked-{control}")).await;
+        page.screenshot(&format!(
+            "sound-blocked-{control}-{}",
+            engine.name().to_lowercase()
+        ))
+        .await;
         // One tap: sound, no control, the picture still moving.
         page.click(button).await;
         page.wait_until(&format!("!({remote_muted})"), MEDIA).await;
         assert_eq!(page.eval(&shown(control)).await, Value::Bool(false));
         remote_picture_moves(page).await;
     }
+}
+
+#[tokio::test]
+async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the_sound_in_chromium()
+{
+    sound_blocked_until_a_tap(Engine::Chromium).await;
+}
+
+/// Firefox as it comes: its default rule blocks sound until a tap.
+#[tokio::test]
+async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the_sound_in_firefox()
+{
+    sound_blocked_until_a_tap(Engine::Firefox).await;
 }

@@ -330,15 +330,14 @@ async fn a_certificate_comes_from_an_acme_ca_and_is_renewed_under_an_open_socket
 
 /// Chromium switches that make `menkai.test` resolve to loopback and trust the test
 /// certificate's key, in this browser's own profile only.
-fn browser_on_menkai_test(spki_der: Option<&[u8]>) -> Vec<String> {
+fn browser_on_menkai_test(spki_der: &[u8]) -> Vec<String> {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let mut args = vec!["--host-resolver-rules=MAP menkai.test 127.0.0.1".to_owned()];
-    if let Some(spki) = spki_der {
-        let pin = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki));
-        args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
-    }
-    args
+    let pin = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki_der));
+    vec![
+        "--host-resolver-rules=MAP menkai.test 127.0.0.1".to_owned(),
+        format!("--ignore-certificate-errors-spki-list={pin}"),
+    ]
 }
 
 /// The point of HTTPS: on an address other than localhost, the family's phone and the
@@ -348,8 +347,9 @@ fn browser_on_menkai_test(spki_der: Option<&[u8]>) -> Vec<String> {
 async fn a_call_connects_on_a_real_https_address_and_plain_http_explains_itself() {
     use rcgen::PublicKeyData as _;
 
-    use crate::support::Browser;
     use crate::support::remote_visit_now;
+    use crate::support::{Browser, Engine, Launch};
+    use serde_json::Value;
     let dir = tempfile::tempdir().expect("dir");
     let ca = TestCa::new("Menkai test CA");
     let key = ecdsa();
@@ -372,7 +372,7 @@ async fn a_call_connects_on_a_real_https_address_and_plain_http_explains_itself(
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
     let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
-    let switches = browser_on_menkai_test(Some(&spki));
+    let switches = browser_on_menkai_test(&spki);
     let tablet = Browser::start_with(&switches).await;
     tablet
         .goto(&format!("{}/device#token={ward_token}", app.base))
@@ -409,23 +409,41 @@ async fn a_call_connects_on_a_real_https_address_and_plain_http_explains_itself(
     let token = plain.api_token().await;
     let seed = plain.seed(&token).await;
     let (_, links) = remote_visit_now(&plain, &token, &seed, &["Taro"]).await;
-    let insecure = Browser::start_with(&browser_on_menkai_test(None)).await;
-    insecure.goto(&format!("{}{}", plain.base, links[0])).await;
-    assert_eq!(insecure.eval("window.isSecureContext").await, json!(false));
-    insecure
-        .wait_until(
-            "document.getElementById('media-help')?.textContent.includes('https://')",
-            StdDuration::from_secs(15),
-        )
-        .await;
-    assert_eq!(
-        insecure.eval("window.menkai.linked()").await,
-        json!(false),
-        "no half call without camera and microphone"
-    );
-    assert_eq!(
-        insecure.eval("window.menkai.screen()").await,
-        json!("prejoin")
-    );
-    insecure.screenshot("join-insecure-address").await;
+    for engine in Engine::ALL {
+        let on_menkai_test = Launch {
+            resolve: Some("menkai.test".into()),
+            ..Launch::default()
+        };
+        let insecure = Browser::launch(engine, &on_menkai_test).await;
+        insecure.goto(&format!("{}{}", plain.base, links[0])).await;
+        assert_eq!(insecure.eval("window.isSecureContext").await, json!(false));
+        insecure
+            .wait_until(
+                "document.getElementById('media-help')?.textContent.includes('https://')",
+                StdDuration::from_secs(15),
+            )
+            .await;
+        assert_eq!(
+            insecure.eval("window.menkai.linked()").await,
+            json!(false),
+            "{}: no half call without camera and microphone",
+            engine.name()
+        );
+        assert_eq!(
+            insecure.eval("window.menkai.screen()").await,
+            json!("prejoin")
+        );
+        assert_eq!(
+            insecure.eval("document.body.dataset.trouble ?? null").await,
+            Value::Null,
+            "{}: the address is at fault, not the browser",
+            engine.name()
+        );
+        insecure
+            .screenshot(&format!(
+                "join-insecure-address-{}",
+                engine.name().to_lowercase()
+            ))
+            .await;
+    }
 }

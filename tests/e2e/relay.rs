@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration};
 use serde_json::Value;
 
-use crate::support::Browser;
+use crate::support::{Browser, Engine};
 use crate::support::Coturn;
 use crate::support::{Ws, metric_in, remote_visit_now, spawn_app_with};
 use menkai::turn::RelayConfig;
@@ -100,7 +100,7 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
 
     // Both pages, relay-only: they can only meet through coturn, and only if coturn
     // accepts the credentials Menkai made.
-    let (family, _ward) = relayed_call(&app, &ward_token, &links[0]).await;
+    let (family, _ward) = relayed_call(&app, &ward_token, &links[0], Engine::Chromium).await;
     // The family page says so in plain words (for staff helping on the phone).
     family
         .wait_until(
@@ -120,28 +120,35 @@ async fn with_relay_only_a_call_connects_through_a_coturn_fleet_with_per_peer_cr
 }
 
 /// The family's page and the ward's page, both relay-only, see each other; both ends
-/// of the path in use are relay candidates.
+/// of the path in use are relay candidates. Each side's own end is read from its own
+/// page: Firefox names the other end "prflx" when the other's checks arrive before its
+/// signaled relay candidate does (the same relayed address, learned first from a check).
 async fn relayed_call(
     app: &crate::support::TestApp,
     ward_token: &str,
     link: &str,
+    engine: Engine,
 ) -> (Browser, Browser) {
-    let ward = Browser::start().await;
+    let ward = Browser::open(engine).await;
     ward.goto(&app.url(&format!("/device#token={ward_token}")))
         .await;
-    let family = Browser::start().await;
+    let family = Browser::open(engine).await;
     family.goto(&app.url(link)).await;
     let family_saw = family.wait_for_media(1, StdDuration::from_secs(45)).await;
     let ward_saw = ward.wait_for_media(1, StdDuration::from_secs(45)).await;
     for (side, stats) in [("family", &family_saw), ("ward", &ward_saw)] {
         assert_eq!(stats[0]["relayed"], Value::Bool(true), "{side}: {stats}");
-        assert_eq!(
-            stats[0]["path"],
-            serde_json::json!(["relay", "relay"]),
+        assert_eq!(stats[0]["path"][0], "relay", "{side}: {stats}");
+        let far = &stats[0]["path"][1];
+        assert!(
+            far == "relay" || (engine == Engine::Firefox && far == "prflx"),
             "{side}: {stats}"
         );
     }
-    println!("relayed call: family {family_saw}\nward {ward_saw}");
+    println!(
+        "relayed call in {}: family {family_saw}\nward {ward_saw}",
+        engine.name()
+    );
     (family, ward)
 }
 
@@ -170,7 +177,7 @@ async fn with_relay_only_a_call_connects_through_the_embedded_relay() {
     );
     ws.send(serde_json::json!({"type": "leave"})).await;
     drop(ws);
-    let (family, ward) = relayed_call(&app, &ward_token, &links[0]).await;
+    let (family, ward) = relayed_call(&app, &ward_token, &links[0], Engine::Chromium).await;
     // Chromium allocates over UDP and TCP and may settle on either; the call has just
     // started, so media keeps adding packets until the count is well past a handful.
     let to_clients = |metrics: &str| -> f64 {
@@ -275,4 +282,22 @@ async fn the_rust_peer_also_calls_through_the_relay_when_told_to() {
     })
     .await
     .expect("the Rust peer receives and mirrors the family's media through the relay");
+}
+
+/// Firefox on both sides, relay-only through the embedded relay: its ICE agent meets the
+/// relay's allocations, permissions and channels as Chromium's does.
+#[tokio::test]
+async fn with_relay_only_firefox_calls_through_the_embedded_relay() {
+    let Relayed {
+        app,
+        ward_token,
+        links,
+        ..
+    } = relay_only_visit(None).await;
+    let _pages = relayed_call(&app, &ward_token, &links[0], Engine::Firefox).await;
+    let metrics = app.metrics().await;
+    assert!(
+        metric_in(&metrics, "menkai_turn_allocations").is_some_and(|n| n >= 2.0),
+        "{metrics}"
+    );
 }
