@@ -436,7 +436,10 @@ impl ClientMsg {
             "ping" if no_extras((false, false, false, false)) => Some(ClientMsg::Ping),
             "leave" if no_extras((false, false, false, false)) => Some(ClientMsg::Leave),
             "client_error"
-                if e.token.is_none() && e.resume.is_none() && e.to.is_none() && e.data.is_none() =>
+                if e.token.is_none()
+                    && e.resume.is_none()
+                    && e.to.is_none()
+                    && e.data.is_none() =>
             {
                 let message = e.message?;
                 (message.chars().count() <= CLIENT_ERROR_MAX)

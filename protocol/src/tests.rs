@@ -271,13 +271,18 @@ fn a_client_reads_the_signal_it_is_relayed() {
 #[test]
 fn a_client_error_carries_a_short_message_and_nothing_else() {
     let ok = ClientMsg::parse(r#"{"type":"client_error","message":"TypeError: x is undefined"}"#);
-    assert!(matches!(ok, Some(ClientMsg::ClientError { message }) if message == "TypeError: x is undefined"));
+    assert!(
+        matches!(ok, Some(ClientMsg::ClientError { message }) if message == "TypeError: x is undefined")
+    );
     let long = format!(
         r#"{{"type":"client_error","message":"{}"}}"#,
         "x".repeat(CLIENT_ERROR_MAX + 1)
     );
     assert!(ClientMsg::parse(&long).is_none(), "too long");
-    assert!(ClientMsg::parse(r#"{"type":"client_error"}"#).is_none(), "no message");
+    assert!(
+        ClientMsg::parse(r#"{"type":"client_error"}"#).is_none(),
+        "no message"
+    );
     assert!(
         ClientMsg::parse(r#"{"type":"client_error","message":"m","to":"p"}"#).is_none(),
         "another frame's field"

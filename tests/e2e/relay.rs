@@ -10,8 +10,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration};
 use serde_json::Value;
 
-use crate::support::{Browser, Engine};
 use crate::support::Coturn;
+use crate::support::{Browser, Engine};
 use crate::support::{Ws, metric_in, remote_visit_now, spawn_app_with};
 use menkai::turn::RelayConfig;
 

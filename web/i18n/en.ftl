@@ -488,6 +488,7 @@ first-steps-done = done
 ## (templates/browser_trouble.html, static/js/guard.js)
 browser-unsupported-title = This browser cannot make video calls
 browser-unsupported-body = Please open the same link in one of these browsers:
+browser-unsupported-body-device = This device needs one of these browsers to take part in visits:
 browser-works-iphone = iPhone or iPad: Safari (iOS 15 or newer)
 browser-works-android = Android: Chrome
 browser-works-computer = Computer: Chrome, Edge, Firefox or Safari

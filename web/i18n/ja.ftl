@@ -488,6 +488,7 @@ first-steps-done = 完了
 ## (templates/browser_trouble.html, static/js/guard.js)
 browser-unsupported-title = このブラウザーではビデオ通話ができません
 browser-unsupported-body = 同じリンクを、次のどれかのブラウザーで開いてください。
+browser-unsupported-body-device = この端末で面会に参加するには、次のどれかのブラウザーが必要です。
 browser-works-iphone = iPhone・iPad：Safari（iOS 15 以降）
 browser-works-android = Android：Chrome
 browser-works-computer = パソコン：Chrome、Edge、Firefox、Safari

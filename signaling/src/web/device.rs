@@ -43,7 +43,10 @@ async fn manifest(ctx: Ctx, State(state): State<AppState>) -> Response {
         ],
     });
     (
-        [(axum::http::header::CONTENT_TYPE, "application/manifest+json")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/manifest+json",
+        )],
         body.to_string(),
     )
         .into_response()

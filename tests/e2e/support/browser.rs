@@ -66,7 +66,11 @@ impl Engine {
 
     /// The new session's capabilities: headless, a fake camera and microphone that
     /// need no prompt, Japanese first, loopback ICE candidates, and BiDi.
-    fn capabilities(self, launch: &Launch, profile: &std::path::Path) -> serde_json::Map<String, Value> {
+    fn capabilities(
+        self,
+        launch: &Launch,
+        profile: &std::path::Path,
+    ) -> serde_json::Map<String, Value> {
         let mut caps = serde_json::Map::new();
         caps.insert("webSocketUrl".into(), json!(true));
         match self {
@@ -279,7 +283,10 @@ impl Browser {
             }
             tokio::time::sleep(StdDuration::from_millis(200)).await;
         }
-        panic!("could not start a {} session: {last_error:?}", engine.name());
+        panic!(
+            "could not start a {} session: {last_error:?}",
+            engine.name()
+        );
     }
 
     /// Runs `function` (its source, e.g. `() => { delete window.RTCPeerConnection }`)

@@ -6,8 +6,8 @@
 //! files hold only scenarios and take what they need from here by name.
 
 pub mod app;
-pub mod binary;
 pub mod bidi;
+pub mod binary;
 pub mod browser;
 pub mod coturn;
 pub mod measure;

@@ -86,7 +86,8 @@
    * @param {unknown} error
    */
   window.menkaiCrash = function (error) {
-    if (window.console) console.error("Menkai stopped on an error:", error);
+    var text = error instanceof Error ? error.name + ": " + error.message : String(error);
+    if (window.console) console.error("Menkai stopped on an error: " + text, error);
     show("crashed");
     if (document.body.getAttribute("data-reload-after-error") === null) return;
     var key = "menkai-crash-reloads";
