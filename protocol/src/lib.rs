@@ -9,6 +9,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
+
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -181,6 +183,10 @@ pub struct Health {
     /// In a call: whether its media goes through a relay (for staff troubleshooting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relayed: Option<bool>,
+    /// The latest self-check (every morning before visiting hours, and on staff's
+    /// "Check now").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<check::DeviceCheck>,
 }
 
 /// Text fields of a health report are at most this long (characters).
@@ -195,7 +201,11 @@ impl Health {
                 .is_none_or(|s| s.chars().count() <= MAX_HEALTH_TEXT)
         };
         let battery_ok = self.battery.is_none_or(|b| (0.0..=1.0).contains(&b));
-        (short(&self.app) && short(&self.browser) && battery_ok).then_some(self)
+        let check_ok = self
+            .check
+            .as_ref()
+            .is_none_or(check::DeviceCheck::is_plausible);
+        (short(&self.app) && short(&self.browser) && battery_ok && check_ok).then_some(self)
     }
 }
 
@@ -270,6 +280,9 @@ pub enum ServerMsg {
         now: String,
     },
     Pong,
+    /// To a device between visits: run the self-check now and report it in `health`
+    /// (every morning before visiting hours, and when staff press "Check now").
+    Check,
     Error {
         code: ErrorCode,
         /// English, for logs; pages show their own translated text per code.

@@ -87,6 +87,21 @@ pub fn health_warnings(health: &Health) -> Vec<&'static str> {
     if health.battery.is_some_and(|b| b < LOW_BATTERY) && health.charging != Some(true) {
         out.push("health-low-battery");
     }
+    // The self-check found what the live report cannot (a black picture, a silent
+    // microphone, no way through to the relay): worth fixing before the visit.
+    if let Some(check) = &health.check {
+        use menkai_protocol::check::{Camera, Microphone, Path};
+        if check.camera.is_some_and(|c| c != Camera::Ok) && health.camera != Some(false) {
+            out.push("health-check-camera");
+        }
+        if check.microphone.is_some_and(|m| m != Microphone::Ok) && health.microphone != Some(false)
+        {
+            out.push("health-check-microphone");
+        }
+        if check.path == Some(Path::None) {
+            out.push("health-check-network");
+        }
+    }
     out
 }
 

@@ -3,12 +3,17 @@
 //! rooms, seat devices and welcome guests who came early.
 
 use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 use crate::signaling::protocol;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(1);
+
+/// How long before the day's first visiting hours the devices check themselves.
+pub const MORNING_CHECK_BEFORE: chrono::Duration = chrono::Duration::hours(1);
 
 /// One step; also called directly by tests.
 pub async fn step(state: &AppState) -> crate::error::Result<()> {
@@ -32,7 +37,27 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .map(|(device, visits)| (device, protocol::schedule_of(&visits)))
         .collect();
     state.hub.tick(now, &visits, &watched, schedules);
+    morning_checks(state, &facility, now);
     rotate_relay_keys(state).await
+}
+
+/// Devices check themselves (camera, microphone, the way to the relay) every morning
+/// in the hour before the day's first visiting hours, so a broken camera is found
+/// before a family is waiting. No visiting hours that day: no check.
+fn morning_checks(state: &AppState, facility: &crate::facility::Facility, now: DateTime<Utc>) {
+    let date = facility.local_date(now);
+    let Some(&(opens, _)) = facility.openings_on(date).first() else {
+        return;
+    };
+    if now >= opens - MORNING_CHECK_BEFORE && now < opens {
+        let asked = state.hub.ask_morning_checks(date);
+        if asked > 0 {
+            tracing::info!(
+                devices = asked,
+                "asked devices for their morning self-check"
+            );
+        }
+    }
 }
 
 /// A new UTC day: the embedded relay makes credentials with a new key, accepts

@@ -177,8 +177,8 @@ async fn connected_on_today(app: &TestApp) -> String {
         .unwrap_or_else(|| panic!("no connected line on Today:\n{page}"))
 }
 
-/// A browser without WebRTC never hangs at "Connecting…": the join, device and pair
-/// pages say it cannot make calls and which browsers can, in both languages; it never
+/// A browser without WebRTC never hangs at "Connecting…": the join, check, device and
+/// pair pages say it cannot make calls and which browsers can, in both languages; it never
 /// joins, so the ward tablet has nobody to build a connection to and Today does not
 /// show that family as connected.
 #[tokio::test]
@@ -202,6 +202,7 @@ async fn a_browser_without_webrtc_is_told_which_browsers_work_and_never_joins() 
             let engine_name = engine.name().to_lowercase();
             for (page, path) in [
                 ("join", format!("{}?lang={lang}", links[0])),
+                ("check", format!("{}/check?lang={lang}", links[0])),
                 ("pair", format!("/pair?lang={lang}")),
                 ("device", format!("/device?lang={lang}#token={ward_token}")),
             ] {

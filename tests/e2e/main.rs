@@ -14,6 +14,7 @@ mod browser;
 mod browsers;
 mod calls;
 mod care;
+mod check;
 mod deadlines;
 mod doors;
 mod durability;

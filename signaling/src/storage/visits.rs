@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::audit::{Audit, Lock};
 use super::devices::{DEVICE_COLUMNS, device_from_row};
 use super::{Db, from_ts, opt_from_ts, ts};
+use crate::checks::CheckResult;
 use crate::devices::DeviceKind;
 use crate::error::{Error, FieldErrors, Result};
 use crate::facility::Facility;
@@ -52,7 +53,8 @@ fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
     let mut stmt = c.prepare_cached(
         "SELECT g.id, g.name,
            EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id),
-           NOT EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL)
+           NOT EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL),
+           (SELECT i.check_result FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL)
          FROM guests g WHERE g.visit_id = ?1 ORDER BY g.position",
     )?;
     let rows = stmt.query_map([&visit.id], |r| {
@@ -61,6 +63,10 @@ fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
             name: r.get(1)?,
             has_link: r.get(2)?,
             link_revoked: r.get(3)?,
+            // A result this version cannot read is as good as none.
+            check: r
+                .get::<_, Option<String>>(4)?
+                .and_then(|json| serde_json::from_str(&json).ok()),
         })
     })?;
     visit.guests = rows.collect::<rusqlite::Result<_>>()?;
@@ -425,6 +431,23 @@ impl Db {
                 guest,
                 revoked,
             }))
+        })
+        .await
+    }
+
+    /// Keeps a pre-visit check as the latest of the link `token` (a live link only: a
+    /// replaced one no longer speaks for the guest). Returns whether it was kept.
+    pub async fn record_check(&self, token: String, check: CheckResult) -> Result<bool> {
+        if !tokens::looks_valid(&token) {
+            return Ok(false);
+        }
+        let json = serde_json::to_string(&check).map_err(anyhow::Error::from)?;
+        self.call(move |c| {
+            let changed = c.execute(
+                "UPDATE invitations SET check_result = ?1 WHERE token_hash = ?2 AND revoked_at IS NULL",
+                params![json, tokens::hash(&token)],
+            )?;
+            Ok(changed == 1)
         })
         .await
     }

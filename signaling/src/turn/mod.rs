@@ -121,6 +121,15 @@ impl RelayConfig {
     }
 }
 
+/// The relay's transports for a pre-visit check, each alone (`None`: not offered).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CheckServers {
+    pub stun: Option<IceServer>,
+    pub udp: Option<IceServer>,
+    pub tcp: Option<IceServer>,
+    pub tls: Option<IceServer>,
+}
+
 /// Hands each peer its ICE servers.
 #[derive(Debug, Clone, Default)]
 pub struct IceProvider {
@@ -182,6 +191,43 @@ impl IceProvider {
             }
         }));
         servers
+    }
+
+    /// The relay, one transport at a time, for a pre-visit check (checks.rs): the
+    /// page connects to itself through each to learn which get through from its
+    /// network. Credentials for a few minutes only, in a participant name of their own.
+    pub fn for_check(&self, participant: &str, now: DateTime<Utc>) -> CheckServers {
+        let servers = self.for_peer(participant, now + chrono::Duration::minutes(3), now);
+        let mut check = CheckServers::default();
+        for server in servers.iter().filter(|s| s.username.is_some()) {
+            for url in &server.urls {
+                let slot = if url.starts_with("turns:") {
+                    &mut check.tls
+                } else if url.starts_with("turn:") && url.contains("transport=tcp") {
+                    &mut check.tcp
+                } else if url.starts_with("turn:") {
+                    &mut check.udp
+                } else {
+                    continue;
+                };
+                slot.get_or_insert_with(|| IceServer {
+                    urls: vec![url.clone()],
+                    ..server.clone()
+                });
+            }
+        }
+        // The relay answers STUN on its UDP port: a server-reflexive address from it
+        // says UDP leaves this network.
+        check.stun = check.udp.as_ref().and_then(|udp| {
+            let url = udp.urls.first()?;
+            let host_port = url.strip_prefix("turn:")?.split('?').next()?;
+            Some(IceServer {
+                urls: vec![format!("stun:{host_port}")],
+                username: None,
+                credential: None,
+            })
+        });
+        check
     }
 
     /// Every relay credential issued to `participant` so far stops working (its visit

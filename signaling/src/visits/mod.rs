@@ -66,6 +66,8 @@ pub struct Guest {
     /// Whether the guest has a link at all (entrance visitors do not).
     pub has_link: bool,
     pub link_revoked: bool,
+    /// The latest pre-visit check from the guest's current link, if any.
+    pub check: Option<crate::checks::CheckResult>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

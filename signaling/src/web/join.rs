@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
 #[template(path = "join.html")]
 struct JoinPage {
     c: Chrome,
+    /// The link's token, for the link to its pre-visit check.
+    token: String,
     /// too_early, waiting, open, ended, cancelled, replaced, unknown
     status: &'static str,
     resident: String,
@@ -51,6 +53,7 @@ impl JoinPage {
     fn empty(c: Chrome, status: &'static str) -> Self {
         Self {
             c,
+            token: String::new(),
             status,
             resident: String::new(),
             guest: String::new(),
@@ -64,7 +67,10 @@ impl JoinPage {
     }
 }
 
-async fn find(state: &AppState, token: &str) -> Result<Option<(Visit, String, bool)>, Error> {
+pub(super) async fn find(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(Visit, String, bool)>, Error> {
     let found = state.db.visit_by_invitation(token.to_owned()).await?;
     Ok(found.map(|i| (i.visit, i.guest, i.revoked)))
 }
@@ -74,9 +80,19 @@ async fn join_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
+    join_status_page(ctx, &state, &token).await
+}
+
+/// The visit page for what the link `token` leads to now (also what the check page
+/// shows for a link that no longer leads to a visit).
+pub(super) async fn join_status_page(
+    ctx: Ctx,
+    state: &AppState,
+    token: &str,
+) -> Result<Response, PageError> {
     let facility = state.facility();
     let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility);
-    let Some((visit, guest, revoked)) = find(&state, &token).await? else {
+    let Some((visit, guest, revoked)) = find(state, token).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
             render(&JoinPage::empty(c, "unknown"))?,
@@ -97,6 +113,7 @@ async fn join_page(
     };
     let page = JoinPage {
         c,
+        token: token.to_owned(),
         status: link.as_str(),
         resident: visit.resident_name.clone(),
         guest,

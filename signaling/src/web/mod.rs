@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod check;
 pub mod device;
 pub mod extract;
 pub mod join;
@@ -57,6 +58,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ws", get(ws::upgrade))
         .merge(assets::router())
         .merge(join::router())
+        .merge(check::router())
         .merge(device::router())
         .merge(pages::router())
         .nest("/api/v1", api::router())

@@ -64,6 +64,8 @@ struct State {
     devices: HashMap<String, DeviceSession>,
     conns: HashMap<ConnId, (Conn, Attachment)>,
     joins: churn::JoinRate,
+    /// The morning each device was last asked for its self-check (facility's date).
+    morning_asked: HashMap<String, chrono::NaiveDate>,
 }
 
 impl State {
@@ -462,6 +464,31 @@ impl Hub {
             }
             None => false,
         }
+    }
+
+    /// The morning self-check (scheduler.rs): each device online and not in a visit is
+    /// asked once on `date`; one that comes online later in the window is asked then.
+    /// Returns how many were asked now.
+    pub fn ask_morning_checks(&self, date: chrono::NaiveDate) -> usize {
+        let mut state = self.lock();
+        let State {
+            devices,
+            morning_asked,
+            ..
+        } = &mut *state;
+        let mut asked = 0;
+        for (id, session) in devices.iter() {
+            let Some(conn) = &session.conn else {
+                continue;
+            };
+            if session.room.is_some() || morning_asked.get(id) == Some(&date) {
+                continue;
+            }
+            conn.send_msg(&ServerMsg::Check);
+            morning_asked.insert(id.clone(), date);
+            asked += 1;
+        }
+        asked
     }
 
     /// Who is connected to a visit: (role, name) of each member present.

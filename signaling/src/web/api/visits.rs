@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ApiResult;
+use crate::checks::CheckResult;
 use crate::error::{Error, FieldErrors};
 use crate::invitations::visit_url;
 use crate::state::AppState;
@@ -31,11 +32,17 @@ struct GuestJson {
     name: String,
 }
 
+/// A guest's link: its URL and token only when it is made (only their hashes are
+/// kept), its latest pre-visit check always (`null`: not checked yet).
 #[derive(Serialize)]
 struct InvitationJson {
     guest: String,
-    url: String,
-    token: String,
+    guest_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    check: Option<CheckResult>,
 }
 
 #[derive(Serialize)]
@@ -77,7 +84,19 @@ fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
                 name: g.name.clone(),
             })
             .collect(),
-        invitations: None,
+        invitations: Some(
+            v.guests
+                .iter()
+                .filter(|g| g.has_link && !g.link_revoked)
+                .map(|g| InvitationJson {
+                    guest: g.name.clone(),
+                    guest_id: g.id.clone(),
+                    url: None,
+                    token: None,
+                    check: g.check.clone(),
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -99,9 +118,11 @@ async fn book(
             .invitations
             .into_iter()
             .map(|i| InvitationJson {
-                url: visit_url(&state.public_url, &i.token),
+                url: Some(visit_url(&state.public_url, &i.token)),
                 guest: i.guest,
-                token: i.token,
+                guest_id: i.guest_id,
+                token: Some(i.token),
+                check: None,
             })
             .collect(),
     );

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/devices/{id}/code", post(renew))
         .route("/staff/devices/{id}/revoke", post(revoke))
         .route("/staff/devices/{id}/volume", post(volume))
+        .route("/staff/devices/{id}/check", post(check_now))
 }
 
 pub struct DeviceRow {
@@ -41,7 +42,11 @@ pub struct DeviceRow {
 }
 
 /// A device's health in plain words, problems first.
-fn health_facts(tr: &crate::i18n::Tr, device: &crate::devices::Device) -> Vec<(String, bool)> {
+fn health_facts(
+    tr: &crate::i18n::Tr,
+    facility: &crate::facility::Facility,
+    device: &crate::devices::Device,
+) -> Vec<(String, bool)> {
     let Some(h) = &device.health else {
         return vec![];
     };
@@ -75,7 +80,52 @@ fn health_facts(tr: &crate::i18n::Tr, device: &crate::devices::Device) -> Vec<(S
             restarts >= 3,
         ));
     }
+    if let Some(check) = &h.check {
+        facts.push((self_check_fact(tr, facility, check), check.failed()));
+    }
     facts
+}
+
+/// "Self-check at 07:00: camera OK, microphone OK, connection ready (↑… ↓… kbit/s)".
+fn self_check_fact(
+    tr: &crate::i18n::Tr,
+    facility: &crate::facility::Facility,
+    check: &crate::checks::DeviceCheck,
+) -> String {
+    let time = check
+        .checked_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| super::local_hm(facility, t.with_timezone(&chrono::Utc)))
+        .unwrap_or_default();
+    let report = crate::checks::Report {
+        camera: check.camera,
+        microphone: check.microphone,
+        path: check.path,
+        ..Default::default()
+    };
+    let mut parts: Vec<String> = report
+        .problems()
+        .into_iter()
+        .map(|(step, word)| tr.t(&format!("check-problem-{step}-{word}")))
+        .collect();
+    parts.push(tr.t(match check.path {
+        None | Some(crate::checks::Path::None) => "device-check-no-connection",
+        Some(crate::checks::Path::RelayTcp | crate::checks::Path::RelayTls) => {
+            "device-check-relayed"
+        }
+        Some(_) => "device-check-connection-ok",
+    }));
+    if let (Some(up), Some(down)) = (check.up_kbps, check.down_kbps) {
+        parts.push(format!("↑{up} ↓{down} kbit/s"));
+    }
+    tr.t2(
+        "device-check-fact",
+        "time",
+        time,
+        "result",
+        parts.join(tr.t("list-separator").as_str()),
+    )
 }
 
 /// One choice of the volume list: `(percent, label)`.
@@ -152,7 +202,7 @@ async fn page(
                 last_seen: d.last_seen_at.map(when).unwrap_or_default(),
                 volume_percent: d.volume_percent,
                 online: (status == "paired").then(|| state.hub.device_online(&d.id)),
-                facts: health_facts(&ctx.tr, d),
+                facts: health_facts(&ctx.tr, &facility, d),
             }
         })
         .collect();
@@ -196,6 +246,8 @@ async fn list(
     let volume_notice = match q.notice.as_deref() {
         Some("volume-set") => Some(ctx.tr.t("devices-volume-set-now")),
         Some("volume-offline") => Some(ctx.tr.t("devices-volume-offline")),
+        Some("check-sent") => Some(ctx.tr.t("devices-check-sent")),
+        Some("check-offline") => Some(ctx.tr.t("devices-check-offline")),
         _ => None,
     };
     let page = page(
@@ -304,5 +356,20 @@ async fn volume(
         &crate::signaling::protocol::ServerMsg::Control { volume },
     );
     let notice = if sent { "volume-set" } else { "volume-offline" };
+    Ok(Redirect::to(&format!("/staff/devices?notice={notice}")).into_response())
+}
+
+/// "Check now": the device runs its self-check at once (between visits; a device in a
+/// visit ignores it) and reports in its next `health`.
+async fn check_now(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let sent = state
+        .hub
+        .send_to_device(&id, &crate::signaling::protocol::ServerMsg::Check);
+    let notice = if sent { "check-sent" } else { "check-offline" };
     Ok(Redirect::to(&format!("/staff/devices?notice={notice}")).into_response())
 }

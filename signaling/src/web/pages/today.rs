@@ -48,6 +48,84 @@ pub struct VisitRow {
     pub extend: Option<Extension>,
     /// The call goes through a relay (its tablet says so).
     pub relayed: bool,
+    /// Each guest with a link, and what their pre-visit check found.
+    pub checks: Vec<GuestCheck>,
+}
+
+/// A guest's pre-visit check as a badge: `kind` (ready, relayed, slow, problem,
+/// unchecked) picks its colour, `label` says it in words.
+#[derive(Debug, Clone)]
+pub struct GuestCheck {
+    pub name: String,
+    pub kind: &'static str,
+    pub label: String,
+    /// When and with what it was checked, and the figures ("" if never).
+    pub detail: String,
+}
+
+impl GuestCheck {
+    pub fn new(tr: &Tr, facility: &Facility, guest: &crate::visits::Guest) -> Self {
+        use crate::checks::{Path, Verdict};
+        let Some(check) = &guest.check else {
+            return Self {
+                name: guest.name.clone(),
+                kind: "unchecked",
+                label: tr.t("check-badge-unchecked"),
+                detail: String::new(),
+            };
+        };
+        let (kind, label) = match check.verdict {
+            Verdict::Ready => ("ready", tr.t("check-badge-ready")),
+            Verdict::ReadyRelayed => (
+                "relayed",
+                tr.t1(
+                    "check-badge-relayed",
+                    "transport",
+                    if check.report.path == Some(Path::RelayTls) {
+                        "TLS 443"
+                    } else {
+                        "TCP"
+                    },
+                ),
+            ),
+            Verdict::AudioOnly => ("slow", tr.t("check-badge-audio-only")),
+            Verdict::CannotConnect => ("problem", tr.t("check-badge-cannot-connect")),
+            Verdict::Problem => (
+                "problem",
+                tr.t1("check-badge-problem", "what", problems(tr, &check.report)),
+            ),
+        };
+        let mut detail = tr.t1(
+            "check-detail-when",
+            "time",
+            local_hm(facility, check.checked_at),
+        );
+        if let Some(browser) = &check.browser {
+            detail.push_str(&format!(" · {browser}"));
+        }
+        if let (Some(up), Some(down)) = (check.report.up_kbps, check.report.down_kbps) {
+            detail.push_str(&format!(" · ↑{up} ↓{down} kbit/s"));
+        }
+        if let Some(rtt) = check.report.rtt_ms {
+            detail.push_str(&format!(" · {rtt} ms"));
+        }
+        Self {
+            name: guest.name.clone(),
+            kind,
+            label,
+            detail,
+        }
+    }
+}
+
+/// The steps of a check that found a problem, in words ("camera blocked, no sound").
+fn problems(tr: &Tr, report: &crate::checks::Report) -> String {
+    report
+        .problems()
+        .into_iter()
+        .map(|(step, word)| tr.t(&format!("check-problem-{step}-{word}")))
+        .collect::<Vec<_>>()
+        .join(tr.t("list-separator").as_str())
 }
 
 /// What the Extend button can promise.
@@ -93,6 +171,12 @@ impl VisitRow {
             warnings: vec![],
             extend: None,
             relayed: false,
+            checks: visit
+                .guests
+                .iter()
+                .filter(|g| g.has_link)
+                .map(|g| GuestCheck::new(tr, facility, g))
+                .collect(),
         }
     }
 
@@ -168,6 +252,34 @@ struct TodayPage {
     notice: Option<String>,
     /// A new installation's checklist, until every step is done.
     first_steps: Vec<Step>,
+    /// Tomorrow's visits with a family that has not run the pre-visit check:
+    /// (visit id, "10:00 山田 花子 — 山田 太郎").
+    unchecked_tomorrow: Vec<(String, String)>,
+}
+
+/// The visits of `visits` (tomorrow's) whose guests with links have not all checked.
+fn unchecked(facility: &Facility, visits: &[Visit]) -> Vec<(String, String)> {
+    visits
+        .iter()
+        .filter(|v| v.cancelled_at.is_none())
+        .filter_map(|v| {
+            let names: Vec<&str> = v
+                .guests
+                .iter()
+                .filter(|g| g.has_link && !g.link_revoked && g.check.is_none())
+                .map(|g| g.name.as_str())
+                .collect();
+            (!names.is_empty()).then(|| {
+                let line = format!(
+                    "{} {} — {}",
+                    local_hm(facility, v.starts_at),
+                    v.resident_name,
+                    names.join("、")
+                );
+                (v.id.clone(), line)
+            })
+        })
+        .collect()
 }
 
 /// One line of the first-steps checklist.
@@ -215,6 +327,16 @@ async fn today(
     let devices = state.db.devices().await?;
     let booked = state.db.booked_on(&facility, date).await?;
     let first_steps = checklist(state.db.first_steps().await?);
+    let is_today = date == facility.local_date(now);
+    let unchecked_tomorrow = if is_today {
+        let tomorrow = state
+            .db
+            .visits_on(&facility, date + Duration::days(1))
+            .await?;
+        unchecked(&facility, &tomorrow)
+    } else {
+        vec![]
+    };
     let buffer = Duration::minutes(i64::from(facility.buffer_minutes));
     let rows: Vec<VisitRow> = visits
         .iter()
@@ -238,8 +360,9 @@ async fn today(
         date: date.to_string(),
         prev: (date - Duration::days(1)).to_string(),
         next: (date + Duration::days(1)).to_string(),
-        is_today: date == facility.local_date(now),
+        is_today,
         rows,
+        unchecked_tomorrow,
         alerts,
         first_steps,
         notice: q

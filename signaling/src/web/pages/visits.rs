@@ -112,6 +112,8 @@ pub struct GuestView {
     pub name: String,
     pub has_link: bool,
     pub link_state: String,
+    /// What the guest's pre-visit check found (guests with a live link).
+    pub check: Option<super::today::GuestCheck>,
 }
 
 #[derive(askama::Template)]
@@ -153,6 +155,8 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
                 id: g.id.clone(),
                 name: g.name.clone(),
                 has_link: g.has_link,
+                check: (g.has_link && !g.link_revoked)
+                    .then(|| super::today::GuestCheck::new(&ctx.tr, &facility, g)),
                 link_state: ctx.tr.t(match (g.has_link, g.link_revoked) {
                     (false, _) => "link-none",
                     (true, true) => "link-revoked",

@@ -1,0 +1,324 @@
+//! The pre-visit check: a family tests their phone or computer from their own link
+//! days before the visit, and staff see what it found next to the guest — in headless
+//! Chromium with fake (or deliberately broken) camera and microphone.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Browser, Engine, Launch, Seed, TestApp, check, monday_9am_tokyo, path_of, spawn_app_with_seed,
+};
+
+const STEPS: StdDuration = StdDuration::from_secs(40);
+
+/// A visit tomorrow (the test clock stands at Monday 9:00); its id and link.
+async fn visit_tomorrow(app: &TestApp, token: &str, seed: &Seed) -> (String, String) {
+    let (status, visit) = app
+        .book(
+            token,
+            seed,
+            monday_9am_tokyo() + chrono::Duration::days(1),
+            &["Taro"],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    (
+        visit["id"].as_str().expect("id").to_owned(),
+        path_of(visit["invitations"][0]["url"].as_str().expect("url")),
+    )
+}
+
+/// Runs the whole check on the page now showing it: start, answer the chime, wait
+/// for the end. Returns the server's answer and the page's figures.
+async fn run_check(page: &Browser, heard: bool) -> (Value, Value) {
+    page.wait_for("#check-start").await;
+    page.click("#check-start").await;
+    page.wait_until(
+        "!document.getElementById('speaker-yes').hidden && document.getElementById('speaker-yes').offsetParent !== null",
+        STEPS,
+    )
+    .await;
+    page.click(if heard { "#speaker-yes" } else { "#speaker-no" })
+        .await;
+    page.wait_until("window.menkai.check.state() === 'done'", STEPS)
+        .await;
+    (
+        page.eval("window.menkai.check.result()").await,
+        page.eval("window.menkai.check.figures()").await,
+    )
+}
+
+/// The guest's check as the API shows it.
+async fn check_in_api(app: &TestApp, token: &str, visit_id: &str) -> Value {
+    let (status, visit) = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/visits/{visit_id}"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{visit}");
+    visit["invitations"][0]["check"].clone()
+}
+
+/// The day before the visit the family opens their link, taps "Check", answers one
+/// question, and is told their phone is ready; staff see it on the visit's page, Today
+/// no longer lists them as unchecked, and the API has the figures. The check never
+/// joined the visit.
+#[tokio::test]
+async fn a_family_checks_the_day_before_and_staff_see_it_is_ready() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit_id, link) = visit_tomorrow(&app, &token, &seed).await;
+    assert_eq!(check_in_api(&app, &token, &visit_id).await, Value::Null);
+
+    let family = Browser::open(Engine::Chromium).await;
+    family.resize(390, 844).await;
+    family.goto(&app.url(&link)).await;
+    family.click(&format!("a[href='{link}/check']")).await;
+    let started = Instant::now();
+    let (result, figures) = run_check(&family, true).await;
+    println!(
+        "the whole check took {:.1?} (network part {} ms): {figures}",
+        started.elapsed(),
+        figures["network_ms"]
+    );
+    assert_eq!(result["verdict"], "ready", "{result}\n{figures}");
+    for step in ["camera", "microphone", "speaker"] {
+        assert_eq!(result[step], "ok", "{result}");
+    }
+    assert!(
+        result["up_kbps"].as_u64().is_some_and(|k| k >= 300),
+        "{result}"
+    );
+    family.screenshot("check-ready-en-390").await;
+
+    let kept = check_in_api(&app, &token, &visit_id).await;
+    assert_eq!(kept["verdict"], "ready", "{kept}");
+    assert!(
+        kept["browser"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Chrome")),
+        "{kept}"
+    );
+    assert!(
+        kept["rtt_ms"].is_u64() && kept["down_kbps"].is_u64(),
+        "{kept}"
+    );
+    assert!(
+        app.app_state.hub.presence(&visit_id).is_empty(),
+        "the check never joins"
+    );
+
+    app.login_as_admin().await;
+    let (_, page) = app.get_text(&format!("/staff/visits/{visit_id}")).await;
+    assert!(
+        page.contains("badge check-ready"),
+        "the visit page shows it"
+    );
+    // The day before, Today lists only families who have not checked: not this one.
+    let (_, today) = app.get_text("/staff").await;
+    assert!(
+        !today.contains("unchecked-tomorrow"),
+        "nobody left to remind"
+    );
+}
+
+/// The day before, staff see on Today which families have not checked yet.
+#[tokio::test]
+async fn today_lists_tomorrows_families_who_have_not_checked() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit_id, _) = visit_tomorrow(&app, &token, &seed).await;
+    app.login_as_admin().await;
+    let (_, today) = app.get_text("/staff").await;
+    assert!(today.contains("unchecked-tomorrow"), "{today}");
+    assert!(today.contains(&format!("/staff/visits/{visit_id}")));
+    let (_, page) = app.get_text(&format!("/staff/visits/{visit_id}")).await;
+    assert!(page.contains("badge check-unchecked"));
+}
+
+/// Writes a black Y4M video (64×48, ten frames) for Chromium's fake camera.
+fn black_video(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("black.y4m");
+    let mut bytes = b"YUV4MPEG2 W64 H48 F10:1 Ip A1:1 C420jpeg\n".to_vec();
+    for _ in 0..10 {
+        bytes.extend_from_slice(b"FRAME\n");
+        bytes.extend(std::iter::repeat_n(16u8, 64 * 48));
+        bytes.extend(std::iter::repeat_n(128u8, 2 * 32 * 24));
+    }
+    std::fs::write(&path, bytes).expect("write y4m");
+    path
+}
+
+/// Writes two seconds of silence as a 48 kHz mono WAV for Chromium's fake microphone.
+fn silent_audio(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("silence.wav");
+    let samples = 48_000 * 2;
+    let data_len: u32 = samples * 2;
+    let mut bytes = b"RIFF".to_vec();
+    bytes.extend((36 + data_len).to_le_bytes());
+    bytes.extend(b"WAVEfmt ");
+    bytes.extend(16u32.to_le_bytes());
+    bytes.extend(1u16.to_le_bytes()); // PCM
+    bytes.extend(1u16.to_le_bytes()); // mono
+    bytes.extend(48_000u32.to_le_bytes());
+    bytes.extend((48_000u32 * 2).to_le_bytes());
+    bytes.extend(2u16.to_le_bytes());
+    bytes.extend(16u16.to_le_bytes());
+    bytes.extend(b"data");
+    bytes.extend(data_len.to_le_bytes());
+    bytes.extend(std::iter::repeat_n(0u8, data_len as usize));
+    std::fs::write(&path, bytes).expect("write wav");
+    path
+}
+
+/// What goes wrong on a family's phone is named, kept and shown: a refused camera, a
+/// camera that shows only black, a microphone that hears nothing.
+#[tokio::test]
+async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named() {
+    let dir = tempfile::tempdir().expect("dir");
+    let black = black_video(dir.path());
+    let silence = silent_audio(dir.path());
+    let cases = [
+        (
+            "denied",
+            Launch {
+                camera_denied: true,
+                ..Launch::default()
+            },
+            json!({"camera": "denied"}),
+        ),
+        (
+            "black",
+            Launch {
+                chromium_args: vec![format!(
+                    "--use-file-for-fake-video-capture={}",
+                    black.display()
+                )],
+                ..Launch::default()
+            },
+            json!({"camera": "black", "microphone": "ok"}),
+        ),
+        (
+            "silent",
+            Launch {
+                chromium_args: vec![format!(
+                    "--use-file-for-fake-audio-capture={}",
+                    silence.display()
+                )],
+                ..Launch::default()
+            },
+            json!({"camera": "ok", "microphone": "silent"}),
+        ),
+    ];
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit_id, link) = visit_tomorrow(&app, &token, &seed).await;
+    app.login_as_admin().await;
+    let mut problems = vec![];
+    for (name, launch, expected) in cases {
+        let family = Browser::launch(Engine::Chromium, &launch).await;
+        family.resize(390, 844).await;
+        family.goto(&app.url(&format!("{link}/check"))).await;
+        let (result, figures) = run_check(&family, true).await;
+        assert_eq!(result["verdict"], "problem", "{name}: {result}\n{figures}");
+        for (step, word) in expected.as_object().expect("steps") {
+            assert_eq!(&result[step], word, "{name}: {result}");
+        }
+        check(
+            &family,
+            &format!("check-problem-{name}-ja-390"),
+            &mut problems,
+        )
+        .await;
+        let kept = check_in_api(&app, &token, &visit_id).await;
+        assert_eq!(kept["verdict"], "problem", "{name}: {kept}");
+        let (_, page) = app.get_text(&format!("/staff/visits/{visit_id}")).await;
+        assert!(page.contains("badge check-problem"), "{name}");
+    }
+    assert!(problems.is_empty(), "axe-core:\n{}", problems.join("\n"));
+}
+
+/// A link that no longer leads to a visit offers no check; the check's endpoints
+/// refuse it and bad reports change nothing.
+#[tokio::test]
+async fn a_dead_link_has_no_check_and_a_bad_report_changes_nothing() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (visit_id, link) = visit_tomorrow(&app, &token, &seed).await;
+    let res = app
+        .client
+        .post(app.url(&format!("{link}/check")))
+        .json(&json!({"camera": "fine"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "a word not in the list"
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("{link}/check")))
+        .json(&json!({"rtt_ms": 999_999_999}))
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let res = app
+        .client
+        .post(app.url(&format!("{link}/check")))
+        .header("content-type", "application/json")
+        .body(format!("{{\"camera\":\"{}\"}}", "x".repeat(10_000)))
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(check_in_api(&app, &token, &visit_id).await, Value::Null);
+
+    let relay: Value = app
+        .get(&format!("{link}/check/relay"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        relay["udp"]["urls"][0]
+            .as_str()
+            .is_some_and(|u| u.starts_with("turn:")),
+        "{relay}"
+    );
+    assert!(
+        relay["tcp"]["urls"][0]
+            .as_str()
+            .is_some_and(|u| u.contains("transport=tcp")),
+        "{relay}"
+    );
+    assert!(
+        relay["stun"]["urls"][0]
+            .as_str()
+            .is_some_and(|u| u.starts_with("stun:")),
+        "{relay}"
+    );
+
+    let (status, _) = app
+        .api_post(&format!("/visits/{visit_id}/cancel"), &token, json!({}))
+        .await;
+    assert!(status.is_success());
+    assert_eq!(
+        app.get(&format!("{link}/check/relay")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("{link}/check")))
+        .json(&json!({"path": "direct"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (status, page) = app.get_text(&format!("{link}/check")).await;
+    assert_eq!(status, StatusCode::GONE, "the visit page's 'cancelled'");
+    assert!(!page.contains("check-start"));
+}
