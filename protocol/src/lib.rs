@@ -281,8 +281,12 @@ pub enum ServerMsg {
     },
     Pong,
     /// To a device between visits: run the self-check now and report it in `health`
-    /// (every morning before visiting hours, and when staff press "Check now").
-    Check,
+    /// (every morning before visiting hours, and when staff press "Check now"), with
+    /// fresh relay credentials for it (the welcome's may have expired overnight).
+    Check {
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
+    },
     Error {
         code: ErrorCode,
         /// English, for logs; pages show their own translated text per code.

@@ -50,7 +50,7 @@ fn morning_checks(state: &AppState, facility: &crate::facility::Facility, now: D
         return;
     };
     if now >= opens - MORNING_CHECK_BEFORE && now < opens {
-        let asked = state.hub.ask_morning_checks(date);
+        let asked = state.hub.ask_morning_checks(date, now);
         if asked > 0 {
             tracing::info!(
                 devices = asked,

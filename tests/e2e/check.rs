@@ -181,6 +181,8 @@ async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named
     let dir = tempfile::tempdir().expect("dir");
     let black = black_video(dir.path());
     let silence = silent_audio(dir.path());
+    // (name, how the browser is broken, whether the person heard the chime, what the
+    // check must say)
     let cases = [
         (
             "denied",
@@ -188,6 +190,7 @@ async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named
                 camera_denied: true,
                 ..Launch::default()
             },
+            true,
             json!({"camera": "denied"}),
         ),
         (
@@ -199,6 +202,7 @@ async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named
                 )],
                 ..Launch::default()
             },
+            true,
             json!({"camera": "black", "microphone": "ok"}),
         ),
         (
@@ -210,28 +214,27 @@ async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named
                 )],
                 ..Launch::default()
             },
-            json!({"camera": "ok", "microphone": "silent"}),
+            false,
+            json!({"camera": "ok", "microphone": "silent", "speaker": "not_heard"}),
         ),
     ];
     let (app, token, seed) = spawn_app_with_seed().await;
     let (visit_id, link) = visit_tomorrow(&app, &token, &seed).await;
     app.login_as_admin().await;
     let mut problems = vec![];
-    for (name, launch, expected) in cases {
+    for (name, launch, heard, expected) in cases {
         let family = Browser::launch(Engine::Chromium, &launch).await;
         family.resize(390, 844).await;
         family.goto(&app.url(&format!("{link}/check"))).await;
-        let (result, figures) = run_check(&family, true).await;
+        let (result, figures) = run_check(&family, heard).await;
         assert_eq!(result["verdict"], "problem", "{name}: {result}\n{figures}");
         for (step, word) in expected.as_object().expect("steps") {
             assert_eq!(&result[step], word, "{name}: {result}");
         }
-        check(
-            &family,
-            &format!("check-problem-{name}-ja-390"),
-            &mut problems,
-        )
-        .await;
+        family
+            .screenshot_of("#check-result", &format!("check-result-problem-{name}-390"))
+            .await;
+        check(&family, &format!("check-problem-{name}-390"), &mut problems).await;
         let kept = check_in_api(&app, &token, &visit_id).await;
         assert_eq!(kept["verdict"], "problem", "{name}: {kept}");
         let (_, page) = app.get_text(&format!("/staff/visits/{visit_id}")).await;
@@ -321,4 +324,154 @@ async fn a_dead_link_has_no_check_and_a_bad_report_changes_nothing() {
     let (status, page) = app.get_text(&format!("{link}/check")).await;
     assert_eq!(status, StatusCode::GONE, "the visit page's 'cancelled'");
     assert!(!page.contains("check-start"));
+}
+
+/// The devices' own check as the API shows it, once it has one newer than `after`.
+async fn device_check(app: &TestApp, token: &str, id: &str, after: Option<&str>) -> Value {
+    crate::support::until(STEPS, "the device's self-check in its health", || async {
+        let (_, devices) = app.api(reqwest::Method::GET, "/devices", token, None).await;
+        let check = devices
+            .as_array()?
+            .iter()
+            .find(|d| d["id"] == id)?["health"]["check"]
+            .clone();
+        let at = check["checked_at"].as_str()?;
+        (Some(at) != after).then_some(check)
+    })
+    .await
+}
+
+/// Every morning, in the hour before visiting hours, each ward tablet checks its
+/// camera, microphone and connection by itself; staff see the result on Devices, a
+/// tablet whose camera shows nothing is in Today's "check before the next visits" box
+/// before its visit, and "Check now" runs the check again at once.
+#[tokio::test]
+async fn tablets_check_themselves_before_visiting_hours_and_when_staff_ask() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let black = black_video(dir.path());
+    let (good_id, good_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
+    let (bad_id, bad_token) = app.paired_device(&token, "ward", "Tablet 4F").await;
+    // Tuesday 08:15: visiting hours open at 09:00.
+    app.advance(chrono::Duration::minutes(23 * 60 + 15));
+    let (status, visit) = app
+        .book(
+            &token,
+            &Seed {
+                ward: bad_id.clone(),
+                ..seed
+            },
+            monday_9am_tokyo() + chrono::Duration::minutes(24 * 60 + 10),
+            &["Taro"],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let good = Browser::open(Engine::Chromium).await;
+    good.goto(&app.url(&format!("/device#token={good_token}")))
+        .await;
+    let bad = Browser::launch(
+        Engine::Chromium,
+        &Launch {
+            chromium_args: vec![format!(
+                "--use-file-for-fake-video-capture={}",
+                black.display()
+            )],
+            ..Launch::default()
+        },
+    )
+    .await;
+    bad.goto(&app.url(&format!("/device#token={bad_token}")))
+        .await;
+    for tablet in [&good, &bad] {
+        tablet.wait_until("window.menkai.linked()", STEPS).await;
+    }
+    let asked = Instant::now();
+    app.tick().await;
+    let fine = device_check(&app, &token, &good_id, None).await;
+    println!("the morning self-check took {:.1?}: {fine}", asked.elapsed());
+    assert_eq!(fine["camera"], "ok", "{fine}");
+    assert_eq!(fine["microphone"], "ok", "{fine}");
+    assert!(fine["path"] != "none" && fine["up_kbps"].is_u64(), "{fine}");
+    let broken = device_check(&app, &token, &bad_id, None).await;
+    assert_eq!(broken["camera"], "black", "{broken}");
+    assert_eq!(
+        good.eval("window.menkai.liveTracks()").await,
+        json!(0),
+        "the camera is off again after the check"
+    );
+
+    app.login_as_admin().await;
+    let (_, devices) = app.get_text("/staff/devices").await;
+    assert!(
+        devices.contains("Self-check at") || devices.contains("の自己確認"),
+        "{devices}"
+    );
+    let (_, today) = app.get_text("/staff").await;
+    let warning = ["前回の自己確認でカメラ", "camera failed its last self-check"];
+    assert!(
+        warning.iter().any(|w| today.contains(w)),
+        "Today warns about the tablet before its visit"
+    );
+
+    // Asked once a morning: another step of the scheduler asks nobody again.
+    app.tick().await;
+    tokio::time::sleep(StdDuration::from_secs(2)).await;
+    assert_eq!(good.eval("window.menkai.checking()").await, json!(false));
+
+    let res = app
+        .post_form(
+            "/staff/devices",
+            &format!("/staff/devices/{good_id}/check"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/devices?notice=check-sent"
+    );
+    app.advance(chrono::Duration::minutes(1));
+    let again = device_check(&app, &token, &good_id, fine["checked_at"].as_str()).await;
+    assert_eq!(again["camera"], "ok", "{again}");
+}
+
+/// Every screen of the check at phone and laptop size in both languages: before the
+/// tap, the steps while the chime question is asked, the steps and the verdict at the
+/// end; axe-core on each.
+#[tokio::test]
+async fn the_check_screens_at_phone_and_laptop_size_in_both_languages() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, link) = visit_tomorrow(&app, &token, &seed).await;
+    let mut problems = vec![];
+    for lang in ["ja", "en"] {
+        for (width, height) in [(390, 844), (1366, 768)] {
+            let name = |stage: &str| format!("check-{stage}-{lang}-{width}");
+            let family = Browser::open(Engine::Chromium).await;
+            family.resize(width, height).await;
+            family.goto(&app.url(&format!("{link}/check?lang={lang}"))).await;
+            family.wait_for("#check-start").await;
+            check(&family, &name("intro"), &mut problems).await;
+            family.click("#check-start").await;
+            family
+                .wait_until(
+                    "document.getElementById('speaker-yes').offsetParent !== null",
+                    STEPS,
+                )
+                .await;
+            family.screenshot_of("#check-steps", &name("steps")).await;
+            for violation in family.axe().await {
+                problems.push(format!("{}: {violation}", name("steps")));
+            }
+            family.click("#speaker-yes").await;
+            family
+                .wait_until("window.menkai.check.state() === 'done'", STEPS)
+                .await;
+            family.screenshot_of("#check-steps", &name("steps-done")).await;
+            family.screenshot_of("#check-result", &name("result-ready")).await;
+            for violation in family.axe().await {
+                problems.push(format!("{}: {violation}", name("result")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "axe-core:\n{}", problems.join("\n"));
 }

@@ -145,6 +145,29 @@ impl Netns {
         );
     }
 
+    /// Takes every rule of [`Netns::firewall`] away (the next call starts afresh).
+    fn open_firewall(&self) {
+        run(
+            "ip",
+            &["netns", "exec", &self.name, "nft", "flush", "ruleset"],
+            None,
+        );
+    }
+
+    /// Both directions of the link limited to `kbit` kbit/s (a poor mobile or rural
+    /// line), with `tc`'s token bucket filter on each end of the veth pair.
+    fn throttle(&self, kbit: u32) {
+        let rate = format!("{kbit}kbit");
+        let tbf = ["root", "tbf", "rate", &rate, "burst", "16kb", "latency", "400ms"];
+        let ns_if = format!("mkn{}", self.n);
+        let mut inside = vec!["netns", "exec", &self.name, "tc", "qdisc", "add", "dev", &ns_if];
+        inside.extend(tbf);
+        run("ip", &inside, None);
+        let mut host = vec!["qdisc", "add", "dev", self.host_if.as_str()];
+        host.extend(tbf);
+        run("tc", &host, None);
+    }
+
     /// A TCP connection made inside the namespace (to its own loopback, where the
     /// browser's DevTools listen): the socket keeps the namespace it was made in.
     async fn connect(&self, port: u16) -> tokio::net::TcpStream {
@@ -252,6 +275,49 @@ impl FamilyBrowser {
             )
             .await
             .expect("navigate");
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.cdp
+            .evaluate(&self.session, script, StdDuration::from_secs(10))
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    async fn wait_until(&self, script: &str, within: StdDuration) {
+        let deadline = std::time::Instant::now() + within;
+        while self.eval(script).await != Value::Bool(true) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never true in the namespace's page: {script}"
+            );
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
+    }
+
+    /// What the page shows around the element `id`, as `target/screenshots/{name}.png`.
+    async fn screenshot(&self, id: &str, name: &str) {
+        use base64::Engine as _;
+        self.eval(&format!(
+            "document.getElementById('{id}').scrollIntoView({{block: 'start'}}), true"
+        ))
+        .await;
+        let shot = self
+            .cdp
+            .call(
+                Some(&self.session),
+                "Page.captureScreenshot",
+                serde_json::json!({ "format": "png" }),
+                StdDuration::from_secs(10),
+            )
+            .await
+            .expect("screenshot");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .expect("png");
+        let dir = crate::support::workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write");
     }
 
     /// `relayProtocol` of the local candidate of the path in use.
@@ -378,6 +444,122 @@ impl Scene {
         println!("the family reached the relay over {protocol}");
         protocol
     }
+}
+
+/// The pre-visit check as a family behind this network runs it (tests/e2e/check.rs
+/// runs it on loopback): the page is loaded first (through `page_allow`), then the
+/// network is made what `allow` lets out, then the check runs. Returns the page's
+/// verdict word and figures once the server has the result.
+impl Scene {
+    async fn check(&self, page_allow: &str, allow: &str) -> (Value, Value) {
+        self.netns.firewall(page_allow);
+        let family = FamilyBrowser::start(&self.netns, &self.switches).await;
+        family
+            .open(&self.app.base, &format!("{}/check", self.link))
+            .await;
+        let within = StdDuration::from_secs(60);
+        family
+            .wait_until("!!document.getElementById('check-start') && !!window.menkai", within)
+            .await;
+        self.netns.open_firewall();
+        self.netns.firewall(allow);
+        let began = std::time::Instant::now();
+        family
+            .eval("document.getElementById('check-start').click(), true")
+            .await;
+        family
+            .wait_until(
+                "document.getElementById('speaker-yes').offsetParent !== null",
+                within,
+            )
+            .await;
+        family
+            .eval("document.getElementById('speaker-yes').click(), true")
+            .await;
+        family
+            .wait_until("window.menkai.check.state() === 'done'", within)
+            .await;
+        let figures = family.eval("window.menkai.check.figures()").await;
+        println!("the check in the namespace took {:.1?}: {figures}", began.elapsed());
+        // Then the network comes back as it was for the page: a result the page could
+        // not send at once reaches the server now.
+        self.netns.open_firewall();
+        self.netns.firewall(page_allow);
+        family
+            .wait_until("window.menkai.check.result() !== null", within)
+            .await;
+        let result = family.eval("window.menkai.check.result()").await;
+        let verdict = result["verdict"].as_str().unwrap_or("none").to_owned();
+        family
+            .screenshot("check-result", &format!("check-result-{verdict}-netns-en-1280"))
+            .await;
+        (result, figures)
+    }
+
+    /// What staff see next to the family's name on the visit's page.
+    async fn badge(&self) -> String {
+        let token = self.app.api_token().await;
+        let (_, visits) = self
+            .app
+            .api(reqwest::Method::GET, "/visits", &token, None)
+            .await;
+        visits[0]["invitations"][0]["check"]["verdict"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_check_behind_a_network_without_udp_says_ready_through_the_relay_over_tcp() {
+    let scene = scene().await;
+    let server = scene.netns.host_ip();
+    let tcp = format!("ip daddr {server} tcp dport {{ 443, 3478 }} accept");
+    let (result, figures) = scene
+        .check(&tcp, &format!("meta l4proto udp drop\n {tcp}"))
+        .await;
+    assert_eq!(result["verdict"], "ready_relayed", "{result} {figures}");
+    assert_eq!(result["path"], "relay_tcp", "{result}");
+    assert_eq!(scene.badge().await, "ready_relayed");
+}
+
+#[tokio::test]
+async fn the_check_with_only_tcp_443_open_says_ready_through_the_relay_over_tls() {
+    let scene = scene().await;
+    let server = scene.netns.host_ip();
+    let https = format!("ip daddr {server} tcp dport 443 accept");
+    let (result, figures) = scene.check(&https, &https).await;
+    assert_eq!(result["verdict"], "ready_relayed", "{result} {figures}");
+    assert_eq!(result["path"], "relay_tls", "{result}");
+    assert_eq!(scene.badge().await, "ready_relayed");
+}
+
+#[tokio::test]
+async fn the_check_with_everything_to_the_server_dropped_says_it_cannot_connect() {
+    let scene = scene().await;
+    let server = scene.netns.host_ip();
+    let https = format!("ip daddr {server} tcp dport 443 accept");
+    let (result, figures) = scene.check(&https, "").await;
+    assert_eq!(figures["path"], "none", "{figures}");
+    assert_eq!(result["verdict"], "cannot_connect", "{result} {figures}");
+    assert_eq!(scene.badge().await, "cannot_connect");
+}
+
+#[tokio::test]
+async fn the_check_on_a_200_kbit_line_says_too_slow_for_video() {
+    let scene = scene().await;
+    let server = scene.netns.host_ip();
+    let open = format!(
+        "ip daddr {server} udp dport 3478 accept\n ip daddr {server} tcp dport {{ 443, 3478 }} accept"
+    );
+    scene.netns.throttle(200);
+    let (result, figures) = scene.check(&open, &open).await;
+    assert_eq!(result["verdict"], "audio_only", "{result} {figures}");
+    assert!(
+        result["down_kbps"].as_u64().is_some_and(|k| k < 300),
+        "{result}"
+    );
+    assert_eq!(scene.badge().await, "audio_only");
 }
 
 #[tokio::test]

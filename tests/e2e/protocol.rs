@@ -8,7 +8,7 @@
 
 use menkai_protocol::{
     ClientMsg, ErrorCode, Health, IceServer, MediaProblem, PeerInfo, Role, ScheduleEntry,
-    ServerMsg, VisitInfo, VisitMode, VisitState,
+    ServerMsg, VisitInfo, VisitMode, VisitState, check,
 };
 use ts_rs::{Config, TS};
 
@@ -27,6 +27,11 @@ fn declarations() -> String {
         IceServer::decl(&cfg),
         ScheduleEntry::decl(&cfg),
         MediaProblem::decl(&cfg),
+        check::Camera::decl(&cfg),
+        check::Microphone::decl(&cfg),
+        check::Speaker::decl(&cfg),
+        check::Path::decl(&cfg),
+        check::DeviceCheck::decl(&cfg),
         Health::decl(&cfg),
         ServerMsg::decl(&cfg),
         ClientMsg::decl(&cfg),

@@ -204,7 +204,8 @@ invite-message =
     At that time, open this link on your phone or computer. Nothing needs to be installed:
     { $url }
     The link works from 15 minutes before the start. Please keep it to yourself.
-ics-description = Open this link at the time of the visit: { $url }
+    Any day before the visit, you can test your phone or computer with the same link ("Check my phone or computer now", about a minute).
+ics-description = Open this link at the time of the visit: { $url } — Any day before, the same link lets you test your phone or computer (about a minute).
 
 ## Visit details
 visit-title = Visit details
@@ -356,6 +357,8 @@ card-step-1 = Point your phone's camera at the QR code.
 card-step-2 = At the time shown above, tap the link that appears.
 card-step-3 = Allow camera and microphone. You will see each other.
 card-contact = Questions: { $facility }
+card-check = Before the day: open the link and tap "Check my phone or computer now" to test camera, microphone, sound and connection (about a minute).
+inv-check-hint = Families can test their phone or computer from their link any day before the visit. What their check finds appears next to their name here and on Today.
 
 ## Signaling errors (the `message` of an error frame)
 ws-invalid_token = This link or device token is not valid.
@@ -616,3 +619,6 @@ check-again = Check again
 check-back = Back to the visit page
 join-check-offer = Check my phone or computer now
 join-check-help = Before the day, you can test your camera, microphone, speaker and connection. It takes about a minute.
+
+## The device's self-check (static/js/device.js)
+device-self-checking = Checking camera, microphone and connection…

@@ -19,6 +19,16 @@ export type VisitInfo = Wire.VisitInfo;
 export type IceServer = Wire.IceServer;
 export type ScheduleEntry = Wire.ScheduleEntry;
 export type MediaProblem = Wire.MediaProblem;
+/** What a check (a family's, or a device's own) found of the camera. */
+export type CameraWord = Wire.Camera;
+/** What a check found of the microphone. */
+export type MicWord = Wire.Microphone;
+/** What the family said of the chime. */
+export type SpeakerWord = Wire.Speaker;
+/** The best way through to the relay a check found. */
+export type Path = Wire.Path;
+/** A device's own check, as its `health` carries it. */
+export type DeviceCheck = Wire.DeviceCheck;
 
 /**
  * What `signal` frames carry from one endpoint to another. The server relays it byte
@@ -46,6 +56,8 @@ export type PongFrame = ServerFrameOf<"pong">;
 export type ErrorFrame = ServerFrameOf<"error">;
 export type ControlFrame = ServerFrameOf<"control">;
 export type ScheduleFrame = ServerFrameOf<"schedule">;
+/** To a device between visits: run the self-check now and report it in `health`. */
+export type CheckFrame = ServerFrameOf<"check">;
 
 // ---- Client → server ----
 

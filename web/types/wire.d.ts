@@ -39,6 +39,20 @@ ends_at: string, mode: VisitMode, };
 
 export type MediaProblem = "insecure" | "denied" | "missing";
 
+export type Camera = "ok" | "denied" | "in_use" | "missing" | "black" | "frozen" | "error";
+
+export type Microphone = "ok" | "denied" | "in_use" | "missing" | "silent" | "error";
+
+export type Speaker = "ok" | "not_heard";
+
+export type Path = "direct" | "relay_udp" | "relay_tcp" | "relay_tls" | "none";
+
+export type DeviceCheck = { 
+/**
+ * When it ran (RFC 3339, the server's time as the device knows it).
+ */
+checked_at?: string, camera?: Camera, microphone?: Microphone, path?: Path, up_kbps?: number, down_kbps?: number, rtt_ms?: number, };
+
 export type Health = { 
 /**
  * A camera is present and may be used.
@@ -51,7 +65,12 @@ battery?: number, charging?: boolean, uptime_s?: number, restarts?: number,
 /**
  * In a call: whether its media goes through a relay (for staff troubleshooting).
  */
-relayed?: boolean, };
+relayed?: boolean, 
+/**
+ * The latest self-check (every morning before visiting hours, and on staff's
+ * "Check now").
+ */
+check?: DeviceCheck, };
 
 export type ServerMsg = { "type": "welcome", peer_id: string, role: Role, 
 /**
@@ -93,7 +112,7 @@ ice_servers?: Array<IceServer>,
 /**
  * The server's clock (an extension).
  */
-now: string, } | { "type": "pong" } | { "type": "error", code: ErrorCode, 
+now: string, } | { "type": "pong" } | { "type": "check", ice_servers: Array<IceServer>, } | { "type": "error", code: ErrorCode, 
 /**
  * English, for logs; pages show their own translated text per code.
  */

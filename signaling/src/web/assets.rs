@@ -39,6 +39,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("js/pair.js", JS),
     asset!("js/guard.js", JS),
     asset!("js/check.js", JS),
+    asset!("js/probe.js", JS),
     asset!("favicon.svg", SVG),
     // The ward tablet's home-screen icons (scripts/icons renders them from app.svg).
     asset!("icons/app.svg", SVG),

@@ -446,6 +446,22 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// Saves a screenshot of the element `css` finds (all of it, however long) as
+    /// `target/screenshots/{name}.png`.
+    pub async fn screenshot_of(&self, css: &str, name: &str) {
+        let png = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{css}: {err}"))
+            .screenshot()
+            .await
+            .unwrap_or_else(|err| panic!("screenshot of {css}: {err}"));
+        let dir = workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
     /// Runs axe-core on the current page; returns its serious and critical violations.
     pub async fn axe(&self) -> Vec<String> {
         self.client

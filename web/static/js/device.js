@@ -2,17 +2,23 @@
 // The ward tablet's and the entrance kiosk's page. It keeps one signaling socket all
 // day; between visits it shows the facility, a large clock and today's visits; when a
 // visit booked for this device opens it joins with no touch, full screen; afterwards
-// the kiosk asks for the screen to be wiped, then goes back to idle.
+// the kiosk asks for the screen to be wiped, then goes back to idle. Every morning
+// before visiting hours (and when staff press "Check now") it checks its own camera,
+// microphone and connection between visits, as a family's check page does (probe.js).
 
 import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, allowSound, openMedia, whenSoundAllowed } from "./callview.js";
+import { listenForSignal, openCheckMedia, probeNetwork, relayOfIceServers, sampleCamera } from "./probe.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
  * @typedef {import("../../types/protocol").ScheduleEntry} ScheduleEntry
  * @typedef {import("../../types/protocol").VisitInfo} VisitInfo
  * @typedef {import("../../types/protocol").VisitFrame} VisitFrame
+ * @typedef {import("../../types/protocol").DeviceCheck} DeviceCheck
+ * @typedef {import("../../types/protocol").CameraWord} CameraWord
+ * @typedef {import("../../types/protocol").MicWord} MicWord
  */
 
 const TOKEN_KEY = "menkai-device-token";
@@ -46,9 +52,31 @@ let schedule = [];
 let serverOffset = 0;
 /** @type {Promise<void> | null} */
 let opening = null;
+/** Whether the signaling socket is up (for #device-status). */
+let linkUp = false;
+/**
+ * The latest self-check: every health report after it carries it.
+ * @type {DeviceCheck | null}
+ */
+let lastCheck = null;
+/**
+ * The self-check under way: what it holds open, and what a visit pulls to stop it.
+ * @typedef {{ abort: AbortController, stream: MediaStream | null, audio: AudioContext | null, video: HTMLVideoElement | null }} SelfCheck
+ * @type {SelfCheck | null}
+ */
+let selfChecking = null;
+/** With nobody there to speak, the microphone is judged by any signal within this. */
+const SIGNAL_MS = 3000;
+/** The server keeps at most one health report per 10 s (web/ws.rs): a self-check's
+ * report waits until it will be kept. */
+const HEALTH_GAP_MS = 11000;
+/** performance.now() when the last health report was sent. */
+let lastHealthAt = -Infinity;
 
 /** Opens camera and microphone if they are not open; links already made start sending. */
 async function ensureMedia() {
+  // A visit (or the minutes before it) wins over a self-check under way.
+  stopSelfCheck();
   if (local) return;
   opening ??= openMedia().then((media) => {
     local = media.stream;
@@ -158,6 +186,7 @@ async function health() {
   const problem = mediaProblem ? problems[mediaProblem] : undefined;
   if (problem && !frame.camera) frame.camera_problem = problem;
   if (problem && mediaProblem !== "noCamera" && !frame.microphone) frame.microphone_problem = problem;
+  if (lastCheck) frame.check = lastCheck;
   // Battery: Chromium tells, other browsers do not (then the fields stay out).
   const nav = /** @type {Navigator & { getBattery?: () => Promise<{ level: number, charging: boolean }> }} */ (navigator);
   if (nav.getBattery) {
@@ -173,7 +202,107 @@ async function health() {
 }
 
 async function reportHealth() {
-  signaling?.send(await health());
+  const frame = await health();
+  signaling?.send(frame);
+  lastHealthAt = performance.now();
+}
+
+// ---- The self-check (the server's `check` frame) ----
+
+/** #device-status: offline, or checking, or nothing. */
+function showStatus() {
+  const status = $("device-status");
+  status.textContent = !linkUp ? (status.dataset.offline ?? "…") : selfChecking ? (config.selfChecking ?? "") : "";
+}
+
+/**
+ * Camera light off, microphone closed, sound released: what a self-check held.
+ * @param {SelfCheck} run
+ */
+function releaseCheck(run) {
+  for (const track of run.stream?.getTracks() ?? []) track.stop();
+  run.stream = null;
+  if (run.video) run.video.srcObject = null;
+  run.audio?.close().catch(() => {});
+  run.audio = null;
+}
+
+/** A visit begins: the self-check stops at once, lets its media go and sends nothing. */
+function stopSelfCheck() {
+  const run = selfChecking;
+  if (!run) return;
+  selfChecking = null;
+  run.abort.abort();
+  releaseCheck(run);
+  showStatus();
+}
+
+/**
+ * Camera (three samples of its picture, in a video element in no document) and
+ * microphone (any signal from the room: nobody is asked to speak) side by side, then
+ * both closed again.
+ * @param {SelfCheck} run @returns {Promise<{ camera: CameraWord, microphone: MicWord } | null>} null if stopped
+ */
+async function checkMedia(run) {
+  const media = await openCheckMedia();
+  run.stream = media.stream;
+  if (run.abort.signal.aborted || !media.stream) {
+    releaseCheck(run);
+    return run.abort.signal.aborted ? null : { camera: media.camera ?? "missing", microphone: media.microphone ?? "missing" };
+  }
+  const stream = media.stream;
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  run.video = video;
+  // A context of its own, closed after; a browser that keeps it suspended (nobody has
+  // tapped this screen yet) leaves the verdict to the track (listenForSignal).
+  const track = stream.getAudioTracks()[0];
+  const AudioContextClass = window.AudioContext;
+  if (!media.microphone && track && AudioContextClass) run.audio = new AudioContextClass();
+  const audio = run.audio;
+  /** @type {MicWord | Promise<MicWord>} */
+  const microphone = media.microphone ?? (audio ? listenForSignal(audio, stream, SIGNAL_MS) : track?.readyState === "live" ? "ok" : "missing");
+  const words = await Promise.all([media.camera ?? sampleCamera(stream, video), microphone]);
+  releaseCheck(run);
+  return run.abort.signal.aborted ? null : { camera: words[0], microphone: words[1] };
+}
+
+/**
+ * The self-check, between visits only (docs/PROTOCOL.md, `check`): camera,
+ * microphone and the way through to the relay, measured as a family's check measures
+ * them, then reported in `health` (and in every report after it). The idle screen
+ * shows only a line in #device-status. A visit that begins meanwhile stops it at once
+ * (`stopSelfCheck`) and nothing is sent.
+ */
+/** @param {RTCIceServer[]} iceServers */
+async function selfCheck(iceServers) {
+  if (visitId || local || opening || selfChecking) return;
+  /** @type {SelfCheck} */
+  const run = { abort: new AbortController(), stream: null, audio: null, video: null };
+  selfChecking = run;
+  showStatus();
+  try {
+    const checked_at = new Date(Date.now() + serverOffset).toISOString();
+    const media = await checkMedia(run);
+    if (!media || run.abort.signal.aborted) return;
+    const net = await probeNetwork(relayOfIceServers(iceServers), run.abort.signal);
+    if (run.abort.signal.aborted) return;
+    /** @type {DeviceCheck} */
+    const check = { checked_at, ...media, path: net.path };
+    if (net.up_kbps !== null) check.up_kbps = net.up_kbps;
+    if (net.down_kbps !== null) check.down_kbps = net.down_kbps;
+    if (net.rtt_ms !== null) check.rtt_ms = net.rtt_ms;
+    lastCheck = check;
+    setTimeout(reportHealth, Math.max(0, lastHealthAt + HEALTH_GAP_MS - performance.now()));
+  } catch (e) {
+    // A check that failed on its own error must not stop the device: visits matter more.
+    mesh.note(`self-check failed: ${e}`);
+  } finally {
+    releaseCheck(run);
+    if (selfChecking === run) selfChecking = null;
+    showStatus();
+  }
 }
 
 /** @param {"idle" | "call" | "cleaning" | "unpaired" | "removed"} screen */
@@ -298,6 +427,10 @@ function onMessage(msg) {
     case "control":
       view.setVolume(msg.volume);
       break;
+    case "check":
+      // Fresh relay credentials come with it: the welcome's may be a night old.
+      selfCheck(msg.ice_servers.length ? msg.ice_servers : mesh.iceServers);
+      break;
     case "error":
       mesh.note(`server error ${msg.code}`);
       if (msg.code === "invalid_token" || msg.code === "device_revoked") {
@@ -305,6 +438,7 @@ function onMessage(msg) {
         // reconnecting, drop any call and the camera, and show how to pair again.
         localStorage.removeItem(TOKEN_KEY);
         signaling?.stop();
+        stopSelfCheck();
         visitId = null;
         clearTimeout(cleaningTimer);
         mesh.closeAll();
@@ -360,6 +494,7 @@ let signaling = null;
  */
 function stopOnError(error) {
   signaling?.stop();
+  stopSelfCheck();
   mesh.closeAll();
   releaseMedia();
   window.menkaiCrash?.(error);
@@ -381,7 +516,8 @@ async function start() {
   setInterval(followSchedule, 10000);
   view.bindControls(() => local, () => {});
   signaling = new Signaling(token, onMessage, (up) => {
-    $("device-status").textContent = up ? "" : ($("device-status").dataset.offline ?? "…");
+    linkUp = up;
+    showStatus();
     $("reconnecting").hidden = up || !visitId;
   }, stopOnError);
   signaling.connect();
@@ -389,6 +525,7 @@ async function start() {
 
 Object.assign(window, {
   menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(),
-    liveTracks: () => (local?.getTracks() ?? []).filter((t) => t.readyState === "live").length, linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+    liveTracks: () => (local?.getTracks() ?? []).filter((t) => t.readyState === "live").length, linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen,
+    selfCheck: () => lastCheck, checking: () => selfChecking !== null },
 });
 start().catch(stopOnError);

@@ -469,7 +469,11 @@ impl Hub {
     /// The morning self-check (scheduler.rs): each device online and not in a visit is
     /// asked once on `date`; one that comes online later in the window is asked then.
     /// Returns how many were asked now.
-    pub fn ask_morning_checks(&self, date: chrono::NaiveDate) -> usize {
+    pub fn ask_morning_checks(
+        &self,
+        date: chrono::NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> usize {
         let mut state = self.lock();
         let State {
             devices,
@@ -484,11 +488,37 @@ impl Hub {
             if session.room.is_some() || morning_asked.get(id) == Some(&date) {
                 continue;
             }
-            conn.send_msg(&ServerMsg::Check);
+            conn.send_msg(&self.check_msg(&session.peer_id, now));
             morning_asked.insert(id.clone(), date);
             asked += 1;
         }
         asked
+    }
+
+    /// "Check now" from staff: the device runs its self-check if it is connected (a
+    /// device in a visit ignores it). Returns whether it was connected.
+    pub fn ask_check(&self, device_id: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let state = self.lock();
+        match state.devices.get(device_id) {
+            Some(session) if session.conn.is_some() => {
+                if let Some(conn) = &session.conn {
+                    conn.send_msg(&self.check_msg(&session.peer_id, now));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A `check` frame with relay credentials of its own, good for a few minutes.
+    fn check_msg(&self, peer_id: &str, now: chrono::DateTime<chrono::Utc>) -> ServerMsg {
+        ServerMsg::Check {
+            ice_servers: self.config.ice.for_peer(
+                &format!("check-{peer_id}"),
+                now + chrono::Duration::minutes(3),
+                now,
+            ),
+        }
     }
 
     /// Who is connected to a visit: (role, name) of each member present.

@@ -367,9 +367,7 @@ async fn check_now(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let sent = state
-        .hub
-        .send_to_device(&id, &crate::signaling::protocol::ServerMsg::Check);
+    let sent = state.hub.ask_check(&id, state.now());
     let notice = if sent { "check-sent" } else { "check-offline" };
     Ok(Redirect::to(&format!("/staff/devices?notice={notice}")).into_response())
 }
