@@ -93,7 +93,18 @@ async fn a_family_checks_the_day_before_and_staff_see_it_is_ready() {
         result["up_kbps"].as_u64().is_some_and(|k| k >= 300),
         "{result}"
     );
-    family.screenshot("check-ready-en-390").await;
+    // What a phone on a poor line downloads for the check: the page, its stylesheet
+    // and scripts as they travel (compressed), and the check's own small requests.
+    let bytes = family
+        .eval(
+            "performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+               .reduce((n, e) => n + e.transferSize, 0)",
+        )
+        .await
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    println!("the check page transferred {bytes} bytes in all");
+    assert!(bytes <= 60 * 1024, "{bytes} bytes");
 
     let kept = check_in_api(&app, &token, &visit_id).await;
     assert_eq!(kept["verdict"], "ready", "{kept}");
@@ -232,9 +243,11 @@ async fn a_refused_camera_a_black_picture_and_a_silent_microphone_are_each_named
             assert_eq!(&result[step], word, "{name}: {result}");
         }
         family
-            .screenshot_of("#check-result", &format!("check-result-problem-{name}-390"))
+            .screenshot_full(&format!("check-result-problem-{name}-390"))
             .await;
-        check(&family, &format!("check-problem-{name}-390"), &mut problems).await;
+        for violation in family.axe().await {
+            problems.push(format!("{name}: {violation}"));
+        }
         let kept = check_in_api(&app, &token, &visit_id).await;
         assert_eq!(kept["verdict"], "problem", "{name}: {kept}");
         let (_, page) = app.get_text(&format!("/staff/visits/{visit_id}")).await;
@@ -330,11 +343,7 @@ async fn a_dead_link_has_no_check_and_a_bad_report_changes_nothing() {
 async fn device_check(app: &TestApp, token: &str, id: &str, after: Option<&str>) -> Value {
     crate::support::until(STEPS, "the device's self-check in its health", || async {
         let (_, devices) = app.api(reqwest::Method::GET, "/devices", token, None).await;
-        let check = devices
-            .as_array()?
-            .iter()
-            .find(|d| d["id"] == id)?["health"]["check"]
-            .clone();
+        let check = devices.as_array()?.iter().find(|d| d["id"] == id)?["health"]["check"].clone();
         let at = check["checked_at"].as_str()?;
         (Some(at) != after).then_some(check)
     })
@@ -388,7 +397,10 @@ async fn tablets_check_themselves_before_visiting_hours_and_when_staff_ask() {
     let asked = Instant::now();
     app.tick().await;
     let fine = device_check(&app, &token, &good_id, None).await;
-    println!("the morning self-check took {:.1?}: {fine}", asked.elapsed());
+    println!(
+        "the morning self-check took {:.1?}: {fine}",
+        asked.elapsed()
+    );
     assert_eq!(fine["camera"], "ok", "{fine}");
     assert_eq!(fine["microphone"], "ok", "{fine}");
     assert!(fine["path"] != "none" && fine["up_kbps"].is_u64(), "{fine}");
@@ -407,7 +419,10 @@ async fn tablets_check_themselves_before_visiting_hours_and_when_staff_ask() {
         "{devices}"
     );
     let (_, today) = app.get_text("/staff").await;
-    let warning = ["前回の自己確認でカメラ", "camera failed its last self-check"];
+    let warning = [
+        "前回の自己確認でカメラ",
+        "camera failed its last self-check",
+    ];
     assert!(
         warning.iter().any(|w| today.contains(w)),
         "Today warns about the tablet before its visit"
@@ -448,7 +463,9 @@ async fn the_check_screens_at_phone_and_laptop_size_in_both_languages() {
             let name = |stage: &str| format!("check-{stage}-{lang}-{width}");
             let family = Browser::open(Engine::Chromium).await;
             family.resize(width, height).await;
-            family.goto(&app.url(&format!("{link}/check?lang={lang}"))).await;
+            family
+                .goto(&app.url(&format!("{link}/check?lang={lang}")))
+                .await;
             family.wait_for("#check-start").await;
             check(&family, &name("intro"), &mut problems).await;
             family.click("#check-start").await;
@@ -458,7 +475,7 @@ async fn the_check_screens_at_phone_and_laptop_size_in_both_languages() {
                     STEPS,
                 )
                 .await;
-            family.screenshot_of("#check-steps", &name("steps")).await;
+            family.screenshot_full(&name("steps")).await;
             for violation in family.axe().await {
                 problems.push(format!("{}: {violation}", name("steps")));
             }
@@ -466,12 +483,36 @@ async fn the_check_screens_at_phone_and_laptop_size_in_both_languages() {
             family
                 .wait_until("window.menkai.check.state() === 'done'", STEPS)
                 .await;
-            family.screenshot_of("#check-steps", &name("steps-done")).await;
-            family.screenshot_of("#check-result", &name("result-ready")).await;
+            family.screenshot_full(&name("result-ready")).await;
             for violation in family.axe().await {
                 problems.push(format!("{}: {violation}", name("result")));
             }
         }
     }
     assert!(problems.is_empty(), "axe-core:\n{}", problems.join("\n"));
+}
+
+/// `scripts/bench-check`: the whole check (a person who answers at once) and its
+/// network part on loopback, p50 of five runs. Prints; does not judge.
+#[tokio::test]
+#[ignore = "a benchmark: run scripts/bench-check"]
+async fn bench_check() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (_, link) = visit_tomorrow(&app, &token, &seed).await;
+    let (mut total, mut network) = (vec![], vec![]);
+    for _ in 0..5 {
+        let family = Browser::open(Engine::Chromium).await;
+        family.goto(&app.url(&format!("{link}/check"))).await;
+        let began = Instant::now();
+        let (result, figures) = run_check(&family, true).await;
+        assert_eq!(result["verdict"], "ready", "{result}");
+        total.push(began.elapsed().as_millis());
+        network.push(u128::from(figures["network_ms"].as_u64().unwrap_or(0)));
+    }
+    total.sort();
+    network.sort();
+    println!(
+        "check on loopback, p50 of 5: whole {} ms (runs {total:?}), network part {} ms (runs {network:?})",
+        total[2], network[2]
+    );
 }

@@ -158,9 +158,13 @@ impl Netns {
     /// line), with `tc`'s token bucket filter on each end of the veth pair.
     fn throttle(&self, kbit: u32) {
         let rate = format!("{kbit}kbit");
-        let tbf = ["root", "tbf", "rate", &rate, "burst", "16kb", "latency", "400ms"];
+        let tbf = [
+            "root", "tbf", "rate", &rate, "burst", "16kb", "latency", "400ms",
+        ];
         let ns_if = format!("mkn{}", self.n);
-        let mut inside = vec!["netns", "exec", &self.name, "tc", "qdisc", "add", "dev", &ns_if];
+        let mut inside = vec![
+            "netns", "exec", &self.name, "tc", "qdisc", "add", "dev", &ns_if,
+        ];
         inside.extend(tbf);
         run("ip", &inside, None);
         let mut host = vec!["qdisc", "add", "dev", self.host_if.as_str()];
@@ -459,7 +463,10 @@ impl Scene {
             .await;
         let within = StdDuration::from_secs(60);
         family
-            .wait_until("!!document.getElementById('check-start') && !!window.menkai", within)
+            .wait_until(
+                "!!document.getElementById('check-start') && !!window.menkai",
+                within,
+            )
             .await;
         self.netns.open_firewall();
         self.netns.firewall(allow);
@@ -480,7 +487,10 @@ impl Scene {
             .wait_until("window.menkai.check.state() === 'done'", within)
             .await;
         let figures = family.eval("window.menkai.check.figures()").await;
-        println!("the check in the namespace took {:.1?}: {figures}", began.elapsed());
+        println!(
+            "the check in the namespace took {:.1?}: {figures}",
+            began.elapsed()
+        );
         // Then the network comes back as it was for the page: a result the page could
         // not send at once reaches the server now.
         self.netns.open_firewall();
@@ -491,7 +501,10 @@ impl Scene {
         let result = family.eval("window.menkai.check.result()").await;
         let verdict = result["verdict"].as_str().unwrap_or("none").to_owned();
         family
-            .screenshot("check-result", &format!("check-result-{verdict}-netns-en-1280"))
+            .screenshot(
+                "check-result",
+                &format!("check-result-{verdict}-netns-en-1280"),
+            )
             .await;
         (result, figures)
     }

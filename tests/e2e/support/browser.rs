@@ -446,20 +446,26 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Saves a screenshot of the element `css` finds (all of it, however long) as
-    /// `target/screenshots/{name}.png`.
-    pub async fn screenshot_of(&self, css: &str, name: &str) {
-        let png = self
-            .client
-            .find(Locator::Css(css))
+    /// Saves the whole page, however long, as `target/screenshots/{name}.png`: the
+    /// window is made as tall as the page for the shot, then given its size back.
+    pub async fn screenshot_full(&self, name: &str) {
+        let size = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let number = |v: Value| v.as_u64().map(size).unwrap_or(0);
+        let (width, height) = self.client.get_window_size().await.expect("window size");
+        let (width, height) = (size(width), size(height));
+        // Fonts and layout settle before the shot.
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; document.fonts.ready.then(() => done(true));",
+                vec![],
+            )
             .await
-            .unwrap_or_else(|err| panic!("{css}: {err}"))
-            .screenshot()
-            .await
-            .unwrap_or_else(|err| panic!("screenshot of {css}: {err}"));
-        let dir = workspace_root().join("target/screenshots");
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+            .expect("fonts");
+        let page = number(self.eval("document.documentElement.scrollHeight").await);
+        let frame = height.saturating_sub(number(self.eval("window.innerHeight").await));
+        self.resize(width, (page + frame).clamp(height, 8000)).await;
+        self.screenshot(name).await;
+        self.resize(width, height).await;
     }
 
     /// Runs axe-core on the current page; returns its serious and critical violations.

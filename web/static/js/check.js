@@ -7,8 +7,12 @@
 // browsers want before an AudioContext may make sound. The measuring itself is in
 // probe.js (the devices check themselves the same way); this is the page around it.
 
-import { $ } from "./callview.js";
 import { fetchCheckRelay, listenForSpeech, openCheckMedia, probeNetwork, sampleCamera } from "./probe.js";
+
+// The call screen's code (callview.js, mesh.js) is not loaded here: the check page
+// stays small for a phone on a poor line.
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
  * @typedef {"browser" | "camera" | "microphone" | "speaker" | "network"} Step
@@ -314,10 +318,6 @@ function showResult(verdict, path, sent, moveTo = true) {
   result.dataset.verdict = verdict;
   $("check-verdict-title").textContent = s(`result-${verdict}-title`);
   $("check-verdict-body").textContent = s(`result-${verdict}-body`);
-  const via = $("check-verdict-path");
-  // The body already says "through the relay"; only TCP and TLS add something to it.
-  via.hidden = verdict !== "ready_relayed" || (path !== "relay_tcp" && path !== "relay_tls");
-  via.textContent = via.hidden ? "" : s(`path-${path}`);
   const problems = $("check-problems");
   // "Cannot connect" already says what the connection step would.
   const listed = STEPS.filter((step) => $(`step-${step}`).dataset.state === "problem" && !(step === "network" && verdict === "cannot_connect"));

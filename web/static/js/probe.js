@@ -483,10 +483,14 @@ export async function measure({ send, echo }, signal) {
   rtts.sort((x, y) => x - y);
   const rtt_ms = rtts.length ? Math.round(rtts[Math.floor(rtts.length / 2)]) : null;
   if (signal?.aborted) return { rtt_ms, up_kbps: null, down_kbps: null };
+  // Every byte the other end received left this device first (the loop goes up to
+  // the relay and back down), so the upload is at least the download; on a slow line
+  // the browser's send buffer drains too unevenly to say more.
+  const down_kbps = Math.round((received * 8) / seconds / 1000);
   return {
     rtt_ms,
-    up_kbps: Math.round(((sent - left) * 8) / seconds / 1000),
-    down_kbps: Math.round((received * 8) / seconds / 1000),
+    up_kbps: Math.max(down_kbps, Math.round(((sent - left) * 8) / seconds / 1000)),
+    down_kbps,
   };
 }
 
