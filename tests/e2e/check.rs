@@ -129,6 +129,11 @@ async fn a_family_checks_the_day_before_and_staff_see_it_is_ready() {
         page.contains("badge check-ready"),
         "the visit page shows it"
     );
+    let (_, tomorrow) = app.get_text("/staff?date=2030-01-08").await;
+    assert!(
+        tomorrow.contains("badge check-ready"),
+        "Today (on the visit's day) shows it next to the guest"
+    );
     // The day before, Today lists only families who have not checked: not this one.
     let (_, today) = app.get_text("/staff").await;
     assert!(

@@ -357,7 +357,7 @@ card-step-1 = Point your phone's camera at the QR code.
 card-step-2 = At the time shown above, tap the link that appears.
 card-step-3 = Allow camera and microphone. You will see each other.
 card-contact = Questions: { $facility }
-card-check = Before the day: open the link and tap "Check my phone or computer now" to test camera, microphone, sound and connection (about a minute).
+card-check = Before the day, the same link lets you test your phone (about a minute).
 inv-check-hint = Families can test their phone or computer from their link any day before the visit. What their check finds appears next to their name here and on Today.
 
 ## Signaling errors (the `message` of an error frame)
