@@ -455,6 +455,40 @@ async fn tablets_check_themselves_before_visiting_hours_and_when_staff_ask() {
     assert_eq!(again["camera"], "ok", "{again}");
 }
 
+/// A server that runs no relay at all: nothing gets through, and the check says so
+/// plainly (what a family behind a closed network sees; tests/e2e/netns.rs makes that
+/// network for real), at phone and laptop size in both languages.
+#[tokio::test]
+async fn with_no_relay_to_reach_the_check_says_it_cannot_connect() {
+    let app = crate::support::spawn_app_with(|c| c.turn = None).await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (visit_id, link) = visit_tomorrow(&app, &token, &seed).await;
+    let mut problems = vec![];
+    for lang in ["ja", "en"] {
+        for (width, height) in [(390, 844), (1366, 768)] {
+            let family = Browser::open(Engine::Chromium).await;
+            family.resize(width, height).await;
+            family
+                .goto(&app.url(&format!("{link}/check?lang={lang}")))
+                .await;
+            let (result, figures) = run_check(&family, true).await;
+            assert_eq!(result["verdict"], "cannot_connect", "{result} {figures}");
+            family
+                .screenshot_full(&format!("check-result-cannot-connect-{lang}-{width}"))
+                .await;
+            for violation in family.axe().await {
+                problems.push(format!("{lang} {width}: {violation}"));
+            }
+        }
+    }
+    assert_eq!(
+        check_in_api(&app, &token, &visit_id).await["verdict"],
+        "cannot_connect"
+    );
+    assert!(problems.is_empty(), "axe-core:\n{}", problems.join("\n"));
+}
+
 /// Every screen of the check at phone and laptop size in both languages: before the
 /// tap, the steps while the chime question is asked, the steps and the verdict at the
 /// end; axe-core on each.

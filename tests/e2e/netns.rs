@@ -281,6 +281,21 @@ impl FamilyBrowser {
             .expect("navigate");
     }
 
+    /// The page laid out as on a screen `width` × `height` (a phone below 500).
+    async fn resize(&self, width: u32, height: u32) {
+        self.cdp
+            .call(
+                Some(&self.session),
+                "Emulation.setDeviceMetricsOverride",
+                serde_json::json!({
+                    "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500
+                }),
+                StdDuration::from_secs(10),
+            )
+            .await
+            .expect("device metrics");
+    }
+
     async fn eval(&self, script: &str) -> Value {
         self.cdp
             .evaluate(&self.session, script, StdDuration::from_secs(10))
@@ -455,11 +470,11 @@ impl Scene {
 /// network is made what `allow` lets out, then the check runs. Returns the page's
 /// verdict word and figures once the server has the result.
 impl Scene {
-    async fn check(&self, page_allow: &str, allow: &str) -> (Value, Value) {
+    async fn check(&self, page_allow: &str, allow: &str, lang: &str) -> (Value, Value) {
         self.netns.firewall(page_allow);
         let family = FamilyBrowser::start(&self.netns, &self.switches).await;
         family
-            .open(&self.app.base, &format!("{}/check", self.link))
+            .open(&self.app.base, &format!("{}/check?lang={lang}", self.link))
             .await;
         let within = StdDuration::from_secs(60);
         family
@@ -500,12 +515,15 @@ impl Scene {
             .await;
         let result = family.eval("window.menkai.check.result()").await;
         let verdict = result["verdict"].as_str().unwrap_or("none").to_owned();
-        family
-            .screenshot(
-                "check-result",
-                &format!("check-result-{verdict}-netns-en-1280"),
-            )
-            .await;
+        for (width, height) in [(390, 844), (1366, 768)] {
+            family.resize(width, height).await;
+            family
+                .screenshot(
+                    "check-result",
+                    &format!("check-result-{verdict}-netns-{lang}-{width}"),
+                )
+                .await;
+        }
         (result, figures)
     }
 
@@ -529,7 +547,7 @@ async fn the_check_behind_a_network_without_udp_says_ready_through_the_relay_ove
     let server = scene.netns.host_ip();
     let tcp = format!("ip daddr {server} tcp dport {{ 443, 3478 }} accept");
     let (result, figures) = scene
-        .check(&tcp, &format!("meta l4proto udp drop\n {tcp}"))
+        .check(&tcp, &format!("meta l4proto udp drop\n {tcp}"), "en")
         .await;
     assert_eq!(result["verdict"], "ready_relayed", "{result} {figures}");
     assert_eq!(result["path"], "relay_tcp", "{result}");
@@ -541,7 +559,7 @@ async fn the_check_with_only_tcp_443_open_says_ready_through_the_relay_over_tls(
     let scene = scene().await;
     let server = scene.netns.host_ip();
     let https = format!("ip daddr {server} tcp dport 443 accept");
-    let (result, figures) = scene.check(&https, &https).await;
+    let (result, figures) = scene.check(&https, &https, "ja").await;
     assert_eq!(result["verdict"], "ready_relayed", "{result} {figures}");
     assert_eq!(result["path"], "relay_tls", "{result}");
     assert_eq!(scene.badge().await, "ready_relayed");
@@ -552,7 +570,7 @@ async fn the_check_with_everything_to_the_server_dropped_says_it_cannot_connect(
     let scene = scene().await;
     let server = scene.netns.host_ip();
     let https = format!("ip daddr {server} tcp dport 443 accept");
-    let (result, figures) = scene.check(&https, "").await;
+    let (result, figures) = scene.check(&https, "", "en").await;
     assert_eq!(figures["path"], "none", "{figures}");
     assert_eq!(result["verdict"], "cannot_connect", "{result} {figures}");
     assert_eq!(scene.badge().await, "cannot_connect");
@@ -566,7 +584,7 @@ async fn the_check_on_a_200_kbit_line_says_too_slow_for_video() {
         "ip daddr {server} udp dport 3478 accept\n ip daddr {server} tcp dport {{ 443, 3478 }} accept"
     );
     scene.netns.throttle(200);
-    let (result, figures) = scene.check(&open, &open).await;
+    let (result, figures) = scene.check(&open, &open, "ja").await;
     assert_eq!(result["verdict"], "audio_only", "{result} {figures}");
     assert!(
         result["down_kbps"].as_u64().is_some_and(|k| k < 300),

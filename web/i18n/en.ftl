@@ -409,6 +409,7 @@ device-title = Video visits
 device-next-visits = Today's visits
 device-no-visits = No more visits today.
 device-connecting = Connecting…
+device-offline = Not connected to the server. Trying again…
 device-unpaired = This device is not set up yet
 device-unpaired-help = A staff member pairs it once with the code shown on the Devices page.
 device-cleaning-title = Please wipe the screen

@@ -409,6 +409,7 @@ device-title = オンライン面会
 device-next-visits = 本日の面会
 device-no-visits = 本日の面会はもうありません。
 device-connecting = 接続しています…
+device-offline = サーバーに接続できません。接続し直しています…
 device-unpaired = この端末はまだ設定されていません
 device-unpaired-help = 職員が「端末」ページの接続コードで一度だけ設定します。
 device-cleaning-title = 画面をふいてください
