@@ -543,3 +543,59 @@ async fn with_sound_blocked_until_a_tap_the_picture_plays_and_one_tap_brings_the
 {
     sound_blocked_until_a_tap(Engine::Firefox).await;
 }
+
+/// Two households wait for the same visit before it starts: each sees only its own
+/// preview and the countdown; no connection is made between them and no picture or
+/// sound of the other arrives (nothing plays that the screen does not show). At the
+/// start both, and the tablet, see each other.
+#[tokio::test]
+async fn families_in_the_waiting_room_exchange_nothing_until_the_start() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    let seed = Seed {
+        ward: ward_id,
+        ..seed
+    };
+    let start = monday_9am_tokyo() + chrono::Duration::minutes(10);
+    let (_, visit) = app.book(&token, &seed, start, &["Taro", "Hanako"]).await;
+    let link = |n: usize| path_of(visit["invitations"][n]["url"].as_str().expect("url"));
+    let tablet = Browser::start().await;
+    tablet
+        .goto(&app.url(&format!("/device#token={ward_token}")))
+        .await;
+    let (taro, hanako) = (Browser::start().await, Browser::start().await);
+    for (page, n) in [(&taro, 0), (&hanako, 1)] {
+        page.resize(390, 844).await;
+        page.goto(&app.url(&link(n))).await;
+        page.wait_until(
+            "window.menkai.linked() && window.menkai.state() === 'scheduled' && !document.getElementById('preview').hidden",
+            MEDIA,
+        )
+        .await;
+    }
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
+    let unseen = "window.menkai.mesh.links.size === 0 && document.querySelectorAll('#remotes video').length === 0";
+    for page in [&taro, &hanako] {
+        assert_eq!(
+            page.eval(unseen).await,
+            Value::Bool(true),
+            "nothing between the households"
+        );
+    }
+    taro.screenshot("waiting-room-private").await;
+
+    app.advance(chrono::Duration::minutes(10));
+    app.tick().await;
+    for page in [&taro, &hanako] {
+        let saw = page.wait_for_media(2, MEDIA).await;
+        let mut roles: Vec<&str> = saw
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["role"].as_str())
+            .collect();
+        roles.sort_unstable();
+        assert_eq!(roles, ["guest", "ward"], "{saw}");
+    }
+    tablet.wait_for_media(2, MEDIA).await;
+}

@@ -540,3 +540,60 @@ async fn metrics_count_hellos_sockets_and_live_rooms() {
         assert!(text.contains(line), "{line} in\n{text}");
     }
 }
+
+/// The waiting room is private: two households who come early for the same visit are
+/// seated but learn nothing of each other (no peers, no `peer-joined`, no signal gets
+/// through) until the visit starts; then each is introduced to the other at once.
+#[tokio::test]
+async fn families_waiting_before_the_start_meet_only_when_it_starts() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let start = monday_9am_tokyo() + chrono::Duration::minutes(10);
+    let (status, visit) = app.book(&token, &seed, start, &["Taro", "Hanako"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let tokens: Vec<String> = visit["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .map(|i| i["token"].as_str().expect("token").to_owned())
+        .collect();
+    let (mut taro, first) = Ws::hello(&app, &tokens[0], None).await;
+    let (mut hanako, second) = Ws::hello(&app, &tokens[1], None).await;
+    for welcome in [&first, &second] {
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        assert_eq!(welcome["visit"]["state"], "scheduled");
+        assert_eq!(welcome["peers"], json!([]), "nobody to see yet: {welcome}");
+    }
+    assert!(
+        nothing_about_others(&mut taro).await,
+        "Taro is not told that Hanako came"
+    );
+    let hanako_id = second["peer_id"].as_str().expect("peer id");
+    taro.send(json!({"type": "signal", "to": hanako_id, "data": {"description": {"type": "offer", "sdp": "v=0"}}}))
+        .await;
+    assert_eq!(taro.recv_type("error").await["code"], "unknown_peer");
+    assert!(
+        nothing_about_others(&mut hanako).await,
+        "no offer reaches Hanako before the start"
+    );
+
+    app.advance(chrono::Duration::minutes(10));
+    app.tick().await;
+    let met = taro.recv_type("peer-joined").await;
+    assert_eq!(met["peer"]["peer_id"], second["peer_id"]);
+    let met = hanako.recv_type("peer-joined").await;
+    assert_eq!(met["peer"]["peer_id"], first["peer_id"]);
+}
+
+/// Whether, for half a second, the socket hears nothing of another peer (it may hear
+/// of the visit itself).
+async fn nothing_about_others(ws: &mut Ws) -> bool {
+    while let Some(frame) = ws.try_recv(std::time::Duration::from_millis(500)).await {
+        if matches!(
+            frame["type"].as_str(),
+            Some("peer-joined" | "peer-left" | "signal")
+        ) {
+            return false;
+        }
+    }
+    true
+}

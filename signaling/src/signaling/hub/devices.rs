@@ -77,13 +77,16 @@ impl Hub {
         if room_id.is_none()
             && let Some(visit) = open_visit
         {
-            state.room_for(&visit).admit(Member::new(
-                peer_id.clone(),
-                role,
-                device.name.clone(),
-                Holder::Device(device_id.clone()),
-                conn.clone(),
-            ));
+            state.room_for(&visit).admit(
+                Member::new(
+                    peer_id.clone(),
+                    role,
+                    device.name.clone(),
+                    Holder::Device(device_id.clone()),
+                    conn.clone(),
+                ),
+                now,
+            );
             room_id = Some(visit.id);
         }
         let room = room_id.as_ref().and_then(|r| state.rooms.get(r));
@@ -155,10 +158,11 @@ pub(super) fn seat_device(
     let room = state.room_for(visit);
     room.members.retain(|m| m.peer_id != member.peer_id);
     conn.send_msg(&seated);
-    for other in &room.members {
-        conn.send_msg(&ServerMsg::PeerJoined { peer: other.info() });
+    room.open_doors(now);
+    for peer in room.peers_except(&member.peer_id) {
+        conn.send_msg(&ServerMsg::PeerJoined { peer });
     }
-    room.admit(member);
+    room.admit(member, now);
     if let Some(session) = state.devices.get_mut(device_id) {
         session.room = Some(visit.id.clone());
     }

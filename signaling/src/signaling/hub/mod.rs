@@ -310,13 +310,10 @@ impl Hub {
                 if room.members.len() >= self.config.max_endpoints {
                     return Err(SignalingError::VisitFull);
                 }
-                room.admit(Member::new(
-                    peer_id.clone(),
-                    Role::Guest,
-                    name,
-                    holder,
-                    conn.clone(),
-                ));
+                room.admit(
+                    Member::new(peer_id.clone(), Role::Guest, name, holder, conn.clone()),
+                    now,
+                );
             }
         }
         let room = state.room_for(visit);
@@ -358,7 +355,9 @@ impl Hub {
             return;
         };
         let target = Self::seat_of(&state, from).and_then(|(visit_id, from_peer)| {
-            let member = state.rooms.get(&visit_id)?.member(to)?;
+            // Before the visit starts nobody knows of anybody (room.rs): no signals.
+            let room = state.rooms.get(&visit_id).filter(|r| r.introduced())?;
+            let member = room.member(to)?;
             (member.peer_id != from_peer).then(|| (member.conn.clone(), from_peer))
         });
         match target {

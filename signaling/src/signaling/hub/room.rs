@@ -1,6 +1,13 @@
 //! One visit's room: who is in it, and what all of them are told. Every way into and
 //! out of a room (a new seat, a seat taken back after a drop, a seat given up, a seat
 //! that waited too long) is one method here, used by guests and devices alike.
+//!
+//! The waiting room is private: families who come early wait seated but unseen. Nobody
+//! in a room learns of anybody else (no `peers`, no `peer-joined`, no signal relayed)
+//! until the visit starts; then everyone is introduced to everyone at once
+//! ([`Room::open_doors`]). Two households waiting for the same resident never see or
+//! hear each other before the resident is there, and nothing plays that the waiting
+//! screen does not show.
 
 use chrono::{DateTime, Utc};
 
@@ -54,6 +61,8 @@ pub struct Room {
     /// The last (state, starts_at, ends_at) told to the members.
     told: Option<(VisitState, DateTime<Utc>, DateTime<Utc>)>,
     pub members: Vec<Member>,
+    /// The visit has started and its members know of each other.
+    introduced: bool,
 }
 
 impl Room {
@@ -62,7 +71,30 @@ impl Room {
             visit,
             told: None,
             members: vec![],
+            introduced: false,
         }
+    }
+
+    /// From the start of the visit on, everyone seated is introduced to everyone else
+    /// (each gets `peer-joined` for each other), once. Before it, nothing.
+    pub fn open_doors(&mut self, now: DateTime<Utc>) {
+        if self.introduced || now < self.visit.starts_at {
+            return;
+        }
+        self.introduced = true;
+        for member in &self.members {
+            let Some(conn) = &member.conn else {
+                continue;
+            };
+            for other in self.members.iter().filter(|o| o.peer_id != member.peer_id) {
+                conn.send_msg(&ServerMsg::PeerJoined { peer: other.info() });
+            }
+        }
+    }
+
+    /// Whether its members may know of (and signal to) each other.
+    pub fn introduced(&self) -> bool {
+        self.introduced
     }
 
     /// Live: at least two endpoints connected.
@@ -122,7 +154,11 @@ impl Room {
         self.members.iter().find(|m| &m.holder == holder)
     }
 
+    /// The others `peer_id` may know of: nobody before the visit starts.
     pub fn peers_except(&self, peer_id: &str) -> Vec<PeerInfo> {
+        if !self.introduced {
+            return vec![];
+        }
         self.members
             .iter()
             .filter(|m| m.peer_id != peer_id)
@@ -130,26 +166,32 @@ impl Room {
             .collect()
     }
 
-    /// Seats a new member and tells the others it joined.
-    pub fn admit(&mut self, member: Member) {
+    /// Seats a new member and, once the visit has started, tells the others it joined.
+    pub fn admit(&mut self, member: Member, now: DateTime<Utc>) {
+        self.open_doors(now);
         let joined = ServerMsg::PeerJoined {
             peer: member.info(),
         };
         let peer_id = member.peer_id.clone();
         self.members.push(member);
-        self.broadcast(&joined, Some(&peer_id));
+        if self.introduced {
+            self.broadcast(&joined, Some(&peer_id));
+        }
     }
 
-    /// A member leaves; the others are told. Returns it, if it was there.
+    /// A member leaves; the others are told (if they knew of it). Returns it, if it
+    /// was there.
     pub fn remove(&mut self, peer_id: &str) -> Option<Member> {
         let at = self.members.iter().position(|m| m.peer_id == peer_id)?;
         let member = self.members.remove(at);
-        self.broadcast(
-            &ServerMsg::PeerLeft {
-                peer_id: member.peer_id.clone(),
-            },
-            None,
-        );
+        if self.introduced {
+            self.broadcast(
+                &ServerMsg::PeerLeft {
+                    peer_id: member.peer_id.clone(),
+                },
+                None,
+            );
+        }
         Some(member)
     }
 

@@ -36,6 +36,11 @@ impl Hub {
             self.config.ice.revoke(&peer_id);
         }
         self.let_early_guests_in(&mut state, &lookup, now);
+        // Visits that start now: the families waiting meet (and the devices seated
+        // below meet them).
+        for room in state.rooms.values_mut() {
+            room.open_doors(now);
+        }
         for visit in visits
             .iter()
             .filter(|v| v.state(now, false) == VisitState::Open)
