@@ -530,3 +530,34 @@ async fn the_blocked_and_stopped_screens_at_phone_size_in_both_languages() {
     }
     assert!(problems.is_empty(), "axe-core:\n{}", problems.join("\n"));
 }
+
+/// The entrance kiosk's laptop came with an English browser, the home is Japanese: the
+/// device and pairing pages speak Japanese (the facility's language) all the same, and
+/// their own `?lang=` switch still works.
+#[tokio::test]
+async fn device_pages_speak_the_facility_s_language_whatever_the_browser_s() {
+    let app = crate::support::spawn_app().await;
+    let english = Launch {
+        chromium_args: vec!["--lang=en-US".into(), "--accept-lang=en-US,en".into()],
+        ..Launch::default()
+    };
+    let browser = Browser::launch(Engine::Chromium, &english).await;
+    for path in ["/device", "/pair"] {
+        browser.goto(&app.url(path)).await;
+        assert_eq!(
+            browser.eval("document.documentElement.lang").await,
+            json!("ja"),
+            "{path} in the facility's language"
+        );
+        assert_eq!(
+            browser.eval("navigator.language").await,
+            json!("en-US"),
+            "an English browser"
+        );
+    }
+    browser.goto(&app.url("/pair?lang=en")).await;
+    assert_eq!(
+        browser.eval("document.documentElement.lang").await,
+        json!("en")
+    );
+}

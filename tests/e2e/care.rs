@@ -347,6 +347,26 @@ async fn the_printed_card_keeps_the_whole_link_inside_in_both_languages() {
             .decode(pdf["data"].as_str().unwrap_or_default())
             .expect("base64");
         assert!(bytes.starts_with(b"%PDF"), "a PDF");
+        // The page itself is A6: 105 × 148 mm (297.6 × 419.5 pt) in the PDF's MediaBox.
+        let text = String::from_utf8_lossy(&bytes);
+        let media_box: Vec<f64> = text
+            .split("/MediaBox")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .map(|b| {
+                b.trim_start_matches([' ', '['])
+                    .split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mm = |pt: f64| pt / 72.0 * 25.4;
+        assert!(
+            media_box.len() == 4
+                && (mm(media_box[2] - media_box[0]) - 105.0).abs() < 0.5
+                && (mm(media_box[3] - media_box[1]) - 148.0).abs() < 0.5,
+            "{lang}: the PDF page is A6 (105 × 148 mm): {media_box:?}"
+        );
         let dir = crate::support::workspace_root().join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join(format!("card-{lang}.pdf")), &bytes).expect("write PDF");

@@ -161,10 +161,18 @@ async fn language(
         .and_then(|q| form_urlencoded_get(q, "lang"))
         .and_then(|v| Lang::parse(&v));
     let remembered = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
+    // A kiosk laptop or a ward tablet speaks the facility's language to the people in
+    // front of it, not the language its browser was installed in (an English Windows
+    // at a Japanese reception). Only its own switch changes that.
+    let device_page = matches!(
+        req.uri().path(),
+        "/device" | "/pair" | "/device.webmanifest"
+    );
     let accept = req
         .headers()
         .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| !device_page);
     let lang = i18n::negotiate(switch.or(remembered), accept, state.facility().language);
     req.extensions_mut().insert(lang);
     let res = next.run(req).await;
