@@ -78,10 +78,17 @@ pub const LOW_BATTERY: f64 = 0.2;
 /// What staff should know of a device's report before a visit, as message ids.
 pub fn health_warnings(health: &Health) -> Vec<&'static str> {
     let mut out = vec![];
-    if health.camera == Some(false) {
+    // Not a secure address: the browser hides camera and microphone whatever the
+    // hardware; blaming the camera would send staff to the wrong fix.
+    let insecure = [health.camera_problem, health.microphone_problem]
+        .contains(&Some(menkai_protocol::MediaProblem::Insecure));
+    if insecure {
+        out.push("health-insecure");
+    }
+    if health.camera == Some(false) && !insecure {
         out.push("health-no-camera");
     }
-    if health.microphone == Some(false) {
+    if health.microphone == Some(false) && !insecure {
         out.push("health-no-microphone");
     }
     if health.battery.is_some_and(|b| b < LOW_BATTERY) && health.charging != Some(true) {

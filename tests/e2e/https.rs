@@ -447,3 +447,90 @@ async fn a_call_connects_on_a_real_https_address_and_plain_http_explains_itself(
             .await;
     }
 }
+
+/// A home that set `--public-url http://sakura.lan` (a name on its own network, plain
+/// HTTP): every staff page says cameras will not work and why, Devices names that
+/// cause instead of blaming the tablet's camera, and the family's page says to call the
+/// home, with its number.
+#[tokio::test]
+async fn plain_http_on_a_lan_name_is_named_as_the_cause_everywhere() {
+    use crate::support::{Browser, Engine, Launch, remote_visit_now};
+    let port = free_port();
+    let mut app = spawn_app_with(|config| {
+        config.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        config.public_url = Some(format!("http://sakura.lan:{port}"));
+    })
+    .await;
+    app.client = reqwest::Client::builder()
+        .resolve(
+            "sakura.lan",
+            format!("127.0.0.1:{port}").parse().expect("addr"),
+        )
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let token = app.api_token().await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::PUT,
+            "/facility",
+            &token,
+            Some(json!({"name": "さくらの里", "phone": "03-1234-5678", "time_zone": "Asia/Tokyo", "language": "ja", "slot_minutes": 20, "buffer_minutes": 10, "visiting_hours": [{"weekday": 1, "from": "09:00", "to": "17:00"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let seed = app.seed(&token).await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let on_sakura = Launch {
+        resolve: Some("sakura.lan".into()),
+        ..Launch::default()
+    };
+    let tablet = Browser::launch(Engine::Chromium, &on_sakura).await;
+    tablet
+        .goto(&format!("{}/device#token={ward_token}", app.base))
+        .await;
+    let family = Browser::launch(Engine::Chromium, &on_sakura).await;
+    family.resize(390, 844).await;
+    family.goto(&format!("{}{}", app.base, links[0])).await;
+    family
+        .wait_until(
+            "!document.getElementById('media-help').hidden && !document.getElementById('media-help-phone').hidden",
+            StdDuration::from_secs(15),
+        )
+        .await;
+    let help = family
+        .eval("document.getElementById('media-help').textContent + document.getElementById('media-help-phone').textContent")
+        .await;
+    assert!(
+        help.as_str()
+            .is_some_and(|h| h.contains("http://") && h.contains("03-")),
+        "the family is told to call the home, with its number: {help}"
+    );
+    family.screenshot("join-lan-http-390").await;
+
+    app.login_as_admin().await;
+    for page in ["/staff", "/staff/devices", "/staff/book"] {
+        let (_, html) = app.get_text(page).await;
+        assert!(html.contains("address-warning"), "{page}: the banner");
+        assert!(
+            html.contains("http://") && html.contains("https://"),
+            "{page}: says why"
+        );
+    }
+    until(
+        StdDuration::from_secs(20),
+        "the tablet's report of its camera",
+        || async {
+            let (_, html) = app.get_text("/staff/devices").await;
+            let insecure = ["https:// ではないため", "address is not https://"];
+            insecure.iter().any(|w| html.contains(w)).then_some(html)
+        },
+    )
+    .await;
+    let (_, devices) = app.get_text("/staff/devices").await;
+    assert!(
+        !devices.contains("使えるカメラがありません") && !devices.contains("no camera it can use"),
+        "the camera is not blamed"
+    );
+}

@@ -402,7 +402,7 @@ call-full = This visit already has the most participants it can take.
 media-denied = The camera and microphone are blocked. Tap the lock or “aA” sign next to the address, allow Camera and Microphone, then reload this page. You can still see and hear your family.
 media-no-camera = No camera was found. You will join with sound only; you can still see your family.
 media-no-devices = No camera or microphone was found. You can still see and hear your family.
-media-insecure = This page must be opened with its https:// address for camera and microphone to work.
+media-insecure = This page cannot use your camera and microphone: the care home's address is not secure (it starts with http:// instead of https://). Please call the care home; they can fix it.
 
 ## Devices
 device-title = Video visits
@@ -450,6 +450,7 @@ health-battery = Battery { $percent }%
 health-battery-charging = Battery { $percent }%, charging
 health-offline = not connected: check that it is switched on and on the Wi-Fi
 health-no-camera = no camera it can use
+health-insecure = the browser gives it no camera or microphone: this server's address is not https:// (see the warning at the top)
 health-no-microphone = no microphone it can use
 health-low-battery = battery low and not charging: plug it in
 health-kiosk-uptime = Kiosk program running: { $hours } h
@@ -480,6 +481,7 @@ call-no-media-guest = { "{" }name{ "}" } has no camera or microphone.
 saved = Saved.
 address-warning = Links made here work only on this computer: this server calls itself 127.0.0.1 or localhost, which families and tablets cannot reach.
 address-warning-link = How to fix this
+address-warning-insecure = Cameras will not work: this server's address starts with http://, and phones, tablets and computers allow camera and microphone only on https:// addresses (or on this computer itself).
 deploy-guide-title = Putting Menkai on the internet
 first-steps-title = First steps
 first-steps-settings = Settings: the home’s name, time zone, visiting hours and visit length

@@ -402,7 +402,7 @@ call-full = この面会の参加者数は上限に達しています。
 media-denied = カメラとマイクがブロックされています。アドレス欄の鍵または「ぁあ」の印を押し、カメラとマイクを許可してから、このページを再読み込みしてください。ご家族の映像と音声はこのままでも見聞きできます。
 media-no-camera = カメラが見つかりません。音声だけで参加します。ご家族の映像は見られます。
 media-no-devices = カメラもマイクも見つかりません。ご家族の映像と音声は見聞きできます。
-media-insecure = カメラとマイクを使うには、https:// のアドレスでこのページを開いてください。
+media-insecure = このページではカメラとマイクが使えません。施設のアドレスが安全な https:// ではなく http:// で始まっているためです。施設にお電話ください。施設側で直せます。
 
 ## 端末
 device-title = オンライン面会
@@ -450,6 +450,7 @@ health-battery = 電池 { $percent }%
 health-battery-charging = 電池 { $percent }%（充電中）
 health-offline = 接続されていません。電源と Wi-Fi を確認してください
 health-no-camera = 使えるカメラがありません
+health-insecure = サーバーのアドレスが https:// ではないため、ブラウザーがカメラとマイクを使わせません（ページ上部の注意を参照）
 health-no-microphone = 使えるマイクがありません
 health-low-battery = 電池が少なく、充電されていません。充電してください
 health-kiosk-uptime = キオスク稼働 { $hours } 時間
@@ -480,6 +481,7 @@ call-no-media-guest = { "{" }name{ "}" } さんはカメラとマイクがあり
 saved = 保存しました。
 address-warning = ここで作るリンクはこのパソコンでしか開けません。サーバーのアドレスが 127.0.0.1 や localhost のため、ご家族やタブレットからは届きません。
 address-warning-link = 直し方
+address-warning-insecure = カメラが使えません。サーバーのアドレスが http:// で始まっています。スマートフォン・タブレット・パソコンは、https:// のアドレス（またはこのパソコン自身）でしかカメラとマイクを使わせません。
 deploy-guide-title = Menkai をインターネットに公開する
 first-steps-title = はじめの設定
 first-steps-settings = 設定：施設名、タイムゾーン、面会時間、面会の長さ

@@ -31,9 +31,10 @@ pub struct Chrome {
     pub lang_switch: bool,
     /// Say "Saved" at the top (the page follows a successful save).
     pub saved: bool,
-    /// Staff pages: the public address is a loopback one, so links handed out from
-    /// here cannot work anywhere else; every staff page says so.
-    pub address_warning: bool,
+    /// Staff pages: what is wrong with the public address, as a message id — a
+    /// loopback one (links work only on this computer) or plain http:// elsewhere
+    /// (phones and tablets give no camera); every staff page says so.
+    pub address_warning: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ impl Chrome {
             staff: None,
             lang_switch: true,
             saved: false,
-            address_warning: false,
+            address_warning: None,
         }
     }
 
@@ -67,7 +68,7 @@ impl Chrome {
                 current,
             }),
             saved: ctx.saved,
-            address_warning: is_loopback_url(&state.public_url),
+            address_warning: address_problem(&state.public_url),
             ..Self::public(ctx.tr, ctx.csrf.clone(), &state.facility())
         }
     }
@@ -75,6 +76,19 @@ impl Chrome {
     pub fn without_lang_switch(mut self) -> Self {
         self.lang_switch = false;
         self
+    }
+}
+
+/// What stops links under `public_url` from working as a family expects, as a message
+/// id: only this computer can open them, or (http:// anywhere else) browsers give
+/// them no camera or microphone.
+pub fn address_problem(public_url: &str) -> Option<&'static str> {
+    if is_loopback_url(public_url) {
+        Some("address-warning")
+    } else if !public_url.starts_with("https://") {
+        Some("address-warning-insecure")
+    } else {
+        None
     }
 }
 

@@ -132,9 +132,10 @@ async function start() {
     // Not a secure address (plain http:// anywhere but this computer): the browser
     // gives no camera or microphone at all, and a call in which nobody can be seen or
     // heard is worse than none. Say only what to do instead, and do not join.
+    // The family cannot fix the address; the care home can: its phone number.
     for (const p of document.querySelectorAll("#prejoin > p")) {
       if (!(p instanceof HTMLElement)) continue;
-      if (p.id !== "media-help" && !p.matches(".hello, .when")) p.hidden = true;
+      p.hidden = !(p.id === "media-help" || p.id === "media-help-phone" || p.matches(".hello, .when"));
     }
     return;
   }
