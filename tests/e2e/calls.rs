@@ -599,3 +599,29 @@ async fn families_in_the_waiting_room_exchange_nothing_until_the_start() {
     }
     tablet.wait_for_media(2, MEDIA).await;
 }
+
+/// The same link opened on a second device takes the seat; the first is not thanked as
+/// if the visit ended: it says the visit goes on on the other device and offers
+/// "Continue on this device", which takes the seat back (and the other is told so).
+#[tokio::test]
+async fn a_family_member_displaced_by_their_other_device_can_continue_here() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (tablet, phone) = tablet_and_family(&app, &ward_token, &links[0]).await;
+    phone.resize(390, 844).await;
+    phone.wait_for_media(1, MEDIA).await;
+    let computer = Browser::start().await;
+    computer.goto(&app.url(&links[0])).await;
+    computer.wait_for_media(1, MEDIA).await;
+    let displaced = "window.menkai.screen() === 'ended' && !document.getElementById('elsewhere').hidden \
+                     && document.getElementById('ended-body').hidden";
+    phone.wait_until(displaced, MEDIA).await;
+    phone.screenshot("call-joined-elsewhere-390").await;
+    phone.click("#take-back").await;
+    phone.wait_for_media(1, MEDIA).await;
+    computer.wait_until(displaced, MEDIA).await;
+    tablet
+        .wait_until("window.menkai.mesh.links.size === 1", MEDIA)
+        .await;
+    tablet.wait_for_media(1, MEDIA).await;
+}

@@ -110,8 +110,15 @@ function onMessage(msg) {
         $("wait-msg").textContent = t("tooEarly");
       } else if (FINAL_ERRORS.includes(msg.code)) {
         // joined_elsewhere: the same link was opened on another device, which has the
-        // seat now; reconnecting here would take it back and start a tug of war.
+        // seat now; reconnecting by itself would take it back and start a tug of war.
+        // The person chooses instead: the visit goes on there, or here after one tap
+        // (a fresh page takes the seat back; the other device is told the same).
         finish(`error_${msg.code}`);
+        if (msg.code === "joined_elsewhere") {
+          $("ended-body").hidden = true;
+          $("elsewhere").hidden = false;
+          $("take-back").onclick = () => location.reload();
+        }
       }
       break;
   }
