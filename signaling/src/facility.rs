@@ -23,6 +23,56 @@ pub struct Facility {
     pub slot_minutes: u32,
     pub buffer_minutes: u32,
     pub visiting_hours: Vec<VisitingHours>,
+    /// How the entrance kiosk's idle screen, in the lobby, names the residents of the
+    /// day's visits (ward tablets, on the ward, always show full names).
+    #[serde(default)]
+    pub lobby_names: LobbyNames,
+}
+
+/// What a screen in a public place may show of a resident's name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LobbyNames {
+    Full,
+    /// "鈴木 一郎" → "鈴. 一.": enough for the family who came, nothing for strangers.
+    #[default]
+    Initials,
+    /// Only the times.
+    TimesOnly,
+}
+
+impl LobbyNames {
+    pub const ALL: [LobbyNames; 3] = [
+        LobbyNames::Initials,
+        LobbyNames::TimesOnly,
+        LobbyNames::Full,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LobbyNames::Full => "full",
+            LobbyNames::Initials => "initials",
+            LobbyNames::TimesOnly => "times_only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<LobbyNames> {
+        LobbyNames::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+
+    /// `name` as this rule shows it in the lobby.
+    pub fn show(self, name: &str) -> String {
+        match self {
+            LobbyNames::Full => name.to_owned(),
+            LobbyNames::TimesOnly => String::new(),
+            LobbyNames::Initials => name
+                .split_whitespace()
+                .filter_map(|part| part.chars().next())
+                .map(|c| format!("{c}."))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
 }
 
 /// One opening on one weekday. `weekday` 1 = Monday … 7 = Sunday; `to` may be
@@ -56,6 +106,7 @@ impl Default for Facility {
                     to: "17:00".to_owned(),
                 })
                 .collect(),
+            lobby_names: LobbyNames::default(),
         }
     }
 }
@@ -184,6 +235,17 @@ impl Facility {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_lobby_shows_initials_unless_told_otherwise() {
+        assert_eq!(LobbyNames::default().show("鈴木 一郎"), "鈴. 一.");
+        assert_eq!(LobbyNames::Initials.show("Suzuki  Ichiro"), "S. I.");
+        assert_eq!(LobbyNames::Initials.show("ハナ"), "ハ.");
+        assert_eq!(LobbyNames::TimesOnly.show("鈴木 一郎"), "");
+        assert_eq!(LobbyNames::Full.show("鈴木 一郎"), "鈴木 一郎");
+        assert_eq!(LobbyNames::parse("times_only"), Some(LobbyNames::TimesOnly));
+        assert_eq!(LobbyNames::parse("everything"), None);
+    }
+
     use super::*;
 
     fn tokyo() -> Facility {

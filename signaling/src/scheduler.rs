@@ -34,7 +34,10 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .device_schedules(&facility, now)
         .await?
         .into_iter()
-        .map(|(device, visits)| (device, protocol::schedule_of(&visits)))
+        .map(|(device, visits)| {
+            let schedule = protocol::schedule_of(&device, &visits, facility.lobby_names);
+            (device, schedule)
+        })
         .collect();
     state.hub.tick(now, &visits, &watched, schedules);
     morning_checks(state, &facility, now);

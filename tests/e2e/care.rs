@@ -437,3 +437,87 @@ async fn a_button_pressed_on_a_stale_page_is_answered_on_the_same_page() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("could not be cancelled"), "{html}");
 }
+
+/// The entrance kiosk's idle screen stands in the lobby: by default it shows the
+/// times and the residents' initials, never a full name, while the ward tablet keeps
+/// full names; an administrator may choose times only (or full names).
+#[tokio::test]
+async fn the_lobby_screen_shows_no_full_name_by_default() {
+    use crate::support::{Browser, monday_9am_tokyo};
+    use serde_json::json;
+    use std::time::Duration as StdDuration;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    let (kiosk_id, kiosk_token) = app.paired_device(&token, "entrance", "Entrance").await;
+    let (status, visit) = app
+        .api_post(
+            "/visits",
+            &token,
+            json!({"resident_id": seed.resident, "starts_at": (monday_9am_tokyo() + chrono::Duration::hours(2)).to_rfc3339(),
+                   "mode": "entrance", "ward_device_id": ward_id, "entrance_device_id": kiosk_id, "guests": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let full = visit["resident"].as_str().expect("resident").to_owned();
+    let schedule =
+        "[...document.querySelectorAll('#schedule li')].map(li => li.textContent).join('|')";
+    let (kiosk, tablet) = (Browser::start().await, Browser::start().await);
+    for (page, device_token) in [(&kiosk, &kiosk_token), (&tablet, &ward_token)] {
+        page.goto(&app.url(&format!("/device#token={device_token}")))
+            .await;
+        page.wait_until(
+            "document.querySelectorAll('#schedule strong').length === 1",
+            StdDuration::from_secs(20),
+        )
+        .await;
+    }
+    let lobby = kiosk.eval(schedule).await;
+    let initials: String = full
+        .split_whitespace()
+        .filter_map(|p| p.chars().next())
+        .map(|c| format!("{c}."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        lobby
+            .as_str()
+            .is_some_and(|s| !s.contains(&full) && s.contains(&initials)),
+        "the lobby shows {initials}, not {full}: {lobby}"
+    );
+    kiosk.screenshot("kiosk-idle-initials").await;
+    let ward = tablet.eval(schedule).await;
+    assert!(
+        ward.as_str().is_some_and(|s| s.contains(&full)),
+        "the ward keeps the full name: {ward}"
+    );
+
+    app.login_as_admin().await;
+    let (_, settings) = app.get_text("/staff/facility").await;
+    assert!(
+        settings.contains(r#"value="initials" selected"#),
+        "the default, shown"
+    );
+    let mut facility = app
+        .api(reqwest::Method::GET, "/facility", &token, None)
+        .await
+        .1;
+    facility["lobby_names"] = json!("times_only");
+    let (status, saved) = app
+        .api(reqwest::Method::PUT, "/facility", &token, Some(facility))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    kiosk.client.refresh().await.expect("reload");
+    kiosk
+        .wait_until(
+            "document.querySelectorAll('#schedule strong').length === 1",
+            StdDuration::from_secs(20),
+        )
+        .await;
+    let times_only = kiosk.eval(schedule).await;
+    assert!(
+        times_only
+            .as_str()
+            .is_some_and(|s| !s.contains(&initials) && !s.contains(&full)),
+        "{times_only}"
+    );
+}

@@ -627,3 +627,10 @@ join-check-help = Before the day, you can test your camera, microphone, speaker 
 
 ## The device's self-check (static/js/device.js)
 device-self-checking = Checking camera, microphone and connection…
+
+## The entrance kiosk's idle screen in the lobby (Settings)
+facility-lobby = Residents' names on the entrance screen
+facility-lobby-initials = Initials only (S. I.)
+facility-lobby-times_only = Times only
+facility-lobby-full = Full names
+facility-lobby-hint = The entrance kiosk stands where anyone can read it. Ward tablets always show full names.

@@ -627,3 +627,10 @@ join-check-help = 当日の前に、カメラ・マイク・スピーカー・�
 
 ## The device's self-check (static/js/device.js)
 device-self-checking = カメラ・マイク・接続を確認しています…
+
+## The entrance kiosk's idle screen in the lobby (Settings)
+facility-lobby = 玄関の画面での入居者のお名前
+facility-lobby-initials = 頭文字だけ（鈴. 一.）
+facility-lobby-times_only = 時刻だけ
+facility-lobby-full = フルネーム
+facility-lobby-hint = 玄関のキオスクは、誰でも見える場所にあります。病棟のタブレットには常にフルネームを表示します。

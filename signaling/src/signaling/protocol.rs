@@ -24,12 +24,21 @@ pub fn error_frame(error: SignalingError) -> ServerMsg {
 }
 
 /// A device's schedule: its visits today.
-pub fn schedule_of(visits: &[Visit]) -> Vec<ScheduleEntry> {
+pub fn schedule_of(
+    device_id: &str,
+    visits: &[Visit],
+    lobby: crate::facility::LobbyNames,
+) -> Vec<ScheduleEntry> {
     visits
         .iter()
         .map(|v| ScheduleEntry {
             id: v.id.clone(),
-            resident: v.resident_name.clone(),
+            // The entrance kiosk's screen is in the lobby, seen by anyone passing.
+            resident: if v.entrance_device_id.as_deref() == Some(device_id) {
+                lobby.show(&v.resident_name)
+            } else {
+                v.resident_name.clone()
+            },
             starts_at: v.starts_at.to_rfc3339(),
             ends_at: v.ends_at.to_rfc3339(),
             mode: wire_mode(v.mode),

@@ -16,11 +16,11 @@ impl Db {
         self.call(move |c| {
             let hours = serde_json::to_string(&f.visiting_hours).context("encoding hours")?;
             c.execute(
-                "INSERT INTO facility (id, name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO facility (id, name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone, lobby_names)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET name = ?1, time_zone = ?2, language = ?3,
-                   slot_minutes = ?4, buffer_minutes = ?5, visiting_hours = ?6, phone = ?7",
-                params![f.name.trim(), f.time_zone, f.language.code(), f.slot_minutes, f.buffer_minutes, hours, f.phone.trim()],
+                   slot_minutes = ?4, buffer_minutes = ?5, visiting_hours = ?6, phone = ?7, lobby_names = ?8",
+                params![f.name.trim(), f.time_zone, f.language.code(), f.slot_minutes, f.buffer_minutes, hours, f.phone.trim(), f.lobby_names.as_str()],
             )?;
             Ok(())
         })
@@ -31,7 +31,7 @@ impl Db {
 pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
     let row = c
         .query_row(
-            "SELECT name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone FROM facility WHERE id = 1",
+            "SELECT name, time_zone, language, slot_minutes, buffer_minutes, visiting_hours, phone, lobby_names FROM facility WHERE id = 1",
             [],
             |r| {
                 Ok((
@@ -42,11 +42,13 @@ pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
                     r.get::<_, u32>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
                 ))
             },
         )
         .optional()?;
-    let Some((name, time_zone, language, slot_minutes, buffer_minutes, hours, phone)) = row else {
+    let Some((name, time_zone, language, slot_minutes, buffer_minutes, hours, phone, lobby)) = row
+    else {
         return Ok(Facility::default());
     };
     Ok(Facility {
@@ -57,5 +59,6 @@ pub(super) fn load_facility(c: &Connection) -> Result<Facility> {
         slot_minutes,
         buffer_minutes,
         visiting_hours: serde_json::from_str(&hours).context("reading visiting hours")?,
+        lobby_names: crate::facility::LobbyNames::parse(&lobby).unwrap_or_default(),
     })
 }

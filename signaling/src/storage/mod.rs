@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_first_start_invites.sql"),
     include_str!("migrations/0006_device_health.sql"),
     include_str!("migrations/0007_invitation_checks.sql"),
+    include_str!("migrations/0008_lobby_names.sql"),
 ];
 
 #[derive(Clone)]

@@ -137,12 +137,14 @@ async fn credential(state: &AppState, token: &str) -> crate::error::Result<Crede
         v.device_ids().any(|id| id == device.id) && v.state(now, false) == VisitState::Open
     });
     let schedule = protocol::schedule_of(
+        &device.id,
         &state
             .db
             .device_schedules(&facility, now)
             .await?
             .remove(&device.id)
             .unwrap_or_default(),
+        facility.lobby_names,
     );
     Ok(Credential::Device {
         device: Box::new(device),

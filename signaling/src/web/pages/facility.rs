@@ -38,6 +38,8 @@ struct FacilityPage {
     days: Vec<DayRow>,
     zones: Vec<&'static str>,
     languages: Vec<(&'static str, &'static str)>,
+    /// The choices for the lobby screen's names: (value, label).
+    lobby_choices: Vec<(&'static str, String)>,
     errors: FieldErrors,
 }
 
@@ -74,6 +76,15 @@ fn page(
         languages: Lang::ALL
             .iter()
             .map(|l| (l.code(), l.native_name()))
+            .collect(),
+        lobby_choices: crate::facility::LobbyNames::ALL
+            .iter()
+            .map(|l| {
+                (
+                    l.as_str(),
+                    ctx.tr.t(&format!("facility-lobby-{}", l.as_str())),
+                )
+            })
             .collect(),
         errors,
     }
@@ -115,6 +126,8 @@ fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
         slot_minutes: number("slot_minutes"),
         buffer_minutes: number("buffer_minutes"),
         visiting_hours,
+        lobby_names: crate::facility::LobbyNames::parse(&get("lobby_names"))
+            .unwrap_or(current.lobby_names),
     }
 }
 
