@@ -62,9 +62,10 @@ async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody
     let (_, today) = app.get_text("/staff?lang=en").await;
     assert_eq!(today.matches("✓ done").count(), 1, "settings done");
 
-    // The rest done: the checklist goes away.
+    // The rest done (a device paired, not only added): the checklist goes away.
     let token = app.api_token().await;
     let seed = app.seed(&token).await;
+    app.paired_device(&token, "ward", "Tablet 3F").await;
     let start = crate::support::monday_9am_tokyo() + chrono::Duration::hours(1);
     let (status, _) = app.book(&token, &seed, start, &["Taro"]).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -520,4 +521,31 @@ async fn the_lobby_screen_shows_no_full_name_by_default() {
             .is_some_and(|s| !s.contains(&initials) && !s.contains(&full)),
         "{times_only}"
     );
+}
+
+/// "Add the ward tablets" is ticked only once a device is really paired: a device
+/// added on the Devices page but never paired does not count.
+#[tokio::test]
+async fn the_first_steps_count_a_device_only_once_it_is_paired() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let token = app.api_token().await;
+    let devices_step = |html: &str| html.contains(r#"<li class="done"><a href="/staff/devices">"#);
+    let (status, added) = app
+        .api_post(
+            "/devices",
+            &token,
+            serde_json::json!({"name": "3階 タブレット", "kind": "ward"}),
+        )
+        .await;
+    assert!(status.is_success(), "{added}");
+    let (_, today) = app.get_text("/staff").await;
+    assert!(!devices_step(&today), "added but not paired: not done");
+    let code = added["pairing_code"].as_str().expect("code");
+    let (status, _) = app
+        .api_post("/devices/pair", &token, serde_json::json!({"code": code}))
+        .await;
+    assert!(status.is_success());
+    let (_, today) = app.get_text("/staff").await;
+    assert!(devices_step(&today), "paired: done");
 }

@@ -118,7 +118,7 @@ impl Db {
         self.call(|c| {
             Ok(c.query_row(
                 "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'facility_changed'),
-                        EXISTS (SELECT 1 FROM devices),
+                        EXISTS (SELECT 1 FROM devices WHERE paired_at IS NOT NULL AND revoked_at IS NULL),
                         EXISTS (SELECT 1 FROM residents),
                         EXISTS (SELECT 1 FROM visits)",
                 [],

@@ -94,6 +94,11 @@ const MAX_VOLUME = 3;
 
 /** @typedef {{ stream: MediaStream, source: MediaStreamAudioSourceNode, gain: GainNode }} Amp */
 
+/** The quality sign judges a connection only after it has been up this long. */
+const QUALITY_SETTLE_MS = 5000;
+/** …or after it has tried this long without ever connecting. */
+const QUALITY_NEVER_MS = 20000;
+
 export class CallView {
   /** @param {Mesh} mesh */
   constructor(mesh) {
@@ -120,8 +125,15 @@ export class CallView {
     this.serverOffset = 0;
     /** The resident's name, shown on the ward tablet's picture. */
     this.residentName = "";
+    /**
+     * Per peer: when its connection was first seen, and first seen connected (ms). The
+     * quality sign judges a peer only once these are old enough (`judged`).
+     * @type {Map<string, { seen: number, connected: number | null }>}
+     */
+    this.since = new Map();
     setInterval(() => this.refreshQuality(), 3000);
     setInterval(() => this.checkEnding(), 5000);
+    setInterval(() => this.showRemaining(), 15000);
   }
 
   /** @param {MediaStream | null} stream */
@@ -201,6 +213,8 @@ export class CallView {
    * @param {string} peerId @param {RTCPeerConnectionState} state
    */
   setPeerState(peerId, state) {
+    // The moment it connects, not at the next stats poll: the quality sign counts from it.
+    this.track(peerId, state);
     const tile = this.tiles.get(peerId);
     if (!tile) return;
     const away = state === "disconnected" || state === "failed";
@@ -215,6 +229,7 @@ export class CallView {
   /** @param {string} peerId */
   removePeer(peerId) {
     this.unamplify(peerId);
+    this.since.delete(peerId);
     this.tiles.get(peerId)?.remove();
     this.tiles.delete(peerId);
     this.layout();
@@ -326,6 +341,27 @@ export class CallView {
     if (serverNow) this.serverOffset = Date.parse(serverNow) - Date.now();
     this.noticed.clear();
     this.checkEnding();
+    this.showRemaining();
+  }
+
+  /** Whole minutes until the visit ends on the server's clock (rounded up), or null. */
+  minutesLeft() {
+    if (this.endsAt === null || Number.isNaN(this.endsAt)) return null;
+    return Math.max(0, Math.ceil((this.endsAt - (Date.now() + this.serverOffset)) / 60000));
+  }
+
+  /**
+   * The call bar's steady "12 min left": the toasts come only at 5 and 1 minutes and
+   * go again, and people want to glance at the time left whenever they like. Rounded
+   * up, so it reads "5" when the 5-minute notice comes. It lives inside #call, so it
+   * is seen only during the call.
+   */
+  showRemaining() {
+    const line = $("remaining");
+    if (!line) return;
+    const minutes = this.minutesLeft();
+    line.hidden = minutes === null;
+    if (minutes !== null) line.textContent = t("remaining").replace("{minutes}", String(minutes));
   }
 
   checkEnding() {
@@ -343,16 +379,27 @@ export class CallView {
   }
 
   /**
-   * A peer connected for a while that never sent a picture (no camera, blocked) gets a
-   * clear placeholder saying so instead of a black or frozen tile; for the resident's
-   * tablet it also says staff know (the tablet reports it, and Today shows it).
+   * A peer connected for a while that sends no picture (no camera, blocked, or its
+   * camera stopped or went quiet mid-call) gets a clear placeholder instead of a black
+   * or frozen tile. For the resident's tablet it also says staff know (the tablet
+   * reports it, and Today shows it); a family member is shown by their name, large in
+   * the middle of the tile, with a plain "No camera" under it, so the resident sees
+   * who is talking.
    * @param {HTMLElement} tile @param {{ state: string, framesDecoded: number, audioBytes: number, role: string, name: string }} s
    */
   markSilence(tile, s) {
     const connected = s.state === "connected";
     if (connected && !tile.dataset.connectedAt) tile.dataset.connectedAt = String(Date.now());
     const settled = connected && Date.now() - Number(tile.dataset.connectedAt ?? Date.now()) >= 4000;
-    const noPicture = settled && s.framesDecoded === 0;
+    const device = s.role === "ward" || s.role === "entrance";
+    // A family member's picture can also stop mid-call (a phone's camera taken by
+    // another app, a webcam unplugged): its remote track is then muted (no picture
+    // arrives) or ended. Not for a device: its note says staff were told, which holds
+    // for a tablet that never sent a picture (it reports that), not for a stalled track.
+    const video = /** @type {HTMLVideoElement | null} */ (tile.querySelector("video"));
+    const stream = video?.srcObject instanceof MediaStream ? video.srcObject : null;
+    const arriving = stream?.getVideoTracks().some((v) => v.readyState === "live" && !v.muted) ?? false;
+    const noPicture = settled && (s.framesDecoded === 0 || (!device && !arriving));
     tile.classList.toggle("no-video", noPicture);
     let note = /** @type {HTMLElement | null} */ (tile.querySelector(".no-picture"));
     if (!noPicture) {
@@ -365,22 +412,67 @@ export class CallView {
       note.setAttribute("role", "status");
       tile.append(note);
     }
-    const device = s.role === "ward" || s.role === "entrance";
     const key = s.audioBytes > 0 ? (device ? "noPictureDevice" : "noPictureGuest") : device ? "noMediaDevice" : "noMediaGuest";
-    note.textContent = t(key).replace("{name}", s.name);
+    // Rewritten only when it changes: a status region announces every rewrite.
+    const shown = `${key}\n${s.name}`;
+    if (note.dataset.shown !== shown) {
+      note.dataset.shown = shown;
+      note.classList.toggle("by-name", !device);
+      if (device) {
+        note.textContent = t(key);
+      } else {
+        const name = document.createElement("span");
+        name.className = "no-picture-name";
+        name.textContent = s.name;
+        const what = document.createElement("span");
+        what.className = "no-picture-what";
+        what.textContent = t(key);
+        note.replaceChildren(name, what);
+      }
+    }
     note.hidden = false;
     const paused = /** @type {HTMLElement | null} */ (tile.querySelector(".video-paused"));
     if (paused) paused.hidden = true;
   }
 
+  /**
+   * Whether a peer's connection has had time to show how it really is. Every call
+   * starts "new"/"connecting" for a moment and its first round trips and losses are
+   * noisy: judged then, every call began with a red "poor". A peer is judged once it
+   * has been connected for QUALITY_SETTLE_MS, or once it has failed to connect for
+   * QUALITY_NEVER_MS (that is worth saying).
+   * @param {string} peerId @param {string} state
+   */
+  judged(peerId, state) {
+    const since = this.track(peerId, state);
+    const now = Date.now();
+    return since.connected !== null ? now - since.connected >= QUALITY_SETTLE_MS : now - since.seen >= QUALITY_NEVER_MS;
+  }
+
+  /**
+   * Notes when a peer was first seen, and first seen connected.
+   * @param {string} peerId @param {string} state
+   */
+  track(peerId, state) {
+    const now = Date.now();
+    let since = this.since.get(peerId);
+    if (!since) {
+      since = { seen: now, connected: null };
+      this.since.set(peerId, since);
+    }
+    if (state === "connected" && since.connected === null) since.connected = now;
+    return since;
+  }
+
   /** Good, fair or poor, from round trip and loss; and "picture paused" where video stalls. */
   async refreshQuality() {
     const stats = await this.mesh.stats();
-    let worst = 0;
+    /** @type {number | null} nothing to say until some peer is judged */
+    let worst = null;
     for (const s of stats) {
       const lossRate = s.received > 0 ? s.lost / (s.received + s.lost) : 0;
       const level = s.state !== "connected" ? 2 : (s.rtt ?? 0) > 0.4 || lossRate > 0.08 ? 2 : (s.rtt ?? 0) > 0.2 || lossRate > 0.03 ? 1 : 0;
-      worst = Math.max(worst, level);
+      if (this.judged(s.peerId, s.state)) worst = Math.max(worst ?? 0, level);
       // A peer that sends nothing at all never fires `track`: give it a tile anyway,
       // so it can say why it is silent instead of not being there.
       if (!this.tiles.has(s.peerId) && s.state === "connected") {
@@ -402,7 +494,13 @@ export class CallView {
       }
     }
     const quality = $("quality");
-    if (!quality || stats.length === 0) return;
+    if (!quality) return;
+    if (worst === null) {
+      // Still connecting, or just connected: say nothing rather than a false "poor".
+      quality.textContent = "";
+      delete quality.dataset.level;
+      return;
+    }
     const name = ["good", "fair", "poor"][worst];
     quality.dataset.level = name;
     // "Relayed" in plain words, for staff troubleshooting a call on the phone.

@@ -125,6 +125,11 @@ struct VisitPage {
     any_link: bool,
     changeable: bool,
     not_started: bool,
+    /// The day as people write it ("2030年1月7日（月）"), for reading.
+    date_label: String,
+    /// The devices the visit uses, by name (the ward tablet, the kiosk).
+    devices: Vec<(String, String)>,
+    /// `YYYY-MM-DD`, for the reschedule form's date field.
     date: String,
     time: String,
     duration: i64,
@@ -145,6 +150,17 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
     let now = state.now();
     let visit_state = visit.state(now, false);
     let local = visit.starts_at.with_timezone(&facility.tz());
+    let known = state.db.devices().await.unwrap_or_default();
+    let name_of = |id: &str| {
+        known
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| "—".to_owned(), |d| d.name.clone())
+    };
+    let mut devices = vec![(ctx.tr.t("book-ward-device"), name_of(&visit.ward_device_id))];
+    if let Some(kiosk) = &visit.entrance_device_id {
+        devices.push((ctx.tr.t("book-kiosk"), name_of(kiosk)));
+    }
     VisitPage {
         c: Chrome::staff(ctx, state, me, "today"),
         row: VisitRow::new(&ctx.tr, &facility, visit, now, &state.hub),
@@ -170,6 +186,8 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
             VisitState::Scheduled | VisitState::Open | VisitState::Live
         ),
         not_started: visit_state == VisitState::Scheduled,
+        date_label: crate::i18n::long_date(ctx.tr.lang, local.date_naive()),
+        devices,
         date: local.date_naive().to_string(),
         time: format!("{:02}:{:02}", local.hour(), local.minute()),
         duration: visit.duration_minutes(),
