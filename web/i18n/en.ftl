@@ -204,7 +204,10 @@ invite-message =
     Your video visit with { $resident } at { $facility } is booked for { $date }, { $start }–{ $end }.
     At that time, open this link on your phone or computer. Nothing needs to be installed:
     { $url }
-    The link works from 15 minutes before the start. Please keep it to yourself.
+    { $open ->
+        [yes] The link works now: open it at once.
+       *[no] The link works from 15 minutes before the start.
+    } Please keep it to yourself.
     Any day before the visit, you can test your phone or computer with the same link ("Check my phone or computer now", about a minute).
 ics-description = Open this link at the time of the visit: { $url } — Any day before, the same link lets you test your phone or computer (about a minute).
 

@@ -42,7 +42,9 @@ pub fn local_times(
     }
 }
 
-/// The message staff paste into LINE, an e-mail or a text message.
+/// The message staff paste into LINE, an e-mail or a text message. A visit booked for
+/// "now" says the link works already (`now` is when the message is made).
+#[allow(clippy::too_many_arguments)]
 pub fn message(
     facility: &Facility,
     lang: Lang,
@@ -51,7 +53,13 @@ pub fn message(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     url: &str,
+    now: DateTime<Utc>,
 ) -> String {
+    let open = if starts_at - crate::visits::LINK_OPENS_BEFORE <= now {
+        "yes"
+    } else {
+        "no"
+    };
     let times = local_times(facility, lang, starts_at, ends_at);
     i18n::text(
         lang,
@@ -64,6 +72,7 @@ pub fn message(
             ("start", times.start.into()),
             ("end", times.end.into()),
             ("url", url.into()),
+            ("open", open.into()),
         ],
     )
 }
@@ -90,8 +99,10 @@ mod tests {
             start,
             start + Duration::minutes(20),
             "http://x/v/abc",
+            start - Duration::days(1),
         );
         assert!(text.contains("Hanako"), "{text}");
+        assert!(text.contains("from 15 minutes before"), "{text}");
         assert!(text.contains("10:00"), "{text}");
         assert!(text.contains("http://x/v/abc"), "{text}");
         let ja = message(
@@ -102,8 +113,37 @@ mod tests {
             start,
             start + Duration::minutes(20),
             "http://x/v/abc",
+            start - Duration::days(1),
         );
         assert!(ja.contains("12月1日"), "{ja}");
+    }
+
+    #[test]
+    fn a_visit_booked_for_now_says_its_link_works_already() {
+        let f = Facility::default();
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+        let text = |lang| {
+            message(
+                &f,
+                lang,
+                "Hanako",
+                "Taro",
+                start,
+                start + Duration::minutes(20),
+                "http://x/v/abc",
+                start,
+            )
+        };
+        let en = text(Lang::En);
+        assert!(
+            en.contains("works now") && !en.contains("15 minutes"),
+            "{en}"
+        );
+        let ja = text(Lang::Ja);
+        assert!(
+            ja.contains("もう使えます") && !ja.contains("15分前"),
+            "{ja}"
+        );
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl InvitationsPage {
                         visit.starts_at,
                         visit.ends_at,
                         &url,
+                        state.now(),
                     )
                 };
                 LinkView {
