@@ -549,3 +549,29 @@ async fn the_first_steps_count_a_device_only_once_it_is_paired() {
     let (_, today) = app.get_text("/staff").await;
     assert!(devices_step(&today), "paired: done");
 }
+
+/// A visit ended early frees the rest of its time: the booking page offers the tablet
+/// again as soon as its cleaning break is over, not from the next slot of the grid.
+#[tokio::test]
+async fn ending_a_visit_early_offers_its_time_again() {
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
+    let (status, visit) = app
+        .book(&token, &seed, crate::support::monday_9am_tokyo(), &["Taro"])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    app.advance(chrono::Duration::minutes(3));
+    let id = visit["id"].as_str().expect("id");
+    let (status, _) = app
+        .api_post(&format!("/visits/{id}/end"), &token, serde_json::json!({}))
+        .await;
+    assert!(status.is_success());
+    app.login_as_admin().await;
+    let page = format!(
+        "/staff/book?lang=en&resident_id={}&ward_device_id={}",
+        seed.resident, seed.ward
+    );
+    let (_, html) = app.get_text(&page).await;
+    // Ended at 9:03, a 10-minute cleaning break: free from 9:13 (the grid's next
+    // slot would be 9:30).
+    assert!(html.contains("As soon as possible (9:13–9:33)"), "{html}");
+}

@@ -172,6 +172,7 @@ book-choose-first = Choose the resident and the tablet to see the free times.
 book-no-residents = No residents yet: add one first.
 book-no-devices = No tablets yet: an administrator adds them under Devices.
 book-now = Now ({ $times })
+book-soonest = As soon as possible ({ $times })
 book-no-slots = No free time on this day. Try another day.
 book-slot-length = Each visit is { $minutes } minutes.
 book-guests-hint = One name per home; each gets their own link. Up to three.

@@ -172,6 +172,7 @@ book-choose-first = 入居者とタブレットを選ぶと、空いている時
 book-no-residents = 入居者がまだいません。先に登録してください。
 book-no-devices = タブレットがまだありません。管理者が「端末」で登録します。
 book-now = 今すぐ（{ $times }）
+book-soonest = 空きしだい（{ $times }）
 book-no-slots = この日は空きがありません。別の日をお試しください。
 book-slot-length = 面会は1回 { $minutes } 分です。
 book-guests-hint = 1ご家庭につき1人のお名前。それぞれに専用のリンクが作られます。3つまで。

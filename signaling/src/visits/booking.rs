@@ -242,6 +242,21 @@ pub fn slot_now(
     (within_hours && find_conflict(existing, &candidate, buffer).is_none()).then_some(start)
 }
 
+/// When "now" is taken (a visit just ended early, and its cleaning break runs), the
+/// first minute within the next `within` from which a whole slot is free: the rest of
+/// an ended visit's time is offered at once, not from the next slot of the grid.
+pub fn soonest_slot(
+    facility: &Facility,
+    now: DateTime<Utc>,
+    existing: &[Booked],
+    wanted: &Booked,
+    within: Duration,
+) -> Option<DateTime<Utc>> {
+    (1..=within.num_minutes())
+        .map(|m| now + Duration::minutes(m))
+        .find_map(|at| slot_now(facility, at, existing, wanted))
+}
+
 /// How much longer `visit` could run before it meets the next booking of its resident
 /// or one of its devices (the buffer kept). `None`: nothing follows it.
 pub fn room_to_extend(existing: &[Booked], visit: &Booked, buffer: Duration) -> Option<Duration> {

@@ -18,7 +18,9 @@ use crate::residents::Resident;
 use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::visits::Mode;
-use crate::visits::booking::{Booked, BookingRequest, MAX_GUESTS, free_slots, slot_now};
+use crate::visits::booking::{
+    Booked, BookingRequest, MAX_GUESTS, free_slots, slot_now, soonest_slot,
+};
 use crate::web::extract::{CsrfForm, Ctx, StaffUser};
 use crate::web::render;
 
@@ -198,15 +200,26 @@ async fn page(
         };
         let grid = free_slots(&facility, date, now, &booked, &wanted);
         // Today, "now" comes first when a whole slot from this minute is free.
-        let right_now = (date == facility.local_date(now))
+        let today = date == facility.local_date(now);
+        let right_now = today
             .then(|| slot_now(&facility, now, &booked, &wanted))
+            .flatten();
+        // Not free this minute (a visit just ended early; its cleaning break runs):
+        // the first free minute before the next slot of the grid.
+        let next_grid = grid.first().copied();
+        let soonest = (today && right_now.is_none())
+            .then(|| soonest_slot(&facility, now, &booked, &wanted, Duration::minutes(60)))
             .flatten()
-            .filter(|start| !grid.contains(start));
-        let now_slot = right_now.map(|start| Slot {
-            value: start.to_rfc3339(),
-            label: ctx.tr.t1("book-now", "times", times(start)),
-            checked: picked == Some(start),
-        });
+            .filter(|start| next_grid.is_none_or(|g| *start < g));
+        let now_slot = right_now
+            .map(|start| (start, "book-now"))
+            .or(soonest.map(|start| (start, "book-soonest")))
+            .filter(|(start, _)| !grid.contains(start))
+            .map(|(start, label)| Slot {
+                value: start.to_rfc3339(),
+                label: ctx.tr.t1(label, "times", times(start)),
+                checked: picked == Some(start),
+            });
         Some(
             now_slot
                 .into_iter()
