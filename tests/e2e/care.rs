@@ -575,3 +575,35 @@ async fn ending_a_visit_early_offers_its_time_again() {
     // slot would be 9:30).
     assert!(html.contains("As soon as possible (9:13–9:33)"), "{html}");
 }
+
+/// Adding the entrance kiosk shows the one line to run on its laptop, with this
+/// server's address and the code in it (not "open /pair", which is for tablets).
+#[tokio::test]
+async fn adding_the_kiosk_shows_the_line_to_run_on_its_laptop() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let res = app
+        .post_form(
+            "/staff/devices",
+            "/staff/devices",
+            &[("name", "玄関"), ("kind", "entrance")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("page");
+    let line = format!("menkai-kiosk pair {} ", app.base);
+    assert!(html.contains(&line), "{html}");
+    let res = app
+        .post_form(
+            "/staff/devices",
+            "/staff/devices",
+            &[("name", "2階"), ("kind", "ward")],
+        )
+        .await;
+    let html = res.text().await.expect("page");
+    assert!(
+        !html.contains("menkai-kiosk pair"),
+        "a tablet opens /pair instead"
+    );
+    assert!(html.contains("/pair"));
+}

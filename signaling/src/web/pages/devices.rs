@@ -139,6 +139,9 @@ pub struct CodeView {
     pub device: String,
     pub code: String,
     pub expires: String,
+    /// For the entrance kiosk: the one line to run on its laptop (menkai-kiosk pairs
+    /// and starts the browser itself; opening /pair there is not how it is set up).
+    pub kiosk_command: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -179,14 +182,16 @@ async fn page(
             local_hm(&facility, t)
         )
     };
-    let code = code.map(|c| CodeView {
-        device: devices
-            .iter()
-            .find(|d| d.id == c.device_id)
-            .map(|d| d.name.clone())
-            .unwrap_or_default(),
-        code: c.code,
-        expires: local_hm(&facility, c.expires_at),
+    let code = code.map(|c| {
+        let device = devices.iter().find(|d| d.id == c.device_id);
+        CodeView {
+            device: device.map(|d| d.name.clone()).unwrap_or_default(),
+            kiosk_command: device
+                .filter(|d| d.kind == crate::devices::DeviceKind::Entrance)
+                .map(|_| format!("menkai-kiosk pair {} {}", state.public_url, c.code)),
+            code: c.code,
+            expires: local_hm(&facility, c.expires_at),
+        }
     });
     let rows = devices
         .iter()
