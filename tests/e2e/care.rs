@@ -607,3 +607,43 @@ async fn adding_the_kiosk_shows_the_line_to_run_on_its_laptop() {
     );
     assert!(html.contains("/pair"));
 }
+
+/// An account link sent to a colleague is listed until it is used, and "Revoke" makes
+/// it stop working at once.
+#[tokio::test]
+async fn a_pending_account_link_is_listed_and_can_be_revoked() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let res = app
+        .post_form(
+            "/staff/accounts",
+            "/staff/accounts",
+            &[("name", "鈴木 花"), ("role", "staff")],
+        )
+        .await;
+    let html = res.text().await.expect("page");
+    let link = html
+        .split("id=\"invite-link\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .expect("the link")
+        .to_owned();
+    let setup = crate::support::path_of(&link);
+    let (_, accounts) = app.get_text("/staff/accounts").await;
+    assert!(accounts.contains("鈴木 花"), "listed while unused");
+    let action = accounts
+        .split("action=\"/staff/accounts/invites/")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .map(|rest| format!("/staff/accounts/invites/{rest}"))
+        .expect("a revoke form");
+    let res = app.post_form("/staff/accounts", &action, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, accounts) = app.get_text("/staff/accounts").await;
+    assert!(!accounts.contains("invites/"), "no longer listed");
+    let (status, page) = app.get_text(&setup).await;
+    assert!(
+        status.is_client_error() || !page.contains("name=\"password\""),
+        "the revoked link no longer sets up an account ({status})"
+    );
+}

@@ -47,7 +47,67 @@ pub struct StaffInvite {
     pub role: Role,
 }
 
+/// An account link sent to a colleague and not used yet.
+#[derive(Debug, Clone)]
+pub struct PendingInvite {
+    /// The row's number: what "Revoke" names (never the token, which is not kept).
+    pub id: i64,
+    pub display_name: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
 impl Db {
+    /// Account links made on the Accounts page that still work, newest first.
+    pub async fn pending_staff_invites(&self, now: DateTime<Utc>) -> Result<Vec<PendingInvite>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT rowid, display_name, role, expires_at FROM staff_invites
+                 WHERE first_start = 0 AND used_at IS NULL AND expires_at > ?1 ORDER BY rowid DESC",
+            )?;
+            let rows = stmt.query_map([ts(now)], |r| {
+                let role: String = r.get(2)?;
+                Ok(PendingInvite {
+                    id: r.get(0)?,
+                    display_name: r.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Staff),
+                    expires_at: super::from_ts(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// The account link `id` stops working at once (sent to the wrong person, or no
+    /// longer wanted). Not found: nothing changes.
+    pub async fn revoke_staff_invite(
+        &self,
+        id: i64,
+        actor: String,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.audited(now, Lock::Immediate, move |tx| {
+            let name: Option<String> = tx
+                .query_row(
+                    "SELECT display_name FROM staff_invites
+                     WHERE rowid = ?1 AND first_start = 0 AND used_at IS NULL AND expires_at > ?2",
+                    params![id, ts(now)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(name) = name else {
+                return Err(Error::NotFound);
+            };
+            tx.execute(
+                "UPDATE staff_invites SET expires_at = ?2 WHERE rowid = ?1",
+                params![id, ts(now)],
+            )?;
+            Ok(((), Some(Audit::new(&actor, "staff_invite_revoked", name))))
+        })
+        .await
+    }
+
     pub async fn staff_count(&self) -> Result<u64> {
         let n: i64 = self
             .call(|c| Ok(c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?))

@@ -105,11 +105,12 @@ pub fn is_loopback_url(public_url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host.rsplit_once(':').map_or(host, |(h, _)| h),
     };
+    // 0.0.0.0 too: the address a listener binds to is no address to hand out.
     host.eq_ignore_ascii_case("localhost")
         || host.to_ascii_lowercase().ends_with(".localhost")
         || host
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 /// `9:00` in the facility's time zone.

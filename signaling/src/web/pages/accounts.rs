@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/staff/accounts", get(list).post(invite))
         .route("/staff/accounts/{id}/disable", post(disable))
+        .route("/staff/accounts/invites/{id}/revoke", post(revoke_invite))
         .route("/staff/accounts/{id}/enable", post(enable))
         .route("/staff/audit", get(audit))
 }
@@ -40,6 +41,8 @@ struct AccountsPage {
     accounts: Vec<AccountRow>,
     invite_link: Option<String>,
     invite_name: String,
+    /// Account links not used yet: (id, name, role, until).
+    pending: Vec<(i64, String, String, String)>,
     errors: FieldErrors,
     conflict: Option<String>,
 }
@@ -65,11 +68,32 @@ async fn page(ctx: &Ctx, state: &AppState, me: &StaffMember) -> Result<AccountsP
             disabled: m.disabled,
         })
         .collect();
+    let facility = state.facility();
+    let pending = state
+        .db
+        .pending_staff_invites(state.now())
+        .await?
+        .into_iter()
+        .map(|i| {
+            let until = format!(
+                "{} {}",
+                crate::i18n::long_date(ctx.tr.lang, facility.local_date(i.expires_at)),
+                super::local_hm(&facility, i.expires_at)
+            );
+            (
+                i.id,
+                i.display_name,
+                ctx.tr.t(&format!("role-{}", i.role.as_str())),
+                until,
+            )
+        })
+        .collect();
     Ok(AccountsPage {
         c: Chrome::staff(ctx, state, me, "accounts"),
         accounts,
         invite_link: None,
         invite_name: String::new(),
+        pending,
         errors: FieldErrors::default(),
         conflict: None,
     })
@@ -161,6 +185,20 @@ async fn enable(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     set_disabled(ctx, state, me, id, false).await
+}
+
+/// "Revoke" on a pending account link: it stops working at once.
+async fn revoke_invite(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .revoke_staff_invite(id, me.display_name.clone(), state.now())
+        .await?;
+    Ok(axum::response::Redirect::to("/staff/accounts").into_response())
 }
 
 pub struct AuditRow {

@@ -188,7 +188,11 @@ async fn page(
             device: device.map(|d| d.name.clone()).unwrap_or_default(),
             kiosk_command: device
                 .filter(|d| d.kind == crate::devices::DeviceKind::Entrance)
-                .map(|_| format!("menkai-kiosk pair {} {}", state.public_url, c.code)),
+                // One argument: the code without the space it is shown with.
+                .map(|_| {
+                    let code: String = c.code.split_whitespace().collect();
+                    format!("menkai-kiosk pair {} {code}", state.public_url)
+                }),
             code: c.code,
             expires: local_hm(&facility, c.expires_at),
         }

@@ -1,5 +1,8 @@
-//! The deployment guide (docs/DEPLOY.md), built in, for staff who see the "local
-//! address" warning: the steps are one click away, with no outside request.
+//! The deployment guide, built in, for staff who see the "local address" warning: how
+//! to put Menkai where families and tablets reach it over https, and how to move the
+//! first-steps computer's data there, one click away and with no outside request. The
+//! page is translated like every other (templates/guide.html, `guide-…` messages);
+//! docs/DEPLOY.md and docs/DEPLOY.ja.md say the same at length.
 
 use axum::Router;
 use axum::extract::State;
@@ -20,7 +23,8 @@ pub fn router() -> Router<AppState> {
 #[template(path = "guide.html")]
 struct GuidePage {
     c: Chrome,
-    text: &'static str,
+    /// The address links start with today, so the reader sees what the guide fixes.
+    public_url: String,
 }
 
 async fn guide(
@@ -30,7 +34,7 @@ async fn guide(
 ) -> Result<Response, PageError> {
     Ok(render(&GuidePage {
         c: Chrome::staff(&ctx, &state, &me, "guide"),
-        text: include_str!("../../../../docs/DEPLOY.md"),
+        public_url: state.public_url.to_string(),
     })?
     .into_response())
 }
