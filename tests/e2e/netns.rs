@@ -217,10 +217,13 @@ impl FamilyBrowser {
             menkai_kiosk::browser::find(None).expect("chromium (scripts/test installs it)");
         // The browser is started through `ip netns exec`: a wrapper in its place.
         let wrapper = dir.path().join("chromium-in-netns");
+        // Camera and microphone are granted over DevTools as well (`open`); the fake
+        // prompt answers too, so a grant that lands late never leaves getUserMedia
+        // waiting on a prompt nobody sees.
         std::fs::write(
             &wrapper,
             format!(
-                "#!/bin/sh\nexec ip netns exec {} {} {} \"$@\"\n",
+                "#!/bin/sh\nexec ip netns exec {} {} {} --use-fake-ui-for-media-stream \"$@\"\n",
                 netns.name,
                 chromium.display(),
                 switches.join(" ")
@@ -384,7 +387,13 @@ impl FamilyBrowser {
             }
             tokio::time::sleep(StdDuration::from_millis(250)).await;
         }
-        panic!("media did not flow through the namespace's firewall in time: {last}");
+        let page = self
+            .eval(
+                "window.menkai ? JSON.stringify({linked: window.menkai.linked(), state: window.menkai.state(), \
+                 screen: window.menkai.screen(), log: window.menkai.mesh.log.slice(-20)}) : 'no menkai'",
+            )
+            .await;
+        panic!("media did not flow through the namespace's firewall in time: {last}\npage: {page}");
     }
 }
 
@@ -450,6 +459,22 @@ impl Scene {
         let ward = Browser::start_with(&self.switches).await;
         ward.goto(&self.app.url(&format!("/device#token={}", self.ward_token)))
             .await;
+        // The tablet is in the visit before the family comes (as on the day).
+        let in_call = "window.menkai && window.menkai.screen() === 'call'";
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+        while ward.eval(in_call).await != Value::Bool(true) && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
+        if ward.eval(in_call).await != Value::Bool(true) {
+            let state = ward
+                .eval("JSON.stringify({url: location.href, screen: window.menkai && window.menkai.screen(), linked: window.menkai && window.menkai.linked(), trouble: document.body.dataset.trouble, status: document.getElementById('device-status')?.textContent, log: window.menkai && window.menkai.mesh.log.slice(-20)})")
+                .await;
+            panic!(
+                "the ward tablet is not in the visit: {state}\nconsole: {:?}",
+                ward.console()
+            );
+        }
         let family = FamilyBrowser::start(&self.netns, &self.switches).await;
         family.open(&self.app.base, &self.link).await;
         let family_saw = family.wait_for_media(StdDuration::from_secs(60)).await;

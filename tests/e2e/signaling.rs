@@ -597,3 +597,25 @@ async fn nothing_about_others(ws: &mut Ws) -> bool {
     }
     true
 }
+
+/// The family is in the visit first; the ward tablet's page opens afterwards (switched
+/// on late, or reloaded): the family is told at once.
+#[tokio::test]
+async fn a_tablet_that_comes_after_the_family_is_announced_to_it() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_id, ward_token) = app.paired_device(&token, "ward", "Tablet 2F").await;
+    let seed = Seed {
+        ward: ward_id,
+        ..seed
+    };
+    let (_, guests) = visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (mut family, welcome) = Ws::hello(&app, &guests[0], None).await;
+    assert_eq!(welcome["peers"], json!([]), "{welcome}");
+    let (_tablet, tablet_welcome) = Ws::hello(&app, &ward_token, None).await;
+    assert_eq!(
+        tablet_welcome["peers"][0]["peer_id"], welcome["peer_id"],
+        "{tablet_welcome}"
+    );
+    let joined = family.recv_type("peer-joined").await;
+    assert_eq!(joined["peer"]["role"], "ward", "{joined}");
+}
