@@ -57,6 +57,10 @@ async fn a_new_home_sees_its_first_steps_and_that_a_local_address_reaches_nobody
     assert_eq!(saved, "/staff/facility?saved=1");
     let (_, html) = app.get_text(&format!("{saved}&lang=en")).await;
     assert!(html.contains("role=\"status\">Saved.</p>"), "{html}");
+    assert!(
+        html.contains(r#"<a class="button primary" href="/staff/devices">"#),
+        "the next of the first steps is offered: {html}"
+    );
     let (_, html) = app.get_text("/staff/facility?lang=en").await;
     assert!(!html.contains("Saved."), "only right after saving");
     let (_, today) = app.get_text("/staff?lang=en").await;

@@ -642,6 +642,7 @@ join-check-help = Before the day, you can test your camera, microphone, speaker 
 device-self-checking = Checking camera, microphone and connection…
 
 ## The entrance kiosk's idle screen in the lobby (Settings)
+facility-next-step = Next:
 facility-lobby = Residents' names on the entrance screen
 facility-lobby-initials = Initials only (S. I.)
 facility-lobby-times_only = Times only

@@ -642,6 +642,7 @@ join-check-help = 当日の前に、カメラ・マイク・スピーカー・�
 device-self-checking = カメラ・マイク・接続を確認しています…
 
 ## The entrance kiosk's idle screen in the lobby (Settings)
+facility-next-step = 次はこちら：
 facility-lobby = 玄関の画面での入居者のお名前
 facility-lobby-initials = 頭文字だけ（鈴. 一.）
 facility-lobby-times_only = 時刻だけ

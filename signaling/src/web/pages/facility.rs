@@ -38,6 +38,8 @@ struct FacilityPage {
     days: Vec<DayRow>,
     zones: Vec<&'static str>,
     languages: Vec<(&'static str, &'static str)>,
+    /// Right after a save, on a new installation: the next of the first steps.
+    next_step: Option<super::today::Step>,
     /// The choices for the lobby screen's names: (value, label).
     lobby_choices: Vec<(&'static str, String)>,
     errors: FieldErrors,
@@ -77,6 +79,7 @@ fn page(
             .iter()
             .map(|l| (l.code(), l.native_name()))
             .collect(),
+        next_step: None,
         lobby_choices: crate::facility::LobbyNames::ALL
             .iter()
             .map(|l| {
@@ -95,14 +98,15 @@ async fn show(
     State(state): State<AppState>,
     AdminUser(me): AdminUser,
 ) -> Result<Response, PageError> {
-    Ok(render(&page(
-        &ctx,
-        &state,
-        &me,
-        state.facility(),
-        FieldErrors::default(),
-    ))?
-    .into_response())
+    let mut page = page(&ctx, &state, &me, state.facility(), FieldErrors::default());
+    // Saved on a new installation: say what comes next instead of leaving the
+    // administrator on a finished form.
+    if ctx.saved {
+        page.next_step = super::today::checklist(state.db.first_steps().await?)
+            .into_iter()
+            .find(|step| !step.done);
+    }
+    Ok(render(&page)?.into_response())
 }
 
 /// Reads the settings form: `open_N`, `from_N`, `to_N` per weekday N. Unparsable

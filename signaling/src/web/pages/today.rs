@@ -283,13 +283,14 @@ fn unchecked(facility: &Facility, visits: &[Visit]) -> Vec<(String, String)> {
 }
 
 /// One line of the first-steps checklist.
-struct Step {
-    done: bool,
-    label: &'static str,
-    href: &'static str,
+pub struct Step {
+    pub done: bool,
+    pub label: &'static str,
+    pub href: &'static str,
 }
 
-fn checklist(steps: FirstSteps) -> Vec<Step> {
+/// The checklist of a new installation (empty once every step is done).
+pub fn checklist(steps: FirstSteps) -> Vec<Step> {
     if steps.all_done() {
         return vec![];
     }
