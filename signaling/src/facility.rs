@@ -24,8 +24,10 @@ pub struct Facility {
     pub buffer_minutes: u32,
     pub visiting_hours: Vec<VisitingHours>,
     /// How the entrance kiosk's idle screen, in the lobby, names the residents of the
-    /// day's visits (ward tablets, on the ward, always show full names).
-    #[serde(default)]
+    /// day's visits (ward tablets, on the ward, always show full names). Left out of
+    /// the JSON while it is the default, so settings written before it existed read
+    /// back as they were written.
+    #[serde(default, skip_serializing_if = "LobbyNames::is_default")]
     pub lobby_names: LobbyNames,
 }
 
@@ -54,6 +56,10 @@ impl LobbyNames {
             LobbyNames::Initials => "initials",
             LobbyNames::TimesOnly => "times_only",
         }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == LobbyNames::default()
     }
 
     pub fn parse(text: &str) -> Option<LobbyNames> {
