@@ -186,17 +186,7 @@ async fn a_wrong_password_is_refused_and_repeated_failures_slow_down() {
 async fn staff_members_cannot_open_administrator_pages() {
     let app = spawn_app().await;
     app.login_as_admin().await;
-    let res = app
-        .post_form(
-            "/staff/accounts",
-            "/staff/accounts",
-            &[("name", "Suzuki"), ("role", "staff")],
-        )
-        .await;
-    let html = res.text().await.expect("body");
-    let marker = "id=\"invite-link\" value=\"";
-    let start = html.find(marker).expect("invite link shown") + marker.len();
-    let link = html[start..].split('"').next().expect("link").to_owned();
+    let link = app.invite_colleague("Suzuki", "staff").await;
     let colleague = browser_client();
     let page = colleague
         .get(&link)

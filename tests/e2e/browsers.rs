@@ -154,6 +154,11 @@ async fn a_family_on_chromium_calls_a_ward_tablet_on_firefox() {
     call_across(Engine::Firefox, Engine::Chromium).await;
 }
 
+/// Makes the page's own handling of every frame throw (the error the test expects in
+/// the console is `deliberate test error`).
+const BREAK_FRAME_HANDLING: &str =
+    "(window.menkai.mesh.handle = () => { throw new Error('deliberate test error'); }, true)";
+
 /// Takes WebRTC away before the page's own scripts, as a browser built without it
 /// (Debian's WebKitGTK, some in-app browsers) lacks it.
 const WITHOUT_WEBRTC: &str =
@@ -257,9 +262,7 @@ async fn an_error_in_the_family_page_stops_it_plainly_and_the_server_is_told() {
     app.login_as_admin().await;
     assert!(connected_on_today(&app).await.contains("Taro"));
 
-    family
-        .eval("(window.menkai.mesh.handle = () => { throw new Error('deliberate test error'); }, true)")
-        .await;
+    family.eval(BREAK_FRAME_HANDLING).await;
     // The tablet reloads: its leave and its return are frames the family must handle.
     tablet.client.refresh().await.expect("reload");
     family
@@ -515,9 +518,7 @@ async fn the_blocked_and_stopped_screens_at_phone_size_in_both_languages() {
         )
         .await;
 
-        family
-            .eval("(window.menkai.mesh.handle = () => { throw new Error('deliberate test error'); }, true)")
-            .await;
+        family.eval(BREAK_FRAME_HANDLING).await;
         family.expect_console_error("deliberate test error");
         tablet.client.refresh().await.expect("reload");
         family

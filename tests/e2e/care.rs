@@ -618,20 +618,7 @@ async fn adding_the_kiosk_shows_the_line_to_run_on_its_laptop() {
 async fn a_pending_account_link_is_listed_and_can_be_revoked() {
     let app = spawn_app().await;
     app.login_as_admin().await;
-    let res = app
-        .post_form(
-            "/staff/accounts",
-            "/staff/accounts",
-            &[("name", "鈴木 花"), ("role", "staff")],
-        )
-        .await;
-    let html = res.text().await.expect("page");
-    let link = html
-        .split("id=\"invite-link\" value=\"")
-        .nth(1)
-        .and_then(|v| v.split('"').next())
-        .expect("the link")
-        .to_owned();
+    let link = app.invite_colleague("鈴木 花", "staff").await;
     let setup = crate::support::path_of(&link);
     let (_, accounts) = app.get_text("/staff/accounts").await;
     assert!(accounts.contains("鈴木 花"), "listed while unused");

@@ -395,6 +395,22 @@ impl TestApp {
         redirected_to(&self.post_form("/staff/book", "/staff/book", &fields).await)
     }
 
+    /// As the logged-in administrator: invites a colleague on the Accounts page and
+    /// returns the one-time account link the page shows.
+    pub async fn invite_colleague(&self, name: &str, role: &str) -> String {
+        let res = self
+            .post_form(
+                "/staff/accounts",
+                "/staff/accounts",
+                &[("name", name), ("role", role)],
+            )
+            .await;
+        let html = res.text().await.expect("the accounts page");
+        let marker = "id=\"invite-link\" value=\"";
+        let start = html.find(marker).expect("invite link shown") + marker.len();
+        html[start..].split('"').next().expect("link").to_owned()
+    }
+
     /// Lets the signaling scheduler act on the (moved) clock now.
     pub async fn tick(&self) {
         menkai::scheduler::step(&self.app_state)

@@ -104,11 +104,7 @@ fn self_check_fact(
         path: check.path,
         ..Default::default()
     };
-    let mut parts: Vec<String> = report
-        .problems()
-        .into_iter()
-        .map(|(step, word)| tr.t(&format!("check-problem-{step}-{word}")))
-        .collect();
+    let mut parts = super::today::problem_words(tr, &report);
     parts.push(tr.t(match check.path {
         None | Some(crate::checks::Path::None) => "device-check-no-connection",
         Some(crate::checks::Path::RelayTcp | crate::checks::Path::RelayTls) => {
