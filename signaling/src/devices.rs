@@ -174,6 +174,46 @@ impl Device {
     }
 }
 
+/// Pairing codes made and not yet used, in memory, so the devices page shows every
+/// device's code until it is used or replaced (the database keeps only their hashes).
+/// Lost on restart: the page then offers a new code for a device still waiting.
+#[derive(Default)]
+pub struct UnusedCodes {
+    by_device: std::sync::Mutex<std::collections::HashMap<String, crate::storage::PairingCode>>,
+}
+
+impl UnusedCodes {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, crate::storage::PairingCode>>
+    {
+        self.by_device.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a code just made; it replaces the device's earlier one. Expired codes go,
+    /// so the map never holds more than the codes of the last hour.
+    pub fn keep(&self, code: &crate::storage::PairingCode, now: DateTime<Utc>) {
+        let mut codes = self.lock();
+        codes.retain(|_, c| c.expires_at > now);
+        codes.insert(code.device_id.clone(), code.clone());
+    }
+
+    /// The code to show for `device`: only while it still waits for this code.
+    pub fn for_device(
+        &self,
+        device: &Device,
+        now: DateTime<Utc>,
+    ) -> Option<crate::storage::PairingCode> {
+        if device.status(now) != DeviceStatus::AwaitingPairing {
+            return None;
+        }
+        self.lock()
+            .get(&device.id)
+            .filter(|c| c.expires_at > now)
+            .cloned()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeviceInput {
     pub name: String,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Links just made, so the page showing them survives a reload.
     pub recent_links: Arc<crate::invitations::recent::RecentLinks>,
+    /// Pairing codes not yet used, so the devices page can show them all.
+    pub pairing_codes: Arc<crate::devices::UnusedCodes>,
     /// Whether this server speaks TLS itself: then browsers are told to use nothing else
     /// (Strict-Transport-Security).
     pub hsts: bool,
@@ -67,6 +69,7 @@ impl AppState {
             hub,
             metrics_public: false,
             recent_links: Arc::default(),
+            pairing_codes: Arc::default(),
             metrics: crate::metrics::Metrics::default(),
             hsts: false,
             relay: None,

@@ -38,6 +38,34 @@ async fn an_administrator_created_from_the_setup_link_can_log_out_and_in_again()
     assert_eq!(app.get("/staff").await.status(), StatusCode::OK);
 }
 
+/// The link printed at first start makes the first administrator: the page says so,
+/// and still says so when the form comes back with a mistake (not "you have been
+/// invited", which is for colleagues).
+#[tokio::test]
+async fn the_first_administrator_is_not_told_they_were_invited() {
+    let app = spawn_app().await;
+    let path = format!("{}?lang=en", app.setup_path());
+    let first = "This creates the first administrator account";
+    let (_, html) = app.get_text(&path).await;
+    assert!(html.contains(first), "{html}");
+    let res = app
+        .post_form(
+            &path,
+            &path,
+            &[
+                ("display_name", "Sato"),
+                ("login", "sato"),
+                ("password", "a long enough password"),
+                ("password_again", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.expect("page");
+    assert!(html.contains(first), "after a mistake too: {html}");
+    assert!(!html.contains("You have been invited"), "{html}");
+}
+
 #[tokio::test]
 async fn a_setup_link_works_only_once() {
     let app = spawn_app().await;

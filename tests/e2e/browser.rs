@@ -134,9 +134,30 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
     for lang in ["ja", "en"] {
         browser.goto(&app.url(&format!("/staff?lang={lang}"))).await;
         check(&browser, &format!("today-{lang}"), &mut problems).await;
-        for page in ["residents", "devices", "accounts", "facility", "audit"] {
+        for page in [
+            "residents",
+            "devices",
+            "accounts",
+            "facility",
+            "audit",
+            "deploy-guide",
+        ] {
             browser.goto(&app.url(&format!("/staff/{page}"))).await;
             check(&browser, &format!("{page}-{lang}"), &mut problems).await;
+        }
+        // The deployment guide is a page of its own words, not Markdown shown raw.
+        let guide = browser
+            .eval("document.querySelector('main').innerText")
+            .await;
+        let guide = guide.as_str().expect("the guide's text");
+        for markdown in ["## ", "**", "```", "`"] {
+            assert!(
+                !guide.contains(markdown),
+                "{markdown} in the guide: {guide}"
+            );
+        }
+        if lang == "ja" {
+            assert!(guide.contains("証明書"), "the guide in Japanese: {guide}");
         }
         // Turning the tablet up: the page says whether it took effect now.
         browser.goto(&app.url("/staff/devices")).await;

@@ -169,6 +169,35 @@ async fn a_tablet_without_camera_says_so_to_everyone_in_the_call() {
     tablet.screenshot("call-device-without-camera").await;
 }
 
+/// A family member who turns their camera off is shown on the tablet by their name,
+/// not as a black tile (a disabled camera would otherwise still send black frames);
+/// turning it on again brings the picture back.
+#[tokio::test]
+async fn a_family_member_who_turns_the_camera_off_is_shown_by_name() {
+    let (app, token, seed) = spawn_app_with_seed().await;
+    let (ward_token, links) = remote_visit_now(&app, &token, &seed, &["Taro"]).await;
+    let (tablet, family) = tablet_and_family(&app, &ward_token, &links[0]).await;
+    family.wait_for_media(1, MEDIA).await;
+    tablet.wait_for_media(1, MEDIA).await;
+    let by_name = "(() => { const n = document.querySelector('.tile.role-guest .no-picture:not([hidden]) .no-picture-name'); return n ? n.textContent : null; })()";
+    assert_eq!(tablet.eval(by_name).await, Value::Null, "the picture first");
+    family.click("#cam").await;
+    let off = std::time::Instant::now();
+    tablet
+        .wait_until(&format!("{by_name} === 'Taro'"), MEDIA)
+        .await;
+    println!(
+        "the tablet showed the name {:?} after Camera off",
+        off.elapsed()
+    );
+    tablet.screenshot("call-guest-camera-off").await;
+    family.click("#cam").await;
+    tablet
+        .wait_until(&format!("{by_name} === null"), MEDIA)
+        .await;
+    tablet.wait_for_media(1, MEDIA).await;
+}
+
 #[tokio::test]
 async fn a_family_page_reloaded_mid_call_comes_back_by_itself() {
     let (app, token, seed) = spawn_app_with_seed().await;

@@ -580,36 +580,52 @@ async fn ending_a_visit_early_offers_its_time_again() {
     assert!(html.contains("As soon as possible (9:13–9:33)"), "{html}");
 }
 
-/// Adding the entrance kiosk shows the one line to run on its laptop, with this
-/// server's address and the code in it (not "open /pair", which is for tablets).
+/// Every unused pairing code stays on the Devices page until it is used: adding the
+/// tablet after the kiosk does not hide the kiosk's code. The kiosk's shows the one
+/// line to run on its laptop (with this server's address), the tablet's says to open
+/// /pair; a code used to pair goes away.
 #[tokio::test]
-async fn adding_the_kiosk_shows_the_line_to_run_on_its_laptop() {
+async fn every_unused_pairing_code_stays_visible_until_used() {
     let app = spawn_app().await;
     app.login_as_admin().await;
-    let res = app
-        .post_form(
-            "/staff/devices",
-            "/staff/devices",
-            &[("name", "玄関"), ("kind", "entrance")],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.expect("page");
+    let add = |name: &'static str, kind: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .post_form(
+                    "/staff/devices",
+                    "/staff/devices",
+                    &[("name", name), ("kind", kind)],
+                )
+                .await;
+            crate::support::redirected_to(&res)
+        }
+    };
+    let to = add("玄関", "entrance").await;
+    assert!(to.starts_with("/staff/devices#code-"), "{to}");
+    add("2階", "ward").await;
+    let (_, html) = app.get_text("/staff/devices?lang=en").await;
+    let codes = crate::support::all_between(&html, r#"<p class="pairing-code">"#, "</p>");
+    assert_eq!(codes.len(), 2, "both codes shown: {html}");
     let line = format!("menkai-kiosk pair {} ", app.base);
-    assert!(html.contains(&line), "{html}");
-    let res = app
-        .post_form(
-            "/staff/devices",
-            "/staff/devices",
-            &[("name", "2階"), ("kind", "ward")],
+    assert_eq!(html.matches(&line).count(), 1, "the kiosk's line: {html}");
+    assert!(
+        html.contains(&format!("open {}/pair", app.base)),
+        "the tablet's: {html}"
+    );
+    // The tablet pairs with its code (the second on the page): only the kiosk's stays.
+    let token = app.api_token().await;
+    let (status, paired) = app
+        .api_post(
+            "/devices/pair",
+            &token,
+            serde_json::json!({"code": codes[1]}),
         )
         .await;
-    let html = res.text().await.expect("page");
-    assert!(
-        !html.contains("menkai-kiosk pair"),
-        "a tablet opens /pair instead"
-    );
-    assert!(html.contains("/pair"));
+    assert!(status.is_success(), "{paired}");
+    let (_, html) = app.get_text("/staff/devices?lang=en").await;
+    let left = crate::support::all_between(&html, r#"<p class="pairing-code">"#, "</p>");
+    assert_eq!(left, vec![codes[0].clone()], "{html}");
 }
 
 /// An account link sent to a colleague is listed until it is used, and "Revoke" makes

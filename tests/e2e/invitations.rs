@@ -141,6 +141,8 @@ async fn the_language_switch_sticks() {
 async fn a_replaced_link_says_a_newer_one_was_sent() {
     let app = spawn_app().await;
     let (_, visit, old_link) = booked_visit(&app).await;
+    let before = link_state(&app, &old_link).await;
+    assert!(before.starts_with("too_early/"), "{before}");
     app.login_as_admin().await;
     let id = visit["id"].as_str().expect("id");
     let guest = visit["guests"][0]["id"].as_str().expect("guest id");
@@ -171,6 +173,46 @@ async fn a_replaced_link_says_a_newer_one_was_sent() {
     );
     let (status, html) = app.get_text(&old_link).await;
     assert_eq!((status, state_of(&html)), (StatusCode::GONE, "replaced"));
+    // What a waiting page opened earlier asks: it now differs, so that page reloads.
+    let after = link_state(&app, &old_link).await;
+    assert!(after.starts_with("replaced/"), "{after}");
+}
+
+/// `GET {link}/state`: what a family's waiting page compares with the one it shows.
+async fn link_state(app: &TestApp, link: &str) -> String {
+    let (status, body) = app.get_text(&format!("{link}/state")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let value: Value = serde_json::from_str(&body).expect("JSON");
+    value["state"].as_str().expect("a state").to_owned()
+}
+
+/// A family's page opened long before the visit (it has no socket yet) learns by
+/// itself that staff cancelled the visit: it shows "cancelled" without anyone
+/// touching it, well before the time it would have reloaded at.
+#[tokio::test]
+async fn a_page_opened_long_before_learns_of_a_cancellation_by_itself() {
+    use std::time::{Duration as StdDuration, Instant};
+    let app = spawn_app().await;
+    let (token, visit, link) = booked_visit(&app).await;
+    let browser = crate::support::Browser::start().await;
+    browser.goto(&app.url(&link)).await;
+    browser.wait_for(".family-card.state-too_early").await;
+    let id = visit["id"].as_str().expect("id");
+    let (status, _) = app
+        .api_post(&format!("/visits/{id}/cancel"), &token, json!({}))
+        .await;
+    assert!(status.is_success());
+    let since = Instant::now();
+    browser
+        .wait_until(
+            "document.querySelector('.family-card.state-cancelled') !== null",
+            StdDuration::from_secs(25),
+        )
+        .await;
+    println!(
+        "the open page showed the cancellation after {:?}",
+        since.elapsed()
+    );
 }
 
 #[tokio::test]

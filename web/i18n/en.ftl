@@ -360,6 +360,7 @@ countdown-prefix = Starts in
 
 ## Print card
 card-print = Print this card
+card-print-paper = The card is A6 (105 × 148 mm): choose A6 as the paper size in the print window.
 card-qr-alt = QR code for the video visit
 card-entrance-place = At the entrance of { $facility }
 card-entrance-step-1 = Come to reception a few minutes before the time above.

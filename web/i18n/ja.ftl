@@ -360,6 +360,7 @@ countdown-prefix = 開始まで あと
 
 ## 印刷カード
 card-print = このカードを印刷
+card-print-paper = カードは A6（105 × 148 mm）です。印刷の画面で用紙サイズを A6 にしてください。
 card-qr-alt = オンライン面会の QR コード
 card-entrance-place = { $facility } の入口で
 card-entrance-step-1 = 上の時間の数分前に受付へお越しください。

@@ -28,7 +28,8 @@ pub(super) fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device>
     })
 }
 
-/// A device just added or given a new code: the code is shown to staff once.
+/// A device just added or given a new code. The plain code lives only in memory
+/// (`devices::UnusedCodes`) until it is used or replaced.
 #[derive(Debug, Clone)]
 pub struct PairingCode {
     pub device_id: String,

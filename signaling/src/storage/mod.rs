@@ -16,6 +16,7 @@ mod visits;
 
 pub use audit::{AuditEntry, FirstSteps};
 pub use devices::PairingCode;
+pub use staff::StaffInvite;
 pub use visits::{InvitationLink, NewVisit};
 
 use std::path::{Path, PathBuf};

@@ -162,30 +162,72 @@ fn http_client(root: Option<&Path>) -> anyhow::Result<Box<dyn instant_acme::Http
     Ok(Box::new(client))
 }
 
-/// What the CA said, in words an operator can act on.
-pub fn advice(error: &anyhow::Error) -> &'static str {
-    let text = format!("{error:#}").to_lowercase();
-    if text.contains("ratelimited") || text.contains("rate limit") || text.contains("too many") {
-        "The certificate authority's rate limit was reached. Menkai retries by itself; \
-         if it keeps happening, wait an hour and check that only one server asks for this name."
-    } else if text.contains("dns")
-        || text.contains("nxdomain")
-        || text.contains("no valid ip")
-        || text.contains("resolving")
-    {
-        "The certificate authority could not look up the domain name. Check that the name's \
-         DNS A/AAAA record points to this server's public address."
-    } else if text.contains("connection") || text.contains("timeout") || text.contains("refused") {
-        "The certificate authority could not reach this server on port 443. Check that port \
-         443 is open in the firewall and forwarded to this server, and that --listen uses it."
-    } else if text.contains("unauthorized") || text.contains("incorrect") || text.contains("tls") {
-        "The certificate authority reached a different server or did not get Menkai's \
-         answer. Check that the DNS record points here and nothing else answers on port 443."
-    } else if text.contains("directory") || text.contains("certificate verify") {
-        "Menkai could not talk to the certificate authority. Check the internet connection \
-         and --acme-directory (and --acme-root for a private CA)."
-    } else {
-        "Getting a certificate failed. Menkai retries by itself; the log has the details."
+/// Where getting a certificate failed. The same words ("connection refused", "dns")
+/// mean opposite fixes depending on who was connecting to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Menkai talking to the certificate authority (directory, account, order,
+    /// finishing, download): this server's own outgoing connection.
+    ReachingCa,
+    /// The certificate authority checking this server: its incoming connection on 443.
+    Validation,
+}
+
+/// A failed attempt, with where it failed.
+#[derive(Debug)]
+pub struct Failure {
+    pub stage: Stage,
+    pub error: anyhow::Error,
+}
+
+trait At<T> {
+    fn at(self, stage: Stage) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> At<T> for Result<T, E> {
+    fn at(self, stage: Stage) -> Result<T, Failure> {
+        self.map_err(|e| Failure {
+            stage,
+            error: e.into(),
+        })
+    }
+}
+
+/// What went wrong, in words an operator can act on.
+pub fn advice(failure: &Failure) -> &'static str {
+    let text = format!("{:#}", failure.error).to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if has(&["ratelimited", "rate limit", "too many"]) {
+        return "The certificate authority's rate limit was reached. Menkai retries by itself; \
+                if it keeps happening, wait an hour and check that only one server asks for this name.";
+    }
+    match failure.stage {
+        Stage::ReachingCa if has(&["dns", "resolv", "lookup", "name or service"]) => {
+            "Menkai could not look up the certificate authority's address. Check this \
+             server's internet connection and DNS settings, and --acme-directory."
+        }
+        Stage::ReachingCa => {
+            "Menkai could not talk to the certificate authority (this server's outgoing \
+             connection). Check the internet connection, a proxy or firewall blocking \
+             outgoing HTTPS, and --acme-directory (and --acme-root for a private CA)."
+        }
+        Stage::Validation if has(&["dns", "nxdomain", "no valid ip", "resolving"]) => {
+            "The certificate authority could not look up the domain name. Check that the \
+             name's DNS A/AAAA record points to this server's public address."
+        }
+        Stage::Validation if has(&["connection", "timeout", "refused"]) => {
+            "The certificate authority could not reach this server on port 443. Check that \
+             port 443 is open in the firewall and forwarded to this server, and that \
+             --listen uses it."
+        }
+        Stage::Validation if has(&["unauthorized", "incorrect", "tls"]) => {
+            "The certificate authority reached a different server or did not get Menkai's \
+             answer. Check that the DNS record points here and nothing else answers on port 443."
+        }
+        Stage::Validation => {
+            "The certificate authority could not validate this server. Menkai retries by \
+             itself; the log has the CA's words."
+        }
     }
 }
 
@@ -216,11 +258,12 @@ pub async fn run(
                     held = Some(new);
                     retry = Duration::from_secs(5);
                 }
-                Err(e) => {
+                Err(failure) => {
                     tracing::error!(
                         domain = settings.domain,
-                        error = format!("{e:#}"),
-                        advice = advice(&e),
+                        failed_at = ?failure.stage,
+                        error = format!("{:#}", failure.error),
+                        advice = advice(&failure),
                         "could not get a TLS certificate"
                     );
                     tokio::time::sleep(retry.min(settings.check_every)).await;
@@ -284,49 +327,70 @@ async fn account(settings: &AcmeSettings, cache: &Cache) -> anyhow::Result<Accou
 }
 
 /// One order, start to finish; the new certificate is cached and installed.
-async fn obtain(settings: &AcmeSettings, cache: &Cache, store: &CertStore) -> anyhow::Result<Held> {
-    let account = account(settings, cache).await?;
+async fn obtain(
+    settings: &AcmeSettings,
+    cache: &Cache,
+    store: &CertStore,
+) -> Result<Held, Failure> {
+    use Stage::{ReachingCa, Validation};
+    let account = account(settings, cache).await.at(ReachingCa)?;
     let identifiers = [Identifier::Dns(settings.domain.clone())];
     let mut order = account
         .new_order(&NewOrder::new(&identifiers))
         .await
-        .context("placing the order")?;
+        .context("placing the order")
+        .at(ReachingCa)?;
     let mut authorizations = order.authorizations();
     while let Some(authorization) = authorizations.next().await {
-        let mut authorization = authorization.context("reading an authorization")?;
+        let mut authorization = authorization
+            .context("reading an authorization")
+            .at(ReachingCa)?;
         if authorization.status != AuthorizationStatus::Pending {
             continue;
         }
         let mut challenge = authorization
             .challenge(ChallengeType::TlsAlpn01)
-            .context("the CA offers no tls-alpn-01 validation")?;
+            .context("the CA offers no tls-alpn-01 validation")
+            .at(ReachingCa)?;
         let digest = challenge.key_authorization().digest();
         store.set_challenge(
             &settings.domain,
-            Some(challenge_cert(&settings.domain, digest.as_ref())?),
+            Some(challenge_cert(&settings.domain, digest.as_ref()).at(ReachingCa)?),
         );
         challenge
             .set_ready()
             .await
-            .context("starting the validation")?;
+            .context("starting the validation")
+            .at(ReachingCa)?;
     }
     let retries = RetryPolicy::new().timeout(Duration::from_secs(90));
     let status = order.poll_ready(&retries).await;
     store.set_challenge(&settings.domain, None);
-    let status = status.context("waiting for the validation")?;
-    anyhow::ensure!(
-        status == OrderStatus::Ready,
-        "the validation failed (order {status:?}): {:?}",
-        order.state().error
-    );
-    let key_pem = order.finalize().await.context("finalizing the order")?;
+    let status = status
+        .context("waiting for the validation")
+        .at(Validation)?;
+    if status != OrderStatus::Ready {
+        return Err(Failure {
+            stage: Validation,
+            error: anyhow::anyhow!(
+                "the validation failed (order {status:?}): {:?}",
+                order.state().error
+            ),
+        });
+    }
+    let key_pem = order
+        .finalize()
+        .await
+        .context("finalizing the order")
+        .at(ReachingCa)?;
     let chain_pem = order
         .poll_certificate(&retries)
         .await
-        .context("downloading the certificate")?;
-    let (certified, held) = certified(&chain_pem, &key_pem)?;
-    cache.write(&cache.key(), &key_pem)?;
-    cache.write(&cache.cert(), &chain_pem)?;
+        .context("downloading the certificate")
+        .at(ReachingCa)?;
+    let (certified, held) = certified(&chain_pem, &key_pem).at(ReachingCa)?;
+    cache.write(&cache.key(), &key_pem).at(ReachingCa)?;
+    cache.write(&cache.cert(), &chain_pem).at(ReachingCa)?;
     store.install(certified);
     Ok(held)
 }
@@ -347,14 +411,47 @@ mod tests {
         assert!(held.due(start + chrono::Duration::days(60)));
     }
 
+    fn advice_for(stage: Stage, text: &'static str) -> &'static str {
+        advice(&Failure {
+            stage,
+            error: anyhow::anyhow!(text),
+        })
+    }
+
     #[test]
-    fn failures_come_with_advice() {
-        let e = anyhow::anyhow!("urn:ietf:params:acme:error:connection: Connection refused");
-        assert!(advice(&e).contains("port 443"));
-        let e = anyhow::anyhow!("urn:ietf:params:acme:error:rateLimited");
-        assert!(advice(&e).contains("rate limit"));
-        let e = anyhow::anyhow!("urn:ietf:params:acme:error:dns: NXDOMAIN");
-        assert!(advice(&e).contains("DNS"));
+    fn failures_come_with_advice_for_where_they_failed() {
+        use Stage::{ReachingCa, Validation};
+        let refused = "urn:ietf:params:acme:error:connection: Connection refused";
+        assert!(advice_for(Validation, refused).contains("port 443"));
+        // The same words from our own connection to the CA: not a port-443 problem.
+        let ours = advice_for(
+            ReachingCa,
+            "creating an account at https://acme.example/dir: client error (Connect): tcp connect error: Connection refused",
+        );
+        assert!(ours.contains("outgoing"), "{ours}");
+        assert!(!ours.contains("port 443"), "{ours}");
+        let lookup = advice_for(
+            ReachingCa,
+            "client error (Connect): dns error: failed to lookup address information",
+        );
+        assert!(
+            lookup.contains("look up the certificate authority"),
+            "{lookup}"
+        );
+        assert!(
+            advice_for(Validation, "urn:ietf:params:acme:error:rateLimited").contains("rate limit")
+        );
+        assert!(
+            advice_for(ReachingCa, "urn:ietf:params:acme:error:rateLimited").contains("rate limit")
+        );
+        assert!(
+            advice_for(Validation, "urn:ietf:params:acme:error:dns: NXDOMAIN")
+                .contains("DNS A/AAAA")
+        );
+        assert!(
+            advice_for(Validation, "urn:ietf:params:acme:error:unauthorized")
+                .contains("different server")
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::web::render;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v/{token}", get(join_page))
+        .route("/v/{token}/state", get(link_state))
         .route("/v/{token}/qr.svg", get(qr_svg))
         .route("/v/{token}/invite.ics", get(calendar))
         .route("/v/{token}/card", get(card))
@@ -47,6 +48,9 @@ struct JoinPage {
     /// Seconds from now until the page should look again (the link opens, the visit
     /// starts); none when nothing will change by itself.
     refresh_secs: Option<i64>,
+    /// What the page was made from ([`state_key`]): a waiting page asks
+    /// `/v/{token}/state` now and then and reloads when it differs.
+    state_key: String,
 }
 
 impl JoinPage {
@@ -63,6 +67,7 @@ impl JoinPage {
             opens: String::new(),
             countdown_secs: 0,
             refresh_secs: None,
+            state_key: String::new(),
         }
     }
 }
@@ -123,12 +128,43 @@ pub(super) async fn join_status_page(
         opens,
         countdown_secs: (visit.starts_at - now).num_seconds().max(0),
         refresh_secs,
+        state_key: state_key(Some((&visit, revoked)), now),
     };
     let status = match link {
         LinkStatus::Cancelled | LinkStatus::Ended | LinkStatus::Replaced => StatusCode::GONE,
         _ => StatusCode::OK,
     };
     Ok((status, render(&page)?).into_response())
+}
+
+/// Everything a family's waiting page shows that staff can change (cancel, replace the
+/// link, move the visit), as one string: the page compares it with the one it was made
+/// from. No times of day or names: the link's token already gives those.
+fn state_key(found: Option<(&Visit, bool)>, now: chrono::DateTime<chrono::Utc>) -> String {
+    match found {
+        None => "unknown".to_owned(),
+        Some((visit, revoked)) => format!(
+            "{}/{}/{}",
+            visit.link_status(revoked, now).as_str(),
+            visit.starts_at.timestamp(),
+            visit.ends_at.timestamp()
+        ),
+    }
+}
+
+/// `GET /v/{token}/state`: the link's [`state_key`], so a page opened days before the
+/// visit learns of a cancellation, a new link or a new time without a socket.
+async fn link_state(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let found = find(&state, &token).await?;
+    let key = state_key(found.as_ref().map(|(v, _, r)| (v, *r)), state.now());
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({ "state": key })),
+    )
+        .into_response())
 }
 
 /// A link that still leads somewhere (not cancelled, not replaced), with its visit.

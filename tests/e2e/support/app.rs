@@ -434,6 +434,14 @@ pub fn path_of(url: &str) -> String {
         .map_or(String::from("/"), |i| after_scheme[i..].to_owned())
 }
 
+/// Every piece of `html` between `start` and the next `end`, in order.
+pub fn all_between(html: &str, start: &str, end: &str) -> Vec<String> {
+    html.split(start)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(end).map(|(inside, _)| inside.to_owned()))
+        .collect()
+}
+
 /// Where a form's answer sends the browser: a 303 and its `Location` (anything else
 /// fails the test).
 pub fn redirected_to(res: &reqwest::Response) -> String {

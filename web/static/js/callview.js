@@ -324,6 +324,7 @@ export class CallView {
         if (!tracks?.length) return;
         const enabled = !tracks[0].enabled;
         for (const track of tracks) track.enabled = enabled;
+        if (kind === "video") this.mesh.sendVideo(enabled);
         button.setAttribute("aria-pressed", String(!enabled));
         const label = button.querySelector(".label");
         if (label) label.textContent = t(enabled ? onKey : offKey);

@@ -4,6 +4,12 @@
 // press anything. Times come as seconds from the server's "now"; the page counts only
 // the time passed since it loaded, so a phone whose clock is wrong still counts right
 // (and the wall clock, unlike a monotonic one, keeps going while a phone sleeps).
+// A page opened long before the visit has no socket: it asks the link's state now and
+// then (and when the phone wakes) and reloads when staff cancelled the visit, replaced
+// the link or moved the time.
+
+/** How often a visible waiting page asks whether its link changed. */
+const WATCH_EVERY_MS = 15_000;
 
 const loadedAt = Date.now();
 
@@ -36,4 +42,23 @@ for (const el of document.querySelectorAll("[data-seconds]")) {
   tick();
   // Every few seconds: cheap, and catches up soon after a phone wakes from sleep.
   setInterval(tick, 5000);
+  const watch = el.dataset.watch;
+  if (watch) watchLink(watch, el.dataset.state ?? "");
+}
+
+/** @param {string} url @param {string} shown */
+function watchLink(url, shown) {
+  const look = async () => {
+    if (document.hidden) return;
+    try {
+      const res = await fetch(url, { cache: "no-store" });
+      if (!res.ok) return;
+      const { state } = await res.json();
+      if (typeof state === "string" && state !== shown) location.reload();
+    } catch {
+      // Offline for a moment: the next look will tell.
+    }
+  };
+  setInterval(look, WATCH_EVERY_MS);
+  document.addEventListener("visibilitychange", look);
 }

@@ -36,6 +36,8 @@ export class Mesh {
     this.local = null;
     /** @type {Map<string, Link>} */
     this.links = new Map();
+    /** The family turned their camera off: no picture is sent (see `sendVideo`). */
+    this.videoOff = false;
     /**
      * Recent negotiation events, for support and tests.
      * @type {string[]}
@@ -69,6 +71,27 @@ export class Mesh {
   }
 
   /**
+   * Starts or stops sending our picture. A disabled track alone would still send black
+   * frames, which the other side cannot tell from a dark room; a transceiver that no
+   * longer sends mutes the track on the other side (after the usual renegotiation), so
+   * its screen shows the person's name instead of a black tile.
+   * @param {boolean} on
+   */
+  sendVideo(on) {
+    this.videoOff = !on;
+    for (const link of this.links.values()) this.applyVideo(link);
+  }
+
+  /** @param {Link} link */
+  applyVideo(link) {
+    for (const t of link.pc.getTransceivers()) {
+      if (t.receiver.track.kind !== "video" || !t.sender.track || t.direction === "stopped") continue;
+      const wanted = this.videoOff ? "recvonly" : "sendrecv";
+      if (t.direction !== wanted) t.direction = wanted;
+    }
+  }
+
+  /**
    * A peer to talk to; an existing connection to it is kept (a resumed peer).
    * @param {PeerInfo} info
    */
@@ -88,6 +111,7 @@ export class Mesh {
     for (const track of tracks) pc.addTrack(track, /** @type {MediaStream} */ (this.local));
     // Receive both kinds even when we have no camera or microphone.
     for (const kind of ["audio", "video"]) if (!kinds.has(kind)) pc.addTransceiver(kind, { direction: "recvonly" });
+    if (this.videoOff) this.applyVideo(link);
     pc.ontrack = ({ track }) => {
       link.stream.addTrack(track);
       this.events.onStream(link.info, link.stream);

@@ -144,6 +144,7 @@ async fn add_device(
         .db
         .add_device(name, kind, &actor.0, state.now())
         .await?;
+    state.pairing_codes.keep(&code, state.now());
     Ok((
         axum::http::StatusCode::CREATED,
         Json(

@@ -133,9 +133,36 @@ struct SetupPage {
     role: String,
     errors: FieldErrors,
     min_password: usize,
+    /// The link printed at first start (it names nobody): the first administrator,
+    /// not an invited colleague. Kept when the form comes back with an error.
+    first: bool,
 }
 
 impl SetupPage {
+    fn new(
+        ctx: Ctx,
+        state: &AppState,
+        invite: crate::storage::StaffInvite,
+        token: String,
+        typed: Option<(AccountInput, FieldErrors)>,
+    ) -> Self {
+        let first = invite.display_name.is_empty();
+        let (login, display_name, errors) = match typed {
+            Some((form, errors)) => (form.login, form.display_name, errors),
+            None => (String::new(), invite.display_name, FieldErrors::default()),
+        };
+        SetupPage {
+            role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
+            c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
+            token,
+            login,
+            display_name,
+            errors,
+            min_password: staff::MIN_PASSWORD_CHARS,
+            first,
+        }
+    }
+
     fn error(&self, field: &str) -> Option<String> {
         field_message(&self.c.tr, &self.errors, field)
     }
@@ -147,15 +174,7 @@ async fn setup_page(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let invite = state.db.staff_invite(token.clone(), state.now()).await?;
-    let page = SetupPage {
-        role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
-        c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
-        token,
-        login: String::new(),
-        display_name: invite.display_name,
-        errors: FieldErrors::default(),
-        min_password: staff::MIN_PASSWORD_CHARS,
-    };
+    let page = SetupPage::new(ctx, &state, invite, token, None);
     Ok(render(&page)?.into_response())
 }
 
@@ -190,15 +209,7 @@ async fn setup(
         }
         Err(Error::Invalid(errors)) => {
             let invite = state.db.staff_invite(token.clone(), now).await?;
-            let page = SetupPage {
-                role: ctx.tr.t(&format!("role-{}", invite.role.as_str())),
-                c: Chrome::public(ctx.tr, ctx.csrf, &state.facility()),
-                token,
-                login: form.login,
-                display_name: form.display_name,
-                errors,
-                min_password: staff::MIN_PASSWORD_CHARS,
-            };
+            let page = SetupPage::new(ctx, &state, invite, token, Some((form, errors)));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),

@@ -130,8 +130,9 @@ pub struct VolumeChoice {
     pub label: String,
 }
 
-/// A pairing code just made, shown once.
+/// A pairing code not yet used, shown until it is used or replaced.
 pub struct CodeView {
+    pub device_id: String,
     pub device: String,
     pub code: String,
     pub expires: String,
@@ -145,7 +146,7 @@ pub struct CodeView {
 struct DevicesPage {
     c: Chrome,
     devices: Vec<DeviceRow>,
-    code: Option<CodeView>,
+    codes: Vec<CodeView>,
     name: String,
     errors: FieldErrors,
     pair_url: String,
@@ -164,7 +165,6 @@ async fn page(
     ctx: &Ctx,
     state: &AppState,
     me: &StaffMember,
-    code: Option<PairingCode>,
     name: String,
     errors: FieldErrors,
 ) -> Result<DevicesPage, PageError> {
@@ -178,21 +178,23 @@ async fn page(
             local_hm(&facility, t)
         )
     };
-    let code = code.map(|c| {
-        let device = devices.iter().find(|d| d.id == c.device_id);
-        CodeView {
-            device: device.map(|d| d.name.clone()).unwrap_or_default(),
-            kiosk_command: device
-                .filter(|d| d.kind == crate::devices::DeviceKind::Entrance)
+    let codes = devices
+        .iter()
+        .filter_map(|d| {
+            let c = state.pairing_codes.for_device(d, now)?;
+            Some(CodeView {
+                device_id: d.id.clone(),
+                device: d.name.clone(),
                 // One argument: the code without the space it is shown with.
-                .map(|_| {
+                kiosk_command: (d.kind == crate::devices::DeviceKind::Entrance).then(|| {
                     let code: String = c.code.split_whitespace().collect();
                     format!("menkai-kiosk pair {} {code}", state.public_url)
                 }),
-            code: c.code,
-            expires: local_hm(&facility, c.expires_at),
-        }
-    });
+                code: c.code,
+                expires: local_hm(&facility, c.expires_at),
+            })
+        })
+        .collect();
     let rows = devices
         .iter()
         .map(|d| {
@@ -214,7 +216,7 @@ async fn page(
     Ok(DevicesPage {
         c: Chrome::staff(ctx, state, me, "devices"),
         devices: rows,
-        code,
+        codes,
         name,
         errors,
         pair_url: format!("{}/pair", state.public_url),
@@ -255,15 +257,7 @@ async fn list(
         Some("check-offline") => Some(ctx.tr.t("devices-check-offline")),
         _ => None,
     };
-    let page = page(
-        &ctx,
-        &state,
-        &me,
-        None,
-        String::new(),
-        FieldErrors::default(),
-    )
-    .await?;
+    let page = page(&ctx, &state, &me, String::new(), FieldErrors::default()).await?;
     Ok(render(&DevicesPage {
         volume_notice,
         ..page
@@ -283,17 +277,16 @@ async fn add(
                 .db
                 .add_device(name, kind, &Actor::from(&me), state.now())
                 .await?;
-            show_code(&ctx, &state, &me, code).await
+            Ok(show_code(&state, &code))
         }
         Err(errors) => {
-            let page = page(&ctx, &state, &me, None, form.name, errors).await?;
+            let page = page(&ctx, &state, &me, form.name, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
 
 async fn renew(
-    ctx: Ctx,
     State(state): State<AppState>,
     AdminUser(me): AdminUser,
     Path(id): Path<String>,
@@ -303,28 +296,14 @@ async fn renew(
         .db
         .renew_pairing_code(id, &Actor::from(&me), state.now())
         .await?;
-    show_code(&ctx, &state, &me, code).await
+    Ok(show_code(&state, &code))
 }
 
-/// The devices page with a pairing code just made. It answers a POST, so it offers
-/// no language switch (that would reload the page and lose the code).
-async fn show_code(
-    ctx: &Ctx,
-    state: &AppState,
-    me: &StaffMember,
-    code: PairingCode,
-) -> Result<Response, PageError> {
-    let page = page(
-        ctx,
-        state,
-        me,
-        Some(code),
-        String::new(),
-        FieldErrors::default(),
-    )
-    .await?;
-    let c = page.c.clone().without_lang_switch();
-    Ok(render(&DevicesPage { c, ..page })?.into_response())
+/// Keeps a code just made for the devices page, which it then shows with every other
+/// unused code (POST-redirect-GET: a reload neither repeats the POST nor loses a code).
+fn show_code(state: &AppState, code: &PairingCode) -> Response {
+    state.pairing_codes.keep(code, state.now());
+    Redirect::to(&format!("/staff/devices#code-{}", code.device_id)).into_response()
 }
 
 async fn revoke(
