@@ -654,3 +654,99 @@ async fn a_pending_account_link_is_listed_and_can_be_revoked() {
         "the revoked link no longer sets up an account ({status})"
     );
 }
+
+/// Every screen this care pass changed, at a phone's, a tablet's and a laptop's size
+/// in both languages: screenshots to look at (`target/screenshots/care-*`) and axe-core
+/// on each. The day: one visit ended early (the booking page offers its time again),
+/// one at the entrance later (the lobby's initials), one from home later still (the
+/// family's too-early page and card), two unused pairing codes and a pending account.
+#[tokio::test]
+async fn the_changed_screens_at_three_sizes_in_both_languages() {
+    use crate::support::{Browser, log_in, monday_9am_tokyo, path_of};
+    use chrono::Duration;
+    use serde_json::json;
+    use std::time::Duration as StdDuration;
+    let (app, token, seed) = crate::support::spawn_app_with_seed().await;
+    app.login_as_admin().await;
+    app.invite_colleague("鈴木 花", "staff").await;
+    let (kiosk_id, kiosk_token) = app.paired_device(&token, "entrance", "玄関").await;
+    let (_, now) = app.book(&token, &seed, monday_9am_tokyo(), &["Taro"]).await;
+    let ended = now["id"].as_str().expect("id").to_owned();
+    app.advance(Duration::minutes(3));
+    let (status, _) = app
+        .api_post(&format!("/visits/{ended}/end"), &token, json!({}))
+        .await;
+    assert!(status.is_success());
+    let (status, entrance) = app
+        .api_post(
+            "/visits",
+            &token,
+            json!({"resident_id": seed.resident, "starts_at": (monday_9am_tokyo() + Duration::hours(2)).to_rfc3339(),
+                   "mode": "entrance", "ward_device_id": seed.ward, "entrance_device_id": kiosk_id, "guests": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entrance}");
+    let (status, later) = app
+        .book(
+            &token,
+            &seed,
+            monday_9am_tokyo() + Duration::hours(4),
+            &["佐藤 エミリー"],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{later}");
+    let link = path_of(later["invitations"][0]["url"].as_str().expect("url"));
+
+    let browser = Browser::start().await;
+    log_in(&browser, &app, "admin", "a long enough password").await;
+    let screens: Vec<(&str, String)> = vec![
+        ("today", "/staff".into()),
+        ("devices", "/staff/devices".into()),
+        ("accounts", "/staff/accounts".into()),
+        ("settings", "/staff/facility".into()),
+        ("guide", "/staff/deploy-guide".into()),
+        ("visit", format!("/staff/visits/{ended}")),
+        (
+            "book",
+            format!(
+                "/staff/book?resident_id={}&ward_device_id={}",
+                seed.resident, seed.ward
+            ),
+        ),
+        ("too-early", link.clone()),
+        ("card", format!("{link}/card")),
+        ("lobby", format!("/device#token={kiosk_token}")),
+    ];
+    let mut problems = vec![];
+    for (width, height) in [(390, 844), (820, 1180), (1366, 768)] {
+        browser.resize(width, height).await;
+        for lang in ["ja", "en"] {
+            for (name, path) in &screens {
+                let (page, fragment) = path.split_once('#').unwrap_or((path, ""));
+                let joiner = if page.contains('?') { '&' } else { '?' };
+                let hash = if fragment.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{fragment}")
+                };
+                browser
+                    .goto(&app.url(&format!("{page}{joiner}lang={lang}{hash}")))
+                    .await;
+                if *name == "lobby" {
+                    browser
+                        .wait_until(
+                            "document.querySelectorAll('#schedule strong').length >= 1",
+                            StdDuration::from_secs(20),
+                        )
+                        .await;
+                }
+                let shot = format!("care-{name}-{lang}-{width}");
+                browser.screenshot_full(&shot).await;
+                for violation in browser.axe().await {
+                    problems.push(format!("{shot}: {violation}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -539,6 +539,15 @@ pub async fn create_administrator(browser: &Browser) {
     browser.wait_for(".page-head").await;
 }
 
+/// Logs `browser` in on the login page as a staff member who already has an account.
+pub async fn log_in(browser: &Browser, app: &crate::support::TestApp, login: &str, password: &str) {
+    browser.goto(&app.url("/staff/login")).await;
+    browser.type_into("#login", login).await;
+    browser.type_into("#password", password).await;
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for(".page-head").await;
+}
+
 /// Screenshot plus accessibility check of the page now shown.
 pub async fn check(browser: &Browser, name: &str, problems: &mut Vec<String>) {
     browser.screenshot(name).await;
