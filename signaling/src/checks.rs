@@ -150,6 +150,16 @@ impl CheckResult {
     }
 }
 
+/// Each step of a check that found a problem, in words ("camera blocked"): the
+/// family's check here, a device's self-check on the Devices page.
+pub fn problem_words(tr: &crate::i18n::Tr, report: &Report) -> Vec<String> {
+    report
+        .problems()
+        .into_iter()
+        .map(|(step, word)| tr.t(&format!("check-problem-{step}-{word}")))
+        .collect()
+}
+
 /// A user agent in a few words staff can read ("Safari 17 on iPhone", "Firefox 153 on
 /// Windows"): browser, major version, system. Unknown parts are left out.
 pub fn short_browser(user_agent: &str) -> String {

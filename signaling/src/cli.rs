@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config, Settings};
+use crate::messages::smtp::SmtpSettings;
 use crate::staff::Role;
 use crate::storage::Db;
 
@@ -40,6 +42,20 @@ pub enum AdminCommand {
     /// Staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// E-mail to families.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send one test message through the [smtp] settings and say plainly what went wrong.
+    Test {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Where to send it, e.g. your own address.
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +172,7 @@ impl ConfigArgs {
                 turn_max_allocations: None,
                 turn_user_quota: None,
                 turn_bandwidth_kbps: None,
+                smtp: Some(SmtpSettings::from_env(|k| std::env::var(k).ok())?),
             },
         )
     }
@@ -167,6 +184,57 @@ fn public_url(config: &Config) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| crate::startup::default_public_url(config, config.listen))
+}
+
+/// `menkai admin mail test`: the same mailer the server uses, one message, and the
+/// cause in words when it fails (a refused login, the certificate, no connection).
+async fn mail_test(config: &Config, address: &str) -> anyhow::Result<()> {
+    use crate::messages::{Notifier as _, Outgoing, smtp::Mailer};
+    let smtp = config.smtp.as_ref().context(
+        "E-mail is not set up: add an [smtp] section to the configuration file (README, \"E-mail\")",
+    )?;
+    let to = crate::validation::email(address)
+        .map_err(|_| anyhow::anyhow!("{address:?} is not an e-mail address"))?;
+    let db = Db::open(&config.data_dir)?;
+    let facility = db.facility().await?;
+    let mailer = Mailer::new(smtp, &facility.name)?;
+    eprintln!(
+        "Connecting to {}:{} ({}) …",
+        smtp.host,
+        smtp.port,
+        smtp.tls.as_str()
+    );
+    if let Err(problem) = mailer.check().await {
+        anyhow::bail!(problem.advice(smtp));
+    }
+    let tr = crate::i18n::Tr::new(facility.language);
+    let body = tr.t1("mail-test-body", "facility", &facility.name);
+    let message = Outgoing {
+        to_name: String::new(),
+        to_address: to.clone(),
+        subject: tr.t("mail-test-subject"),
+        text: body.clone(),
+        html: format!(
+            "<p>{}</p>",
+            askama::filters::escape(&body, askama::filters::Html)?
+        ),
+        calendar: None,
+        qr_png: None,
+        message_id: format!("menkai.test.{}", crate::tokens::new_id()),
+    };
+    match mailer.send(&message).await {
+        Ok(()) => {
+            println!(
+                "Sent a test message to {to} through {}:{}.",
+                smtp.host, smtp.port
+            );
+            Ok(())
+        }
+        Err(e) => anyhow::bail!(
+            "The mail server did not take the message to {to}: {}",
+            e.reason()
+        ),
+    }
 }
 
 /// Runs the commands other than `serve`.
@@ -199,6 +267,10 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
                 .await?;
             println!("{}/setup/{token}", public_url(&config));
             eprintln!("Give this one-time link to {name}. It works once, for 24 hours.");
+        }
+        Command::Admin(AdminCommand::Mail(MailCommand::Test { config, address })) => {
+            let config = config.load()?;
+            mail_test(&config, &address).await?;
         }
         Command::Backup { config, out } => {
             let config = config.load()?;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::messages::smtp::{SmtpConfig, SmtpSettings};
 use crate::tls::TlsSource;
 use crate::tls::acme::AcmeSettings;
 use crate::turn::{RelayConfig, TurnConfig};
@@ -41,6 +42,8 @@ pub struct Config {
     pub redirect_http: Option<SocketAddr>,
     /// The embedded TURN relay; `None` with `--no-turn`.
     pub turn: Option<TurnConfig>,
+    /// E-mail to families (`[smtp]`); `None`: messages wait in the outbox.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -86,6 +89,10 @@ pub struct Settings {
     /// File only: kilobits a second per allocation.
     #[serde(default)]
     pub turn_bandwidth_kbps: Option<u64>,
+    /// `[smtp]` in the file; `MENKAI_SMTP_*` in the environment (no flags: a password
+    /// on the command line is seen by every user of the machine).
+    #[serde(default)]
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl Settings {
@@ -116,6 +123,10 @@ impl Settings {
             turn_max_allocations: self.turn_max_allocations.or(lower.turn_max_allocations),
             turn_user_quota: self.turn_user_quota.or(lower.turn_user_quota),
             turn_bandwidth_kbps: self.turn_bandwidth_kbps.or(lower.turn_bandwidth_kbps),
+            smtp: match (self.smtp, lower.smtp) {
+                (Some(upper), Some(lower)) => Some(upper.over(lower)),
+                (upper, lower) => upper.or(lower),
+            },
         }
     }
 }
@@ -134,6 +145,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
     let merged = flags_and_env.over(from_file);
     let tls = tls_source(&merged)?;
     let turn = turn_config(&merged)?;
+    let smtp = merged.smtp.clone().unwrap_or_default().check()?;
     let max_connections = merged
         .max_connections
         .unwrap_or(crate::server::Limits::default().max_connections);
@@ -164,6 +176,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
     );
     Ok(Config {
         turn,
+        smtp,
         tls,
         redirect_http: merged.redirect_http,
         listen: match merged.listen {
@@ -302,6 +315,36 @@ mod tests {
             ..Settings::default()
         };
         assert!(load(None, flags).is_err());
+    }
+
+    #[test]
+    fn smtp_comes_from_the_file_with_the_environment_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("menkai.toml");
+        std::fs::write(
+            &path,
+            "[smtp]\nhost = \"smtp.example.jp\"\nfrom = \"visits@sakura-en.jp\"\nusername = \"file\"\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        let env = Settings {
+            smtp: Some(SmtpSettings {
+                port: Some(2587),
+                ..SmtpSettings::default()
+            }),
+            ..Settings::default()
+        };
+        let smtp = load(Some(&path), env).unwrap().smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.example.jp", 2587));
+        assert_eq!(load(None, Settings::default()).unwrap().smtp, None);
+        std::fs::write(
+            &path,
+            "[smtp]\nhost = \"smtp.example.jp\"\nfrom = \"visits@sakura-en.jp\"\nsmarthost = 1\n",
+        )
+        .unwrap();
+        assert!(
+            load(Some(&path), Settings::default()).is_err(),
+            "unknown keys"
+        );
     }
 
     #[test]

@@ -29,7 +29,51 @@ pub struct Facility {
     /// back as they were written.
     #[serde(default, skip_serializing_if = "LobbyNames::is_default")]
     pub lobby_names: LobbyNames,
+    /// E-mail reminders the day before a visit, at this local time (`HH:MM`); `null`
+    /// turns them off. Like `lobby_names`, left out of the JSON while at the default.
+    #[serde(
+        default = "default_reminder_day_before",
+        skip_serializing_if = "is_default_reminder_day_before"
+    )]
+    pub reminder_day_before: Option<String>,
+    /// E-mail reminders this many minutes before the start; `null` turns them off.
+    #[serde(
+        default = "default_reminder_before_minutes",
+        skip_serializing_if = "is_default_reminder_before_minutes"
+    )]
+    pub reminder_before_minutes: Option<u32>,
+    /// Days after a visit that its guests' names and e-mail addresses are kept.
+    #[serde(
+        default = "default_retention_days",
+        skip_serializing_if = "is_default_retention_days"
+    )]
+    pub retention_days: u32,
 }
+
+fn default_reminder_day_before() -> Option<String> {
+    Some("09:00".to_owned())
+}
+fn is_default_reminder_day_before(v: &Option<String>) -> bool {
+    *v == default_reminder_day_before()
+}
+fn default_reminder_before_minutes() -> Option<u32> {
+    Some(60)
+}
+fn is_default_reminder_before_minutes(v: &Option<u32>) -> bool {
+    *v == default_reminder_before_minutes()
+}
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+fn is_default_retention_days(v: &u32) -> bool {
+    *v == DEFAULT_RETENTION_DAYS
+}
+/// The reminder before the start: from a few minutes to a day.
+pub const REMINDER_BEFORE_RANGE: std::ops::RangeInclusive<u32> = 5..=1440;
+/// Names and addresses kept: at least a day (the visit page after the visit), at most
+/// ten years.
+pub const RETENTION_RANGE: std::ops::RangeInclusive<u32> = 1..=3650;
 
 /// What a screen in a public place may show of a resident's name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +157,9 @@ impl Default for Facility {
                 })
                 .collect(),
             lobby_names: LobbyNames::default(),
+            reminder_day_before: default_reminder_day_before(),
+            reminder_before_minutes: default_reminder_before_minutes(),
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -158,6 +205,20 @@ impl Facility {
         }
         if self.visiting_hours.len() > MAX_OPENINGS {
             errors.add("visiting_hours", "too_many");
+        }
+        if let Some(at) = &self.reminder_day_before
+            && !parse_minutes(at).is_some_and(|m| m < 24 * 60)
+        {
+            errors.add("reminder_day_before", "invalid_time");
+        }
+        if self
+            .reminder_before_minutes
+            .is_some_and(|m| !REMINDER_BEFORE_RANGE.contains(&m))
+        {
+            errors.add("reminder_before_minutes", "out_of_range");
+        }
+        if !RETENTION_RANGE.contains(&self.retention_days) {
+            errors.add("retention_days", "out_of_range");
         }
         for hours in &self.visiting_hours {
             let from = parse_minutes(&hours.from);
@@ -231,6 +292,19 @@ impl Facility {
             .any(|(from, to)| *from <= start && end <= *to)
     }
 
+    /// When the day-before reminder of a visit starting at `starts_at` is due: the
+    /// home's chosen local time on the day before. `None` while it is turned off.
+    pub fn reminder_day_before_at(&self, starts_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let minutes = parse_minutes(self.reminder_day_before.as_deref()?)?;
+        let day_before = self.local_date(starts_at).pred_opt()?;
+        self.instant(day_before, minutes)
+    }
+
+    /// When the reminder shortly before a visit starting at `starts_at` is due.
+    pub fn reminder_soon_at(&self, starts_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        Some(starts_at - Duration::minutes(i64::from(self.reminder_before_minutes?)))
+    }
+
     /// The opening of each weekday, for the settings form (first opening only; the API
     /// can set several a day).
     pub fn hours_for(&self, weekday: Weekday) -> Option<&VisitingHours> {
@@ -261,6 +335,47 @@ mod tests {
     #[test]
     fn the_default_facility_is_valid() {
         assert!(tokyo().validate().is_ok());
+    }
+
+    #[test]
+    fn reminders_fall_at_the_home_s_local_times_and_can_be_off() {
+        let f = tokyo();
+        // Tuesday 2026-12-08 10:00 in Tokyo.
+        let start = f
+            .instant(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(), 600)
+            .unwrap();
+        // 09:00 Tokyo on Monday the 7th is 00:00 UTC.
+        assert_eq!(
+            f.reminder_day_before_at(start).unwrap().to_rfc3339(),
+            "2026-12-07T00:00:00+00:00"
+        );
+        assert_eq!(
+            f.reminder_soon_at(start),
+            Some(start - Duration::minutes(60))
+        );
+        let off = Facility {
+            reminder_day_before: None,
+            reminder_before_minutes: None,
+            ..tokyo()
+        };
+        assert_eq!(off.reminder_day_before_at(start), None);
+        assert_eq!(off.reminder_soon_at(start), None);
+        let bad = Facility {
+            reminder_day_before: Some("25:00".into()),
+            reminder_before_minutes: Some(2),
+            retention_days: 0,
+            ..tokyo()
+        };
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<_> = errors.0.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "reminder_day_before",
+                "reminder_before_minutes",
+                "retention_days"
+            ]
+        );
     }
 
     #[test]

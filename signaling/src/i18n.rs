@@ -78,14 +78,22 @@ struct Catalogs {
     en: FluentBundle<FluentResource>,
 }
 
-pub(crate) const JA_FTL: &str = include_str!("../../web/i18n/ja.ftl");
-pub(crate) const EN_FTL: &str = include_str!("../../web/i18n/en.ftl");
+/// Each language's catalog, in files by audience: the pages, and the e-mail families
+/// receive (one bundle per language all the same).
+pub(crate) const JA_FTL: [&str; 2] = [
+    include_str!("../../web/i18n/ja.ftl"),
+    include_str!("../../web/i18n/mail.ja.ftl"),
+];
+pub(crate) const EN_FTL: [&str; 2] = [
+    include_str!("../../web/i18n/en.ftl"),
+    include_str!("../../web/i18n/mail.en.ftl"),
+];
 
 impl Catalogs {
     fn load() -> Self {
         Self {
-            ja: bundle(Lang::Ja, JA_FTL),
-            en: bundle(Lang::En, EN_FTL),
+            ja: bundle(Lang::Ja, &JA_FTL),
+            en: bundle(Lang::En, &EN_FTL),
         }
     }
 
@@ -100,25 +108,27 @@ impl Catalogs {
 /// Builds one language's bundle. The catalogs ship inside the binary and a unit test
 /// parses both, so a syntax error cannot reach a running server; if one ever did, the
 /// parsable messages are still used and the rest show their ids.
-fn bundle(lang: Lang, source: &str) -> FluentBundle<FluentResource> {
-    let resource =
-        FluentResource::try_new(source.to_owned()).unwrap_or_else(|(partial, errors)| {
-            tracing::error!(
-                ?errors,
-                lang = lang.code(),
-                "translation catalog has errors"
-            );
-            partial
-        });
+fn bundle(lang: Lang, sources: &[&str]) -> FluentBundle<FluentResource> {
     let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
     // Isolation marks are for plain text; in HTML they show up as stray characters.
     bundle.set_use_isolating(false);
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(
-            ?errors,
-            lang = lang.code(),
-            "translation catalog has duplicate ids"
-        );
+    for source in sources {
+        let resource =
+            FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(partial, errors)| {
+                tracing::error!(
+                    ?errors,
+                    lang = lang.code(),
+                    "translation catalog has errors"
+                );
+                partial
+            });
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(
+                ?errors,
+                lang = lang.code(),
+                "translation catalog has duplicate ids"
+            );
+        }
     }
     bundle
 }
@@ -233,22 +243,23 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    fn ids(source: &str) -> BTreeSet<String> {
-        let resource = FluentResource::try_new(source.to_owned())
-            .unwrap_or_else(|(_, errors)| panic!("catalog does not parse: {errors:?}"));
-        resource
-            .entries()
-            .filter_map(|entry| match entry {
+    fn ids(sources: &[&str]) -> BTreeSet<String> {
+        let mut ids = BTreeSet::new();
+        for source in sources {
+            let resource = FluentResource::try_new((*source).to_owned())
+                .unwrap_or_else(|(_, errors)| panic!("catalog does not parse: {errors:?}"));
+            ids.extend(resource.entries().filter_map(|entry| match entry {
                 fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
                 _ => None,
-            })
-            .collect()
+            }));
+        }
+        ids
     }
 
     #[test]
     fn both_catalogs_parse_and_have_the_same_messages() {
-        let ja = ids(JA_FTL);
-        let en = ids(EN_FTL);
+        let ja = ids(&JA_FTL);
+        let en = ids(&EN_FTL);
         let only_ja: Vec<_> = ja.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&ja).collect();
         assert!(
@@ -259,21 +270,23 @@ mod tests {
 
     #[test]
     fn no_catalog_defines_a_message_twice() {
-        for (lang, source) in [(Lang::Ja, JA_FTL), (Lang::En, EN_FTL)] {
-            let resource = FluentResource::try_new(source.to_owned())
-                .unwrap_or_else(|(_, errors)| panic!("catalog does not parse: {errors:?}"));
+        for (lang, sources) in [(Lang::Ja, JA_FTL), (Lang::En, EN_FTL)] {
             let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
-            assert!(
-                bundle.add_resource(resource).is_ok(),
-                "{} catalog defines a message twice",
-                lang.code()
-            );
+            for source in sources {
+                let resource = FluentResource::try_new(source.to_owned())
+                    .unwrap_or_else(|(_, errors)| panic!("catalog does not parse: {errors:?}"));
+                assert!(
+                    bundle.add_resource(resource).is_ok(),
+                    "{} catalog defines a message twice",
+                    lang.code()
+                );
+            }
         }
     }
 
     #[test]
     fn every_message_used_in_templates_and_code_exists() {
-        let ja = ids(JA_FTL);
+        let ja = ids(&JA_FTL);
         let mut missing = vec![];
         let roots = [
             concat!(env!("CARGO_MANIFEST_DIR"), "/../web/templates"),

@@ -16,6 +16,7 @@ pub mod facility;
 pub mod files;
 pub mod i18n;
 pub mod invitations;
+pub mod messages;
 pub mod metrics;
 pub mod net;
 pub mod passwords;

@@ -153,6 +153,8 @@ pub struct Metrics {
     pub refusals: Refusals,
     /// Pages that stopped on an error of their own and said so (`client_error`).
     pub client_errors: Counter,
+    /// Messages to families, by what happened (sent, retry, failed, dropped).
+    messages: Family<StateLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -166,6 +168,7 @@ impl Default for Metrics {
             },
             refusals,
             client_errors: Counter::default(),
+            messages: Family::default(),
         }
     }
 }
@@ -189,6 +192,11 @@ impl Metrics {
         self.hellos.get_or_create(&HelloOutcome { outcome }).inc();
     }
 
+    /// Counts what happened to one message of the outbox.
+    pub fn message(&self, state: &'static str) {
+        self.messages.get_or_create(&StateLabel { state }).inc();
+    }
+
     /// The scrape's text.
     pub fn encode(&self, now: &Snapshot) -> String {
         let mut registry = Registry::with_prefix("menkai");
@@ -201,6 +209,11 @@ impl Metrics {
             "client_errors",
             "Pages that stopped on an error in the browser (a bug, or a browser they did not expect) and said so",
             self.client_errors.clone(),
+        );
+        registry.register(
+            "messages",
+            "Tries to send a message to a family, by outcome (sent, retry, failed, dropped)",
+            self.messages.clone(),
         );
         registry.register(
             "signaling_hellos",

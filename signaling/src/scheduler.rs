@@ -41,6 +41,13 @@ pub async fn step(state: &AppState) -> crate::error::Result<()> {
         .collect();
     state.hub.tick(now, &visits, &watched, schedules);
     morning_checks(state, &facility, now);
+    let forgotten = state.db.forget_past_guests(facility, now).await?;
+    if forgotten > 0 {
+        tracing::info!(
+            visits = forgotten,
+            "guests' names and addresses deleted (retention_days)"
+        );
+    }
     rotate_relay_keys(state).await
 }
 

@@ -36,6 +36,8 @@ pub struct Application {
     tls_source: Option<TlsSource>,
     /// The embedded TURN relay and its sockets (off with `--no-turn`).
     turn: Option<(Arc<Relay>, Listeners)>,
+    /// E-mail to families: the mailer and the from address (off without `[smtp]`).
+    mail: Option<(crate::messages::smtp::Mailer, String)>,
 }
 
 type CertTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -176,8 +178,17 @@ impl Application {
                 ..HubConfig::default()
             },
         ));
+        let mail = config
+            .smtp
+            .as_ref()
+            .map(|smtp| {
+                crate::messages::smtp::Mailer::new(smtp, &facility.name)
+                    .map(|mailer| (mailer, smtp.from.clone()))
+            })
+            .transpose()?;
         let passwords = Passwords::for_this_machine()?;
         let mut state = AppState::new(db, clock, public_url, facility, hub, passwords);
+        state.mail = config.smtp.as_ref().map(|smtp| smtp.summary());
         state.metrics_public = config.metrics_public;
         state.hsts = tls.is_some();
         state.metrics = metrics;
@@ -195,6 +206,7 @@ impl Application {
             redirect,
             tls_source: config.tls.clone(),
             turn,
+            mail,
         })
     }
 
@@ -260,6 +272,19 @@ impl Application {
             }
         };
         let scheduler = tokio::spawn(crate::scheduler::run(self.state.clone(), stopped()));
+        let outbox = self.mail.map(|(mailer, from)| {
+            tokio::spawn(
+                crate::messages::outbox::Outbox {
+                    db: self.state.db.clone(),
+                    notifier: mailer,
+                    clock: self.state.clock.clone(),
+                    public_url: self.state.public_url.to_string(),
+                    from,
+                    metrics: self.state.metrics.clone(),
+                }
+                .run(),
+            )
+        });
         let (tls, certificates) = match self.tls {
             Some((config, task)) => (Some(config), Some(tokio::spawn(task))),
             None => (None, None),
@@ -314,6 +339,11 @@ impl Application {
         })
         .await;
         scheduler.abort();
+        // A message being sent is either accepted (and marked) or tried again after the
+        // restart: the outbox loses nothing by stopping here.
+        if let Some(outbox) = outbox {
+            outbox.abort();
+        }
         if let Some(certificates) = certificates {
             certificates.abort();
         }

@@ -37,6 +37,9 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Links just made, so the page showing them survives a reload.
     pub recent_links: Arc<crate::invitations::recent::RecentLinks>,
+    /// The mail server messages go through, as the Settings page describes it; `None`
+    /// while e-mail is not set up (messages then wait in the outbox).
+    pub mail: Option<crate::messages::smtp::Summary>,
     /// Pairing codes not yet used, so the devices page can show them all.
     pub pairing_codes: Arc<crate::devices::UnusedCodes>,
     /// Whether this server speaks TLS itself: then browsers are told to use nothing else
@@ -70,6 +73,7 @@ impl AppState {
             metrics_public: false,
             recent_links: Arc::default(),
             pairing_codes: Arc::default(),
+            mail: None,
             metrics: crate::metrics::Metrics::default(),
             hsts: false,
             relay: None,
@@ -96,20 +100,34 @@ impl AppState {
     }
 
     /// Replaces a guest's link; whoever is in the visit on the old link is told it was
-    /// replaced and leaves at once.
+    /// replaced and leaves at once. `email`: where messages go from now on (`None`:
+    /// as before).
     pub async fn reissue_invitation(
         &self,
         visit_id: String,
         guest_id: String,
+        email: Option<Option<String>>,
         actor: &Actor,
     ) -> Result<InvitationLink> {
         let link = self
             .db
-            .reissue_invitation(visit_id, guest_id, self.facility(), actor, self.now())
+            .reissue_invitation(
+                visit_id,
+                guest_id,
+                email,
+                self.facility(),
+                actor,
+                self.now(),
+            )
             .await?;
         self.hub
             .end_guest(&link.guest_id, SignalingError::LinkReplaced);
         Ok(link)
+    }
+
+    /// Whether e-mail to families is set up (an `[smtp]` section).
+    pub fn mail_ready(&self) -> bool {
+        self.mail.is_some()
     }
 
     /// Stores new settings and updates the cache.

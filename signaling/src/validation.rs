@@ -121,6 +121,46 @@ pub fn name(raw: &str, max_chars: usize) -> Result<String, &'static str> {
     }
 }
 
+/// The longest address SMTP carries (RFC 5321's path limit less the brackets).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// An e-mail address a family member gave, as it is stored and sent to: trimmed,
+/// the domain in lower case. Refused: anything with a space or a control character
+/// (a CR/LF could add a header), a display name ("Taro <t@x>"), no `@`, no dot in the
+/// domain, or what the mail library would not accept as an address.
+pub fn email(raw: &str) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("required");
+    }
+    if trimmed.chars().count() > MAX_EMAIL_CHARS {
+        return Err("too_long");
+    }
+    if trimmed.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || is_invisible(c) || "<>\"(),;:[]".contains(c)
+    }) {
+        return Err("invalid_email");
+    }
+    let Some((local, domain)) = trimmed.rsplit_once('@') else {
+        return Err("invalid_email");
+    };
+    let domain = domain.to_ascii_lowercase();
+    let labels_ok = domain.split('.').all(|l| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    });
+    if local.is_empty() || local.contains('@') || !domain.contains('.') || !labels_ok {
+        return Err("invalid_email");
+    }
+    let address = format!("{local}@{domain}");
+    address
+        .parse::<lettre::Address>()
+        .map_err(|_| "invalid_email")?;
+    Ok(address)
+}
+
 /// Trimmed and NFC-normalised, nothing refused.
 pub fn normalize(raw: &str) -> String {
     raw.trim().nfc().collect()
@@ -157,6 +197,38 @@ pub fn match_key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_addresses_are_checked_and_cannot_carry_headers() {
+        assert_eq!(
+            email(" Taro.Yamada@Example.JP ").as_deref(),
+            Ok("Taro.Yamada@example.jp")
+        );
+        assert_eq!(
+            email("hanako+visits@mail.example.co.jp").as_deref(),
+            Ok("hanako+visits@mail.example.co.jp")
+        );
+        for bad in [
+            "taro",
+            "taro@",
+            "@example.jp",
+            "taro@localhost",
+            "taro@@example.jp",
+            "taro@example..jp",
+            "Taro <taro@example.jp>",
+            "taro@example.jp\r\nBcc: all@example.jp",
+            "taro@example.jp\nX-Evil: 1",
+            "ta ro@example.jp",
+            "taro@exa_mple.jp",
+        ] {
+            assert_eq!(email(bad), Err("invalid_email"), "{bad:?}");
+        }
+        assert_eq!(email("  "), Err("required"));
+        assert_eq!(
+            email(&format!("{}@example.jp", "a".repeat(250))),
+            Err("too_long")
+        );
+    }
 
     #[test]
     fn ordinary_names_pass_trimmed() {

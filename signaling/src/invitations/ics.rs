@@ -19,6 +19,15 @@ pub struct Event<'a> {
     pub cancelled: bool,
     pub alarm_text: &'a str,
     pub stamp: DateTime<Utc>,
+    /// `PUBLISH` for a file to download; in e-mail `REQUEST` (add or update the entry)
+    /// or `CANCEL` (RFC 5546).
+    pub method: &'a str,
+    /// Grows with each change, so a calendar replaces the entry it has.
+    pub sequence: u32,
+    /// Who sends the entry and who it is for (`name`, address): what a calendar
+    /// needs to take a `REQUEST` or `CANCEL` as an update of the entry it has.
+    pub organizer: Option<(&'a str, &'a str)>,
+    pub attendee: Option<(&'a str, &'a str)>,
 }
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11).
@@ -35,6 +44,16 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// A parameter value (`CN=…`) in quotes, without what a quoted value cannot hold
+/// (RFC 5545 §3.1: no `"` and no control characters).
+fn quoted(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .filter(|c| *c != '"' && !c.is_control())
+        .collect();
+    format!("\"{clean}\"")
 }
 
 /// Folds a content line at 75 octets without splitting a UTF-8 character (§3.1).
@@ -133,11 +152,27 @@ pub fn calendar(event: &Event<'_>, tz: Tz) -> String {
     fold("VERSION:2.0", &mut out);
     fold("PRODID:-//Menkai//Menkai video visits//EN", &mut out);
     fold("CALSCALE:GREGORIAN", &mut out);
-    fold("METHOD:PUBLISH", &mut out);
+    fold(&format!("METHOD:{}", event.method), &mut out);
     vtimezone(tz, event.starts_at, &mut out);
     fold("BEGIN:VEVENT", &mut out);
     fold(&format!("UID:{}", escape(event.uid)), &mut out);
     fold(&format!("DTSTAMP:{}", utc_stamp(event.stamp)), &mut out);
+    fold(&format!("SEQUENCE:{}", event.sequence), &mut out);
+    if let Some((name, address)) = event.organizer {
+        fold(
+            &format!("ORGANIZER;CN={}:mailto:{address}", quoted(name)),
+            &mut out,
+        );
+    }
+    if let Some((name, address)) = event.attendee {
+        fold(
+            &format!(
+                "ATTENDEE;CN={};ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{address}",
+                quoted(name)
+            ),
+            &mut out,
+        );
+    }
     fold(
         &format!("DTSTART;TZID={}:{}", tz.name(), local(event.starts_at)),
         &mut out,
@@ -193,6 +228,10 @@ mod tests {
             cancelled: false,
             alarm_text: "Soon",
             stamp: start,
+            method: "PUBLISH",
+            sequence: 0,
+            organizer: None,
+            attendee: None,
         }
     }
 

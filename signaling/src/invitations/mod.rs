@@ -78,6 +78,15 @@ pub fn message(
 }
 
 /// The title of a visit, for the calendar and the card.
+/// A calendar entry's UID: one per guest's visit (so the family's own calendar keeps
+/// one entry however often it changes), or per visit for the entrance's file.
+pub fn calendar_uid(visit_id: &str, guest_id: Option<&str>) -> String {
+    match guest_id {
+        Some(guest) => format!("{visit_id}-{guest}@menkai"),
+        None => format!("{visit_id}@menkai"),
+    }
+}
+
 pub fn title(lang: Lang, resident: &str) -> String {
     Tr::new(lang).t1("invite-title", "resident", resident)
 }

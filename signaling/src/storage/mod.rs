@@ -10,12 +10,14 @@
 mod audit;
 mod devices;
 mod facility;
+mod outbox;
 mod residents;
 mod staff;
 mod visits;
 
 pub use audit::{AuditEntry, FirstSteps};
 pub use devices::PairingCode;
+pub use outbox::{Due, Message, Recipient};
 pub use staff::StaffInvite;
 pub use visits::{InvitationLink, NewVisit};
 
@@ -51,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_device_health.sql"),
     include_str!("migrations/0007_invitation_checks.sql"),
     include_str!("migrations/0008_lobby_names.sql"),
+    include_str!("migrations/0009_messages.sql"),
 ];
 
 #[derive(Clone)]
@@ -60,6 +63,10 @@ pub struct Db {
     /// Signalled after every committed change to a visit, so signaling can act at once
     /// (a cancelled visit ends its call now, not at the next tick).
     visits_changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Signalled when a message is queued, so the outbox worker sends it at once.
+    messages_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Seals the links messages still need (key outside the database).
+    seal: std::sync::Arc<crate::messages::seal::LinkSeal>,
 }
 
 impl std::fmt::Debug for Db {
@@ -117,10 +124,13 @@ impl Db {
             .max_size(8)
             .build(manager)
             .with_context(|| format!("opening database {}", path.display()))?;
+        let seal = crate::messages::seal::LinkSeal::open(data_dir)?;
         let db = Db {
             pool,
             path,
             visits_changed: Default::default(),
+            messages_queued: Default::default(),
+            seal: std::sync::Arc::new(seal),
         };
         Ok(db)
     }

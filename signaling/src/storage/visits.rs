@@ -3,14 +3,16 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::audit::{Audit, Lock};
 use super::devices::{DEVICE_COLUMNS, device_from_row};
-use super::{Db, from_ts, opt_from_ts, ts};
+use super::{Db, from_ts, opt_from_ts, outbox, ts};
 use crate::checks::CheckResult;
 use crate::devices::DeviceKind;
 use crate::error::{Error, FieldErrors, Result};
 use crate::facility::Facility;
+use crate::messages::Kind;
+use crate::messages::seal::LinkSeal;
 use crate::staff::Actor;
 use crate::tokens;
-use crate::visits::booking::{Booked, BookingRequest, find_conflict};
+use crate::visits::booking::{Booked, BookingRequest, GuestRequest, find_conflict};
 use crate::visits::{Change, Guest, Mode, Visit};
 
 /// A guest's link, returned once when it is made.
@@ -29,7 +31,7 @@ pub struct NewVisit {
 }
 
 const VISIT_COLUMNS: &str = "v.id, v.resident_id, r.name, r.room, v.starts_at, v.ends_at, v.mode,
-    v.ward_device_id, v.entrance_device_id, v.cancelled_at, v.ended_at";
+    v.ward_device_id, v.entrance_device_id, v.cancelled_at, v.ended_at, v.sequence";
 
 fn visit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
     let mode: String = r.get(6)?;
@@ -46,6 +48,7 @@ fn visit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
         cancelled_at: opt_from_ts(r.get(9)?),
         ended_at: opt_from_ts(r.get(10)?),
         guests: vec![],
+        sequence: r.get(11)?,
     })
 }
 
@@ -54,7 +57,8 @@ fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
         "SELECT g.id, g.name,
            EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id),
            NOT EXISTS (SELECT 1 FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL),
-           (SELECT i.check_result FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL)
+           (SELECT i.check_result FROM invitations i WHERE i.guest_id = g.id AND i.revoked_at IS NULL),
+           g.email, g.lang
          FROM guests g WHERE g.visit_id = ?1 ORDER BY g.position",
     )?;
     let rows = stmt.query_map([&visit.id], |r| {
@@ -67,13 +71,17 @@ fn load_guests(c: &Connection, visit: &mut Visit) -> Result<()> {
             check: r
                 .get::<_, Option<String>>(4)?
                 .and_then(|json| serde_json::from_str(&json).ok()),
+            email: r.get(5)?,
+            lang: r
+                .get::<_, Option<String>>(6)?
+                .and_then(|l| crate::i18n::Lang::parse(&l)),
         })
     })?;
     visit.guests = rows.collect::<rusqlite::Result<_>>()?;
     Ok(())
 }
 
-fn load_visit(c: &Connection, id: &str) -> Result<Visit> {
+pub(super) fn load_visit(c: &Connection, id: &str) -> Result<Visit> {
     let mut visit = c
         .query_row(
             &format!("SELECT {VISIT_COLUMNS} FROM visits v JOIN residents r ON r.id = v.resident_id WHERE v.id = ?1"),
@@ -164,6 +172,22 @@ fn insert_invitation(tx: &Transaction<'_>, guest_id: &str, now: DateTime<Utc>) -
     Ok(token.plain)
 }
 
+/// Keeps `token` sealed for the guest's messages (reminders go out days later, and
+/// the invitation itself is written when it is sent).
+fn keep_link_for_messages(
+    tx: &Transaction<'_>,
+    seal: &LinkSeal,
+    guest_id: &str,
+    token: &str,
+) -> Result<()> {
+    let sealed = seal.seal(guest_id, token)?;
+    tx.execute(
+        "UPDATE guests SET link_sealed = ?2 WHERE id = ?1",
+        params![guest_id, sealed],
+    )?;
+    Ok(())
+}
+
 fn buffer_of(facility: &Facility) -> Duration {
     Duration::minutes(i64::from(facility.buffer_minutes))
 }
@@ -187,28 +211,39 @@ impl Db {
     ) -> Result<NewVisit> {
         req.validate(&facility, now)?;
         let actor = actor.label.clone();
+        let seal = self.seal.clone();
         let booked = self.audited(now, Lock::Immediate, move |tx| {
             check_references(tx, &req)?;
             let id = tokens::new_id();
             ensure_free(tx, &req.as_booked(&id), buffer_of(&facility))?;
             let booked = req.as_booked(&id);
             tx.execute(
-                "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at, timed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                 params![id, req.resident_id, ts(req.starts_at), ts(req.ends_at()), req.mode.as_str(),
                         req.ward_device_id, booked.entrance_device_id, ts(now)],
             )?;
             let mut invitations = vec![];
-            for (position, name) in req.guest_names().into_iter().enumerate() {
+            for (position, guest) in req.new_guests().into_iter().enumerate() {
                 let guest_id = tokens::new_id();
                 tx.execute(
-                    "INSERT INTO guests (id, visit_id, position, name) VALUES (?1, ?2, ?3, ?4)",
-                    params![guest_id, id, position as i64, name],
+                    "INSERT INTO guests (id, visit_id, position, name, email, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![guest_id, id, position as i64, guest.name, guest.email, guest.lang.map(|l| l.code())],
                 )?;
                 // Entrance visitors sit at the kiosk: they need no link.
                 if req.mode == Mode::Remote {
                     let token = insert_invitation(tx, &guest_id, now)?;
-                    invitations.push(InvitationLink { guest_id, guest: name, token });
+                    if guest.email.is_some() {
+                        keep_link_for_messages(tx, &seal, &guest_id, &token)?;
+                    }
+                    invitations.push(InvitationLink {
+                        guest_id: guest_id.clone(),
+                        guest: guest.name,
+                        token,
+                    });
+                }
+                if guest.email.is_some() {
+                    outbox::enqueue(tx, &id, &guest_id, Kind::Invitation, 1, now, now)?;
                 }
             }
             let visit = load_visit(tx, &id)?;
@@ -221,6 +256,7 @@ impl Db {
         .await;
         if booked.is_ok() {
             self.announce_visit_change();
+            self.announce_message();
         }
         booked
     }
@@ -255,6 +291,7 @@ impl Db {
             .await;
         if result.is_ok() {
             self.announce_visit_change();
+            self.announce_message();
         }
         result
     }
@@ -273,16 +310,21 @@ impl Db {
             let req = BookingRequest {
                 starts_at,
                 duration_minutes,
-                guests: visit.guests.iter().map(|g| g.name.clone()).collect(),
+                guests: visit
+                    .guests
+                    .iter()
+                    .map(|g| GuestRequest::named(g.name.clone()))
+                    .collect(),
                 ..BookingRequest::for_visit(visit)
             };
             req.validate(&facility, now)?;
             ensure_free(tx, &req.as_booked(&visit.id), buffer_of(&facility))?;
             tx.execute(
-                "UPDATE visits SET starts_at = ?2, ends_at = ?3 WHERE id = ?1",
-                params![visit.id, ts(req.starts_at), ts(req.ends_at())],
+                "UPDATE visits SET starts_at = ?2, ends_at = ?3, sequence = sequence + 1, timed_at = ?4 WHERE id = ?1",
+                params![visit.id, ts(req.starts_at), ts(req.ends_at()), ts(now)],
             )?;
             let moved = load_visit(tx, &visit.id)?;
+            outbox::tell_changed(tx, &visit.id, moved.sequence, now)?;
             let detail = format!(
                 "{} → {}",
                 describe(visit, &facility),
@@ -302,11 +344,26 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Visit> {
         self.change_visit(id, actor, Change::Cancel, now, move |tx, visit| {
-            tx.execute("UPDATE visits SET cancelled_at = ?2 WHERE id = ?1", params![visit.id, ts(now)])?;
+            tx.execute(
+                "UPDATE visits SET cancelled_at = ?2, sequence = sequence + 1 WHERE id = ?1",
+                params![visit.id, ts(now)],
+            )?;
             tx.execute(
                 "UPDATE invitations SET revoked_at = ?2
                  WHERE revoked_at IS NULL AND guest_id IN (SELECT id FROM guests WHERE visit_id = ?1)",
                 params![visit.id, ts(now)],
+            )?;
+            // Nothing still queued goes out; those who heard of the visit hear it is off.
+            outbox::drop_queued(tx, &visit.id, None)?;
+            let sequence = i64::from(visit.sequence) + 1;
+            for guest_id in outbox::guests_with_email(tx, &visit.id)? {
+                if outbox::invitation_went_out(tx, &guest_id)? {
+                    outbox::enqueue(tx, &visit.id, &guest_id, Kind::Cancelled, sequence, now, now)?;
+                }
+            }
+            tx.execute(
+                "UPDATE guests SET link_sealed = NULL WHERE visit_id = ?1",
+                [&visit.id],
             )?;
             Ok((load_visit(tx, &visit.id)?, describe(visit, &facility)))
         })
@@ -331,10 +388,17 @@ impl Db {
                 ..BookingRequest::for_visit(visit).as_booked(&visit.id)
             };
             ensure_free(tx, &candidate, buffer_of(&facility))?;
+            // Before the start, a longer visit is news for the family's calendar;
+            // during it they are there and see it.
+            let tell = now < visit.starts_at
+                && ends_at - visit.ends_at > crate::messages::CHANGE_WORTH_TELLING;
             tx.execute(
-                "UPDATE visits SET ends_at = ?2 WHERE id = ?1",
-                params![visit.id, ts(ends_at)],
+                "UPDATE visits SET ends_at = ?2, sequence = sequence + ?3 WHERE id = ?1",
+                params![visit.id, ts(ends_at), i64::from(tell)],
             )?;
+            if tell {
+                outbox::tell_changed(tx, &visit.id, visit.sequence + 1, now)?;
+            }
             Ok((
                 load_visit(tx, &visit.id)?,
                 format!("{} +{minutes}", describe(visit, &facility)),
@@ -362,15 +426,20 @@ impl Db {
     }
 
     /// Replaces a guest's link (lost, or sent to the wrong person): the old one stops
-    /// working and says so; the new one is returned once.
+    /// working and says so; the new one is returned once. `email` is where the guest's
+    /// messages go from now on (`None`: as before; `Some(None)`: nowhere); with an
+    /// address, the new link is sent as a new invitation and nothing still queued for
+    /// the old link goes out.
     pub async fn reissue_invitation(
         &self,
         visit_id: String,
         guest_id: String,
+        email: Option<Option<String>>,
         facility: Facility,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<InvitationLink> {
+        let seal = self.seal.clone();
         self.change_visit(
             visit_id,
             actor,
@@ -383,10 +452,22 @@ impl Db {
                     .find(|g| g.id == guest_id && g.has_link)
                     .ok_or(Error::NotFound)?;
                 tx.execute(
-                "UPDATE invitations SET revoked_at = ?2 WHERE guest_id = ?1 AND revoked_at IS NULL",
-                params![guest.id, ts(now)],
-            )?;
+                    "UPDATE invitations SET revoked_at = ?2 WHERE guest_id = ?1 AND revoked_at IS NULL",
+                    params![guest.id, ts(now)],
+                )?;
                 let token = insert_invitation(tx, &guest.id, now)?;
+                let email = email.unwrap_or_else(|| guest.email.clone());
+                outbox::drop_queued(tx, &visit.id, Some(&guest.id))?;
+                let link_no: i64 = tx.query_row(
+                    "UPDATE guests SET link_no = link_no + 1, email = ?2, link_sealed = NULL
+                     WHERE id = ?1 RETURNING link_no",
+                    params![guest.id, email],
+                    |r| r.get(0),
+                )?;
+                if email.is_some() {
+                    keep_link_for_messages(tx, &seal, &guest.id, &token)?;
+                    outbox::enqueue(tx, &visit.id, &guest.id, Kind::Invitation, link_no, now, now)?;
+                }
                 let detail = format!("{} ({})", describe(visit, &facility), guest.name);
                 Ok((
                     InvitationLink {

@@ -29,12 +29,50 @@ pub struct BookingRequest {
     pub mode: Mode,
     pub ward_device_id: String,
     pub entrance_device_id: Option<String>,
-    pub guests: Vec<String>,
+    pub guests: Vec<GuestRequest>,
+}
+
+/// A guest as staff typed them: a name, and optionally an address for messages and
+/// the language to write them in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GuestRequest {
+    pub name: String,
+    /// Empty: no messages.
+    pub email: String,
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+impl GuestRequest {
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<&str> for GuestRequest {
+    fn from(name: &str) -> Self {
+        Self::named(name)
+    }
+}
+
+/// A guest as stored: name cleaned, address checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGuest {
+    pub name: String,
+    pub email: Option<String>,
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GuestInput {
     pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `ja` or `en`.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// A booking as the JSON API receives it, before parsing.
@@ -63,6 +101,24 @@ impl BookingInput {
         if mode.is_none() {
             errors.add("mode", "invalid_choice");
         }
+        let mut guests = vec![];
+        for g in self.guests {
+            let lang = match g.lang.as_deref() {
+                None | Some("") => None,
+                Some(code) => match crate::i18n::Lang::parse(code) {
+                    Some(lang) => Some(lang),
+                    None => {
+                        errors.add("guests", "invalid_language");
+                        None
+                    }
+                },
+            };
+            guests.push(GuestRequest {
+                name: g.name,
+                email: g.email.unwrap_or_default(),
+                lang,
+            });
+        }
         match (starts_at, mode) {
             (Ok(starts_at), Some(mode)) if errors.is_empty() => Ok(BookingRequest {
                 resident_id: self.resident_id,
@@ -71,7 +127,7 @@ impl BookingInput {
                 mode,
                 ward_device_id: self.ward_device_id,
                 entrance_device_id: self.entrance_device_id,
-                guests: self.guests.into_iter().map(|g| g.name).collect(),
+                guests,
             }),
             _ => Err(errors),
         }
@@ -109,10 +165,25 @@ impl BookingRequest {
 
     /// The guests' names as stored (trimmed, NFC), blanks dropped.
     pub fn guest_names(&self) -> Vec<String> {
+        self.new_guests().into_iter().map(|g| g.name).collect()
+    }
+
+    /// The guests as stored: names trimmed (NFC), addresses checked ([`validate`]
+    /// refuses a bad one first), rows with neither dropped.
+    ///
+    /// [`validate`]: BookingRequest::validate
+    pub fn new_guests(&self) -> Vec<NewGuest> {
         self.guests
             .iter()
-            .map(|g| validation::normalize(g))
-            .filter(|g| !g.is_empty())
+            .filter_map(|g| {
+                let name = validation::normalize(&g.name);
+                let email = validation::email(&g.email).ok();
+                (!name.is_empty()).then_some(NewGuest {
+                    name,
+                    email,
+                    lang: g.lang,
+                })
+            })
             .collect()
     }
 
@@ -169,6 +240,23 @@ impl BookingRequest {
             .find_map(|n| validation::name(n, MAX_GUEST_NAME_CHARS).err())
         {
             errors.add("guests", code);
+        }
+        for g in &self.guests {
+            if g.email.trim().is_empty() {
+                continue;
+            }
+            if validation::normalize(&g.name).is_empty() {
+                errors.add("guests", "email_without_name");
+            } else if let Err(code) = validation::email(&g.email) {
+                errors.add(
+                    "guests",
+                    if code == "too_long" {
+                        code
+                    } else {
+                        "invalid_email"
+                    },
+                );
+            }
         }
         errors.into_result()
     }
@@ -465,6 +553,34 @@ mod tests {
             r.validate(&f, now).unwrap_err().code_for("guests"),
             Some("too_many_guests")
         );
+        r.guests = vec![GuestRequest {
+            name: "Taro".into(),
+            email: "taro@example.jp\r\nBcc: x@example.jp".into(),
+            lang: None,
+        }];
+        assert_eq!(
+            r.validate(&f, now).unwrap_err().code_for("guests"),
+            Some("invalid_email")
+        );
+        r.guests = vec![
+            "Hanako".into(),
+            GuestRequest {
+                name: " ".into(),
+                email: "taro@example.jp".into(),
+                lang: None,
+            },
+        ];
+        assert_eq!(
+            r.validate(&f, now).unwrap_err().code_for("guests"),
+            Some("email_without_name")
+        );
+        r.guests = vec![GuestRequest {
+            name: "Taro".into(),
+            email: " Taro@Example.JP ".into(),
+            lang: Some(crate::i18n::Lang::En),
+        }];
+        assert!(r.validate(&f, now).is_ok());
+        assert_eq!(r.new_guests()[0].email.as_deref(), Some("Taro@example.jp"));
         r.mode = Mode::Entrance;
         r.guests = vec![];
         assert_eq!(
@@ -541,7 +657,14 @@ mod tests {
                             mode,
                             ward_device_id: "w1".into(),
                             entrance_device_id: entrance,
-                            guests: guests.into_iter().map(|name| GuestInput { name }).collect(),
+                            guests: guests
+                                .into_iter()
+                                .map(|name| GuestInput {
+                                    name,
+                                    email: None,
+                                    lang: None,
+                                })
+                                .collect(),
                         }
                     },
                 )

@@ -68,6 +68,10 @@ pub struct Guest {
     pub link_revoked: bool,
     /// The latest pre-visit check from the guest's current link, if any.
     pub check: Option<crate::checks::CheckResult>,
+    /// Where messages go (src/messages); shown in full only on the visit's page.
+    pub email: Option<String>,
+    /// The language of the guest's messages; `None`: the facility's.
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +88,8 @@ pub struct Visit {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub guests: Vec<Guest>,
+    /// Grows with each change families are told of: the calendar entry's SEQUENCE.
+    pub sequence: u32,
 }
 
 /// How long before the start an invitation link starts to work.
@@ -216,6 +222,7 @@ mod tests {
             cancelled_at: None,
             ended_at: None,
             guests: vec![],
+            sequence: 0,
         }
     }
 

@@ -161,6 +161,10 @@ pub fn calendar_file(tr: Tr, state: &AppState, visit: &Visit, token: Option<&str
         cancelled: false,
         alarm_text: &summary,
         stamp: state.now(),
+        method: "PUBLISH",
+        sequence: visit.sequence,
+        organizer: None,
+        attendee: None,
     };
     let body = ics::calendar(&event, facility.tz());
     (

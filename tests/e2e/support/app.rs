@@ -76,6 +76,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
             listen: "127.0.0.1:0".parse().expect("address"),
             ..menkai::turn::TurnConfig::default()
         }),
+        smtp: None,
     };
     let mut config = config;
     edit(&mut config);

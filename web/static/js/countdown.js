@@ -20,11 +20,14 @@ function describe(seconds, el) {
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
   const mins = minutes % 60;
+  // Non-breaking spaces: a number never ends a line without its unit ("3 / 時間 57 分"
+  // read as two things); the time left wraps, if at all, only after the prefix.
+  const nbsp = "\u00a0";
   const parts = [];
-  if (days) parts.push(`${days} ${el.dataset.days}`);
-  if (hours) parts.push(`${hours} ${el.dataset.hours}`);
-  if (mins && !days) parts.push(`${mins} ${el.dataset.minutes}`);
-  return `${el.dataset.prefix} ${parts.join(" ")}`;
+  if (days) parts.push(`${days}${nbsp}${el.dataset.days}`);
+  if (hours) parts.push(`${hours}${nbsp}${el.dataset.hours}`);
+  if (mins && !days) parts.push(`${mins}${nbsp}${el.dataset.minutes}`);
+  return `${el.dataset.prefix} ${parts.join(nbsp)}`;
 }
 
 for (const el of document.querySelectorAll("[data-seconds]")) {

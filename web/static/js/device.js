@@ -320,12 +320,22 @@ const mesh = new Mesh((to, data) => signaling?.signal(to, data), {
 /** @type {CallView} */
 const view = new CallView(mesh);
 
-const timeFormat = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit", timeZone: config.timeZone });
-const dateFormat = new Intl.DateTimeFormat(config.lang, { dateStyle: "full", timeZone: config.timeZone });
+// 24-hour time as on every other screen ("13:00", never "1:00 PM"), without the
+// leading zero some languages add ("9:05", as the staff pages write it).
+const timeFormat = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit", hourCycle: "h23", timeZone: config.timeZone });
+/** @param {Date} date */
+const clockTime = (date) => timeFormat.format(date).replace(/^0(?=\d)/, "");
+// Japanese: the short weekday in full-width brackets, as the other pages write a date
+// (2030年1月7日（月）); other languages: the full date.
+const dateFormat = config.lang === "ja"
+  ? new Intl.DateTimeFormat("ja", { year: "numeric", month: "long", day: "numeric", weekday: "short", timeZone: config.timeZone })
+  : new Intl.DateTimeFormat(config.lang, { dateStyle: "full", timeZone: config.timeZone });
+/** @param {Date} date */
+const dayText = (date) => dateFormat.format(date).replace("(", "（").replace(")", "）");
 function tick() {
   const now = new Date();
-  $("clock").textContent = timeFormat.format(now);
-  $("today").textContent = dateFormat.format(now);
+  $("clock").textContent = clockTime(now);
+  $("today").textContent = dayText(now);
 }
 tick();
 setInterval(tick, 1000);
@@ -345,7 +355,7 @@ function renderSchedule(entries) {
   for (const entry of entries) {
     const item = document.createElement("li");
     const time = document.createElement("strong");
-    time.textContent = `${timeFormat.format(new Date(entry.starts_at))}–${timeFormat.format(new Date(entry.ends_at))}`;
+    time.textContent = `${clockTime(new Date(entry.starts_at))}–${clockTime(new Date(entry.ends_at))}`;
     item.append(time, ` ${entry.resident}`);
     list.append(item);
   }

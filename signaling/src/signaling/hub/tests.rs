@@ -33,6 +33,7 @@ fn visit() -> Visit {
         cancelled_at: None,
         ended_at: None,
         guests: vec![],
+        sequence: 0,
     }
 }
 

@@ -30,6 +30,28 @@ pub fn router() -> Router<AppState> {
 struct GuestJson {
     id: String,
     name: String,
+    /// The address messages go to: in full for one visit, masked in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    /// The language of the guest's messages, when chosen (else the facility's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lang: Option<crate::i18n::Lang>,
+}
+
+/// One message to a family (`GET /visits/{id}`): what it is and how it went.
+#[derive(Serialize)]
+struct MessageJson {
+    id: i64,
+    guest_id: String,
+    kind: &'static str,
+    /// queued, sent, failed or dropped.
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_at: Option<String>,
+    /// Why it failed (or why the last try failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    attempts: u32,
 }
 
 /// A guest's link: its URL and token only when it is made (only their hashes are
@@ -61,9 +83,21 @@ struct VisitJson {
     guests: Vec<GuestJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invitations: Option<Vec<InvitationJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Vec<MessageJson>>,
 }
 
+/// A visit in a list: addresses masked.
 fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
+    let mut json = full_visit_json(v, now);
+    for g in &mut json.guests {
+        g.email = g.email.as_deref().map(crate::messages::mask);
+    }
+    json
+}
+
+/// One visit as its own resource: addresses in full.
+fn full_visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
     VisitJson {
         id: v.id.clone(),
         resident_id: v.resident_id.clone(),
@@ -82,6 +116,8 @@ fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
             .map(|g| GuestJson {
                 id: g.id.clone(),
                 name: g.name.clone(),
+                email: g.email.clone(),
+                lang: g.lang,
             })
             .collect(),
         invitations: Some(
@@ -97,6 +133,7 @@ fn visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
                 })
                 .collect(),
         ),
+        messages: None,
     }
 }
 
@@ -112,7 +149,7 @@ async fn book(
         .db
         .book_visit(request, facility, &actor.0, now)
         .await?;
-    let mut json = visit_json(&booked.visit, now);
+    let mut json = full_visit_json(&booked.visit, now);
     json.invitations = Some(
         booked
             .invitations
@@ -156,7 +193,23 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<VisitJson>> {
     let visit = state.db.visit(id).await?;
-    Ok(Json(visit_json(&visit, state.now())))
+    let messages = state.db.messages_of_visit(visit.id.clone()).await?;
+    let mut json = full_visit_json(&visit, state.now());
+    json.messages = Some(
+        messages
+            .into_iter()
+            .map(|m| MessageJson {
+                id: m.id,
+                guest_id: m.guest_id,
+                kind: m.kind.as_str(),
+                state: m.state.as_str(),
+                sent_at: m.sent_at.map(|t| t.to_rfc3339()),
+                error: m.error,
+                attempts: m.attempts,
+            })
+            .collect(),
+    );
+    Ok(Json(json))
 }
 
 async fn cancel(

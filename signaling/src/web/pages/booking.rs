@@ -19,7 +19,7 @@ use crate::staff::{Actor, StaffMember};
 use crate::state::AppState;
 use crate::visits::Mode;
 use crate::visits::booking::{
-    Booked, BookingRequest, MAX_GUESTS, free_slots, slot_now, soonest_slot,
+    Booked, BookingRequest, GuestRequest, MAX_GUESTS, free_slots, slot_now, soonest_slot,
 };
 use crate::web::extract::{CsrfForm, Ctx, StaffUser};
 use crate::web::render;
@@ -61,6 +61,48 @@ struct BookForm {
     slot: String,
     #[serde(default)]
     guest: Vec<String>,
+    /// One per guest row, in the same order (empty: no messages).
+    #[serde(default)]
+    guest_email: Vec<String>,
+    /// One per guest row: `ja`, `en`, or empty for the facility's language.
+    #[serde(default)]
+    guest_lang: Vec<String>,
+}
+
+impl BookForm {
+    /// The guest rows as typed: name, address and language lined up by position.
+    fn guests(&self) -> Vec<GuestRequest> {
+        self.guest
+            .iter()
+            .enumerate()
+            .map(|(i, name)| GuestRequest {
+                name: name.clone(),
+                email: self.guest_email.get(i).cloned().unwrap_or_default(),
+                lang: self
+                    .guest_lang
+                    .get(i)
+                    .and_then(|code| crate::i18n::Lang::parse(code)),
+            })
+            .collect()
+    }
+}
+
+/// One guest row of the form, as typed.
+pub struct GuestRow {
+    pub name: String,
+    pub email: String,
+    /// `ja`, `en` or empty.
+    pub lang: &'static str,
+}
+
+impl From<&GuestRequest> for GuestRow {
+    fn from(g: &GuestRequest) -> Self {
+        GuestRow {
+            name: g.name.clone(),
+            email: g.email.clone(),
+            lang: g.lang.map(|l| l.code()).unwrap_or(""),
+        }
+    }
 }
 
 pub struct Slot {
@@ -89,7 +131,9 @@ struct BookingPage {
     choice: Choice,
     /// None until resident and devices are chosen.
     slots: Option<Vec<Slot>>,
-    guests: Vec<String>,
+    guests: Vec<GuestRow>,
+    /// Whether e-mail is set up: the address fields say so when it is not.
+    mail_ready: bool,
     errors: FieldErrors,
     conflict: Option<String>,
     slot_minutes: u32,
@@ -123,7 +167,7 @@ struct Entered {
     choice: Choice,
     /// The slot to keep checked.
     picked: Option<DateTime<Utc>>,
-    guests: Vec<String>,
+    guests: Vec<GuestRequest>,
     errors: FieldErrors,
     conflict: Option<String>,
 }
@@ -233,8 +277,10 @@ async fn page(
     } else {
         None
     };
-    let mut guests = guests;
-    guests.resize(MAX_GUESTS, String::new());
+    let mut guests: Vec<GuestRow> = guests.iter().map(GuestRow::from).collect();
+    guests.resize_with(MAX_GUESTS.max(guests.len()), || {
+        GuestRow::from(&GuestRequest::default())
+    });
     let room = |r: &Resident| {
         if r.room.is_empty() {
             r.name.clone()
@@ -265,6 +311,7 @@ async fn page(
         choice,
         slots,
         guests,
+        mail_ready: state.mail_ready(),
         errors,
         conflict,
         slot_minutes: facility.slot_minutes,
@@ -316,7 +363,7 @@ async fn book(
         mode: Mode::parse(&choice.mode).unwrap_or(Mode::Remote),
         ward_device_id: choice.ward_device_id.clone(),
         entrance_device_id: Some(choice.entrance_device_id.clone()).filter(|d| !d.is_empty()),
-        guests: form.guest.clone(),
+        guests: form.guests(),
     };
     let result = if slot.is_none() {
         Err(Error::Invalid(FieldErrors::single("slot", "choose_slot")))
@@ -340,7 +387,7 @@ async fn book(
             let entered = Entered {
                 choice,
                 picked: slot,
-                guests: form.guest,
+                guests: form.guests(),
                 errors,
                 conflict: None,
             };
@@ -351,7 +398,7 @@ async fn book(
             let message = ctx.tr.t(&format!("error-{code}"));
             let entered = Entered {
                 choice,
-                guests: form.guest,
+                guests: form.guests(),
                 conflict: Some(message),
                 ..Entered::default()
             };

@@ -104,7 +104,7 @@ fn self_check_fact(
         path: check.path,
         ..Default::default()
     };
-    let mut parts = super::today::problem_words(tr, &report);
+    let mut parts = crate::checks::problem_words(tr, &report);
     parts.push(tr.t(match check.path {
         None | Some(crate::checks::Path::None) => "device-check-no-connection",
         Some(crate::checks::Path::RelayTcp | crate::checks::Path::RelayTls) => {

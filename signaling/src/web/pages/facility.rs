@@ -42,6 +42,10 @@ struct FacilityPage {
     next_step: Option<super::today::Step>,
     /// The choices for the lobby screen's names: (value, label).
     lobby_choices: Vec<(&'static str, String)>,
+    /// E-mail as set up in the configuration (`None`: not set up).
+    mail: Option<crate::messages::smtp::Summary>,
+    /// The reminder before the start: (minutes or "" for off, label, chosen).
+    before_choices: Vec<(String, String, bool)>,
     errors: FieldErrors,
 }
 
@@ -72,7 +76,6 @@ fn page(
         .collect();
     FacilityPage {
         c: Chrome::staff(ctx, state, me, "facility"),
-        f,
         days,
         zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
         languages: Lang::ALL
@@ -89,8 +92,36 @@ fn page(
                 )
             })
             .collect(),
+        mail: state.mail.clone(),
+        before_choices: before_choices(&ctx.tr, f.reminder_before_minutes),
+        f,
         errors,
     }
+}
+
+/// The offered times for the reminder before the start (and the one set, if the API
+/// set another).
+fn before_choices(tr: &crate::i18n::Tr, current: Option<u32>) -> Vec<(String, String, bool)> {
+    let mut minutes = vec![30, 60, 90, 120, 180, 1440];
+    if let Some(m) = current
+        && !minutes.contains(&m)
+    {
+        minutes.push(m);
+        minutes.sort_unstable();
+    }
+    std::iter::once((
+        String::new(),
+        tr.t("facility-reminder-off"),
+        current.is_none(),
+    ))
+    .chain(minutes.into_iter().map(|m| {
+        (
+            m.to_string(),
+            tr.t1("facility-reminder-minutes", "minutes", m),
+            current == Some(m),
+        )
+    }))
+    .collect()
 }
 
 async fn show(
@@ -132,6 +163,21 @@ fn parse_form(form: &HashMap<String, String>, current: &Facility) -> Facility {
         visiting_hours,
         lobby_names: crate::facility::LobbyNames::parse(&get("lobby_names"))
             .unwrap_or(current.lobby_names),
+        // A form without these fields keeps them; an empty field turns a reminder off.
+        reminder_day_before: match form.get("reminder_day_before") {
+            None => current.reminder_day_before.clone(),
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(v.trim().to_owned()),
+        },
+        reminder_before_minutes: match form.get("reminder_before_minutes") {
+            None => current.reminder_before_minutes,
+            Some(v) if v.trim().is_empty() => None,
+            Some(_) => Some(number("reminder_before_minutes")),
+        },
+        retention_days: match form.get("retention_days") {
+            None => current.retention_days,
+            Some(_) => number("retention_days"),
+        },
     }
 }
 

@@ -120,17 +120,7 @@ impl GuestCheck {
 
 /// The steps of a check that found a problem, in words ("camera blocked, no sound").
 fn problems(tr: &Tr, report: &crate::checks::Report) -> String {
-    problem_words(tr, report).join(tr.t("list-separator").as_str())
-}
-
-/// Each step of a check that found a problem, in words ("camera blocked"): the
-/// family's check here, a device's self-check on the Devices page.
-pub fn problem_words(tr: &Tr, report: &crate::checks::Report) -> Vec<String> {
-    report
-        .problems()
-        .into_iter()
-        .map(|(step, word)| tr.t(&format!("check-problem-{step}-{word}")))
-        .collect()
+    crate::checks::problem_words(tr, report).join(tr.t("list-separator").as_str())
 }
 
 /// What the Extend button can promise.

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveTime, Timelike};
 use serde::Deserialize;
 
 use super::today::VisitRow;
-use super::{Chrome, field_message};
+use super::{Chrome, field_message, local_hm};
 use crate::error::{Error, FieldErrors, PageError};
 use crate::i18n::Lang;
 use crate::invitations::recent::Recent;
@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/visits/{id}/end", post(end))
         .route("/staff/visits/{id}/reschedule", post(reschedule))
         .route("/staff/visits/{id}/guests/{guest}/link", post(new_link))
+        .route(
+            "/staff/visits/{id}/messages/{message}/again",
+            post(send_again),
+        )
         .route("/staff/visits/{id}/links/{key}", get(links_page))
         .route("/staff/visits/{id}/card", get(entrance_card))
         .route("/staff/visits/{id}/invite.ics", get(entrance_calendar))
@@ -45,6 +49,9 @@ pub struct LinkView {
     pub card: String,
     pub message_ja: String,
     pub message_en: String,
+    /// The guest's address, masked (`t…@example.jp`), when Menkai e-mails them the
+    /// invitation itself: the page then says so instead of asking staff to send it.
+    pub emailed_to: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -57,6 +64,8 @@ pub struct InvitationsPage {
     links: Vec<LinkView>,
     /// A replaced link, not a new booking: the page says so.
     reissued: bool,
+    /// Whether e-mail is set up (else addresses wait, and the page says so).
+    mail_ready: bool,
 }
 
 impl InvitationsPage {
@@ -86,7 +95,14 @@ impl InvitationsPage {
                         state.now(),
                     )
                 };
+                let emailed_to = visit
+                    .guests
+                    .iter()
+                    .find(|g| g.id == link.guest_id)
+                    .and_then(|g| g.email.as_deref())
+                    .map(crate::messages::mask);
                 LinkView {
+                    emailed_to,
                     guest: link.guest.clone(),
                     qr: format!("/v/{}/qr.svg", link.token),
                     ics: format!("/v/{}/invite.ics?in={}", link.token, ctx.tr.lang),
@@ -104,6 +120,7 @@ impl InvitationsPage {
             when: format!("{} {}–{}", times.date, times.start, times.end),
             links,
             reissued: false,
+            mail_ready: state.mail_ready(),
         }
     }
 }
@@ -115,6 +132,87 @@ pub struct GuestView {
     pub link_state: String,
     /// What the guest's pre-visit check found (guests with a live link).
     pub check: Option<super::today::GuestCheck>,
+    /// In full: this page is where staff check an address.
+    pub email: String,
+}
+
+/// One message to a family, as the visit's page lists it.
+pub struct MessageView {
+    pub id: i64,
+    pub guest: String,
+    pub kind: String,
+    /// queued, sent, failed, dropped (for the badge's colour).
+    pub state: &'static str,
+    pub state_label: String,
+    /// "Send again" for a message that failed or did not arrive.
+    pub can_resend: bool,
+}
+
+/// The visit's messages, newest last, and a sentence for each that failed ("The
+/// invitation to t…@example.jp could not be delivered: mailbox unknown").
+fn message_views(
+    tr: &crate::i18n::Tr,
+    facility: &crate::facility::Facility,
+    visit: &Visit,
+    messages: &[crate::storage::Message],
+    changeable: bool,
+) -> (Vec<MessageView>, Vec<String>) {
+    let mut failures = vec![];
+    let views = messages
+        .iter()
+        .map(|m| {
+            let guest = visit.guests.iter().find(|g| g.id == m.guest_id);
+            let kind = tr.t(&format!("msg-kind-{}", m.kind.as_str()));
+            let reason = m.error.clone().unwrap_or_default();
+            let state_label = match m.state {
+                crate::messages::State::Queued if m.attempts > 0 => {
+                    tr.t1("msg-state-retrying", "reason", &reason)
+                }
+                crate::messages::State::Queued => tr.t("msg-state-queued"),
+                crate::messages::State::Sent => tr.t1(
+                    "msg-state-sent",
+                    "time",
+                    m.sent_at
+                        .map(|t| {
+                            format!(
+                                "{} {}",
+                                facility.local_date(t).format("%-m/%-d"),
+                                local_hm(facility, t)
+                            )
+                        })
+                        .unwrap_or_default(),
+                ),
+                crate::messages::State::Failed => tr.t1("msg-state-failed", "reason", &reason),
+                crate::messages::State::Dropped => tr.t("msg-state-dropped"),
+            };
+            if m.state == crate::messages::State::Failed {
+                let to = guest
+                    .and_then(|g| g.email.as_deref())
+                    .map(crate::messages::mask)
+                    .unwrap_or_default();
+                failures.push(tr.t2(
+                    "msg-failed-alert",
+                    "what",
+                    tr.t2("msg-what", "kind", &kind, "to", to),
+                    "reason",
+                    &reason,
+                ));
+            }
+            MessageView {
+                id: m.id,
+                guest: guest.map(|g| g.name.clone()).unwrap_or_default(),
+                kind,
+                state: m.state.as_str(),
+                state_label,
+                can_resend: changeable
+                    && matches!(
+                        m.state,
+                        crate::messages::State::Failed | crate::messages::State::Sent
+                    ),
+            }
+        })
+        .collect();
+    (views, failures)
 }
 
 #[derive(askama::Template)]
@@ -138,6 +236,10 @@ struct VisitPage {
     conflict: Option<String>,
     /// Why the links are not shown here any more.
     notice: Option<String>,
+    /// Messages to the family (invitation, reminders, changes).
+    messages: Vec<MessageView>,
+    /// A sentence for each message that could not be delivered.
+    message_failures: Vec<String>,
 }
 
 impl VisitPage {
@@ -158,6 +260,17 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
             .find(|d| d.id == id)
             .map_or_else(|| "—".to_owned(), |d| d.name.clone())
     };
+    let changeable = matches!(
+        visit_state,
+        VisitState::Scheduled | VisitState::Open | VisitState::Live
+    );
+    let stored = state
+        .db
+        .messages_of_visit(visit.id.clone())
+        .await
+        .unwrap_or_default();
+    let (messages, message_failures) =
+        message_views(&ctx.tr, &facility, visit, &stored, changeable);
     let mut devices = vec![(ctx.tr.t("book-ward-device"), name_of(&visit.ward_device_id))];
     if let Some(kiosk) = &visit.entrance_device_id {
         devices.push((ctx.tr.t("book-kiosk"), name_of(kiosk)));
@@ -172,6 +285,7 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
                 id: g.id.clone(),
                 name: g.name.clone(),
                 has_link: g.has_link,
+                email: g.email.clone().unwrap_or_default(),
                 check: (g.has_link && !g.link_revoked)
                     .then(|| super::today::GuestCheck::new(&ctx.tr, &facility, g)),
                 link_state: ctx.tr.t(match (g.has_link, g.link_revoked) {
@@ -182,10 +296,7 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
             })
             .collect(),
         any_link: visit.guests.iter().any(|g| g.has_link),
-        changeable: matches!(
-            visit_state,
-            VisitState::Scheduled | VisitState::Open | VisitState::Live
-        ),
+        changeable,
         not_started: visit_state == VisitState::Scheduled,
         date_label: crate::i18n::long_date(ctx.tr.lang, local.date_naive()),
         devices,
@@ -195,6 +306,8 @@ async fn visit_view(ctx: &Ctx, state: &AppState, me: &StaffMember, visit: &Visit
         errors: FieldErrors::default(),
         conflict: None,
         notice: None,
+        messages,
+        message_failures,
     }
 }
 
@@ -294,15 +407,32 @@ async fn reschedule(
     Ok((status, render(&page)?).into_response())
 }
 
+/// "New link": optionally with the address the new invitation goes to. A form without
+/// the field keeps the address as it was; an empty field means "no e-mail".
+#[derive(Debug, serde::Deserialize)]
+struct NewLinkForm {
+    #[serde(default)]
+    email: Option<String>,
+}
+
 async fn new_link(
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
     Path((id, guest)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<NewLinkForm>,
 ) -> Result<Response, PageError> {
     links_allowed(&state, &me)?;
+    let email = match form.email.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(raw) => {
+            Some(Some(crate::validation::email(raw).map_err(|code| {
+                Error::Invalid(FieldErrors::single("email", code))
+            })?))
+        }
+    };
     let link = state
-        .reissue_invitation(id.clone(), guest, &Actor::from(&me))
+        .reissue_invitation(id.clone(), guest, email, &Actor::from(&me))
         .await?;
     Ok(show_links(
         &state,
@@ -313,6 +443,21 @@ async fn new_link(
             reissued: true,
         },
     ))
+}
+
+/// "Send again": the message is queued at once (a failed one after its cause was
+/// fixed, or one the family says never arrived).
+async fn send_again(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path((id, message)): Path<(String, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    state
+        .db
+        .send_again(id.clone(), message, &Actor::from(&me), state.now())
+        .await?;
+    Ok(Redirect::to(&format!("/staff/visits/{id}#messages")).into_response())
 }
 
 /// Whether `me` may make more links now (checked before any are made): 429 with how
