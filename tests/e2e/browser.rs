@@ -218,6 +218,7 @@ async fn every_page_is_clear_and_accessible_in_both_languages() {
         .reissue_invitation(
             replaced["id"].as_str().expect("id").into(),
             replaced["guests"][0]["id"].as_str().expect("guest").into(),
+            None,
             facility,
             &actor,
             app.clock_now(),

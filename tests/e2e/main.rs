@@ -25,6 +25,7 @@ pub mod invitations;
 mod kiosk;
 mod kiosk_trust;
 mod load_calls;
+mod messages;
 mod names;
 mod netns;
 mod protocol;

@@ -36,14 +36,15 @@ pub const CHANGE_WORTH_TELLING: Duration = Duration::minutes(5);
 
 /// Whether a reminder due at `due` is sent at `now`, for a visit that got its current
 /// time at `timed_at`: only once due, only if the visit was booked (or moved) before
-/// that moment, and only before the visit starts.
+/// that moment (booked at that very moment, the invitation itself is the reminder),
+/// and only before the visit starts.
 pub fn reminder_wanted(
     due: DateTime<Utc>,
     timed_at: DateTime<Utc>,
     now: DateTime<Utc>,
     starts_at: DateTime<Utc>,
 ) -> bool {
-    due <= now && timed_at <= due && now < starts_at
+    due <= now && timed_at < due && now < starts_at
 }
 
 /// An address as staff see it outside the visit's own page: `t…@example.jp`.

@@ -12,6 +12,7 @@ pub mod browser;
 pub mod coturn;
 pub mod measure;
 pub mod peer;
+pub mod smtp;
 pub mod tls;
 pub mod turn_client;
 pub mod wait;
