@@ -182,6 +182,17 @@ async fn booking_with_an_address_delivers_one_invitation_with_link_qr_and_calend
     assert_eq!(e.tzid, "Asia/Tokyo");
     assert_eq!(e.start, start);
     assert_eq!(e.status, "CONFIRMED");
+    // The calendar file the family page offers is the same entry (one in the calendar).
+    let page_ics = app
+        .get(&format!("{}/invite.ics", path_of(&link)))
+        .await
+        .text()
+        .await
+        .expect("ics");
+    assert!(
+        icalendar::parser::unfold(&page_ics).contains(&format!("UID:{}", e.uid)),
+        "{page_ics}"
+    );
 
     // The API and the visit's page say it was sent; the address shows in full there,
     // masked in lists.
@@ -431,29 +442,58 @@ async fn a_new_link_is_sent_as_a_new_invitation() {
     assert!(reminder.text.contains(&new) && !reminder.text.contains(&old));
 }
 
-/// The HTML parts in both languages, as a mail program shows them (the QR code put in
-/// place of its cid: reference), at a phone's and a laptop's width.
+/// The HTML parts of every kind of message in both languages, as a mail program
+/// shows them (the QR code put in place of its cid: reference): the invitation at a
+/// phone's and a laptop's width, the others at a phone's; axe-core on each.
 #[tokio::test]
 async fn japanese_and_english_messages_look_right() {
     let sink = SmtpSink::start().await;
     let (app, token, seed) = home_with_mail(&sink).await;
-    book_with(
+    let start = monday_9am_tokyo() + Duration::days(2) + Duration::hours(1);
+    let visit = book_with(
         &app,
         &token,
         &seed,
-        monday_9am_tokyo() + Duration::days(1) + Duration::hours(1),
+        start,
         &[
             ("山田 太郎", "taro@example.jp", "ja"),
             ("Emily Sato", "emily@example.com", "en"),
         ],
     )
     .await;
-    let mails = sink.wait_for(2, ARRIVES).await;
+    sink.wait_for(2, ARRIVES).await;
+    app.login_as_admin().await;
+    // The day before at 09:00, then moved, then cancelled (a day later: log in again).
+    app.advance(Duration::days(1));
+    sink.wait_for(4, ARRIVES).await;
+    app.post_form(
+        "/staff/login",
+        "/staff/login",
+        &[("login", "admin"), ("password", "a long enough password")],
+    )
+    .await;
+    let id = visit["id"].as_str().expect("id");
+    app.post_form(
+        &format!("/staff/visits/{id}"),
+        &format!("/staff/visits/{id}/reschedule"),
+        &[
+            ("date", "2030-01-09"),
+            ("time", "14:30"),
+            ("duration", "30"),
+        ],
+    )
+    .await;
+    sink.wait_for(6, ARRIVES).await;
+    app.api_post(&format!("/visits/{id}/cancel"), &token, json!({}))
+        .await;
+    let mails = sink.wait_for(8, ARRIVES).await;
+    let kinds = ["invitation", "reminder_day", "changed", "cancelled"];
     let browser = crate::support::Browser::start().await;
     let dir = crate::support::workspace_root().join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("dir");
     let mut problems = vec![];
-    for mail in &mails {
+    for (n, mail) in mails.iter().enumerate() {
+        let kind = kinds[n / 2];
         let lang = if mail.to.starts_with("taro") {
             "ja"
         } else {
@@ -468,22 +508,28 @@ async fn japanese_and_english_messages_look_right() {
                 &format!("data:image/png;base64,{data}"),
             );
         }
-        let file = dir.join(format!("mail-invitation-{lang}.html"));
+        let file = dir.join(format!("mail-{kind}-{lang}.html"));
         std::fs::write(&file, &html).expect("write");
-        for width in [390, 820] {
+        let widths: &[u32] = if kind == "invitation" {
+            &[390, 820]
+        } else {
+            &[390]
+        };
+        for &width in widths {
             browser.resize(width, 900).await;
             browser.goto(&format!("file://{}", file.display())).await;
             browser
-                .screenshot_full(&format!("mail-invitation-{lang}-{width}"))
+                .screenshot_full(&format!("mail-{kind}-{lang}-{width}"))
                 .await;
         }
         for violation in browser.axe().await {
-            problems.push(format!("{lang}: {violation}"));
+            problems.push(format!("{kind} {lang}: {violation}"));
         }
         assert_eq!(
             browser.eval("document.documentElement.lang").await,
             Value::String(lang.into())
         );
+        assert_eq!(mail.text.is_empty(), false, "a plain-text part too");
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -17,7 +17,7 @@ mail-calendar-alarm = まもなく面会の時間です
 
 ## 本文のはじめ
 mail-greeting = { $guest } 様
-mail-from = { $facility }です。
+mail-from = いつもお世話になっております。{ $facility }です。
 mail-heading =
     { $kind ->
         [reminder_day] 明日は面会の日です
@@ -45,14 +45,14 @@ mail-link-intro = 時間になったら、スマートフォンで次のリン�
 mail-button = 面会のページを開く
 mail-link-fallback = ボタンが押せないときは、次のアドレスを開いてください。
 mail-qr-alt = 面会のページを開く QR コード
-mail-qr-hint = パソコンでこのメールをご覧の場合は、スマートフォンのカメラをこの QR コードに向けても開けます。
+mail-qr-hint = パソコンでこのメールをご覧の場合は、スマートフォンのカメラでこの QR コードを読み取ると、スマートフォンで面会のページを開けます。
 mail-how-start = 面会は自動で始まります。カメラとマイクの使用を求められたら「許可」を押してください。
-mail-how-open = リンクは開始の15分前から開けます。アプリのインストールは不要です。
+mail-how-open = リンクは、開始の15分前から使えます。アプリのインストールは不要です。
 mail-how-private = このリンクは、ほかの方には教えないでください。
 mail-changed-link = お送りしているリンクは、そのまま使えます。
 
 ## 事前の確認（カメラと音）
-mail-check-intro = 面会の日までに、同じリンクからカメラと音を試しておけます。1分ほどで終わります。
+mail-check-intro = 面会の日までに、カメラと音が使えるか試しておくと安心です。1分ほどで終わります。
 mail-check-button = カメラと音を試す
 mail-check-ready = 事前の確認では、お使いのスマートフォン・パソコンに問題はありませんでした。当日も、確認したときと同じ機器でリンクを開いてください。
 mail-check-problem = 事前の確認で、次のことが見つかりました。
@@ -62,19 +62,19 @@ mail-check-none = カメラと音の事前確認が、まだお済みでない�
 ## 玄関での面会
 mail-entrance-come = { $time }の数分前に、{ $facility }の受付にお越しください。
 mail-entrance-staff = 「面会に来ました」と受付にお伝えください。職員が画面の前にご案内します。
-mail-entrance-start = 面会は自動で始まります。操作は何もいりません。
-mail-entrance-nothing = リンクやアプリの準備はいりません。
+mail-entrance-start = 面会は自動で始まります。操作は必要ありません。
+mail-entrance-nothing = リンクやアプリの準備は必要ありません。
 
 ## カレンダーと保存
 mail-calendar-attached = 添付のカレンダーファイルを開くと、この面会をカレンダーに追加できます。
 mail-keep = このメールは、面会の日まで保存しておいてください。
-mail-calendar-changed = カレンダーに追加していた場合、予定は新しい日時に変わります。
+mail-calendar-changed = カレンダーに追加していた場合は、添付のカレンダーファイルを開くと、予定を新しい日時に変更できます。
 
 ## 取り消し
 mail-cancelled-link = お送りしていたリンクは、もう使えません。
 mail-cancelled-entrance = この面会のために受付へお越しいただく必要はありません。
 mail-cancelled-again = 別の日時で面会をご希望の場合は、施設にお電話ください。
-mail-calendar-cancelled = カレンダーに追加していた場合、予定は削除されます。
+mail-calendar-cancelled = カレンダーに追加していた場合は、添付のカレンダーファイルを開くと、予定を削除できます。
 
 ## 本文の終わり
 mail-phone = ご不明な点は、{ $facility }（{ $phone }）までお電話ください。

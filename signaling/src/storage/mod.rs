@@ -19,7 +19,7 @@ pub use audit::{AuditEntry, FirstSteps};
 pub use devices::PairingCode;
 pub use outbox::{Due, Message, Recipient};
 pub use staff::StaffInvite;
-pub use visits::{InvitationLink, NewVisit};
+pub use visits::{InvitationLink, Invited, NewVisit};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

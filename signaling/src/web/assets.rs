@@ -29,6 +29,7 @@ macro_rules! asset {
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("style.css", CSS),
+    asset!("staff.css", CSS),
     asset!("js/countdown.js", JS),
     asset!("js/staff.js", JS),
     asset!("js/signaling.js", JS),

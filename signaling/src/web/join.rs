@@ -168,9 +168,9 @@ async fn link_state(
 }
 
 /// A link that still leads somewhere (not cancelled, not replaced), with its visit.
-async fn live_link(state: &AppState, token: &str) -> Result<(Visit, String), Error> {
-    match find(state, token).await? {
-        Some((visit, guest, false)) if visit.cancelled_at.is_none() => Ok((visit, guest)),
+async fn live_link(state: &AppState, token: &str) -> Result<crate::storage::Invited, Error> {
+    match state.db.visit_by_invitation(token.to_owned()).await? {
+        Some(invited) if !invited.revoked && invited.visit.cancelled_at.is_none() => Ok(invited),
         _ => Err(Error::NotFound),
     }
 }
@@ -197,12 +197,12 @@ async fn calendar(
     Path(token): Path<String>,
     Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
-    let (visit, _guest) = live_link(&state, &token).await?;
+    let invited = live_link(&state, &token).await?;
     Ok(calendar_file(
         made_in.tr(&ctx),
         &state,
-        &visit,
-        Some(&token),
+        &invited.visit,
+        Some((&token, &invited.guest_id)),
     ))
 }
 
@@ -212,7 +212,7 @@ async fn card(
     Path(token): Path<String>,
     Query(made_in): Query<MadeIn>,
 ) -> Result<Response, PageError> {
-    let (visit, _guest) = live_link(&state, &token).await?;
+    let visit = live_link(&state, &token).await?.visit;
     let page = CardPage::new(made_in.tr(&ctx), ctx.csrf, &state, &visit, Some(&token));
     Ok(render(&page)?.into_response())
 }

@@ -137,9 +137,16 @@ impl MadeIn {
     }
 }
 
-/// The calendar file of `visit`: with the family's link, or (at the entrance) with
-/// what to do at reception.
-pub fn calendar_file(tr: Tr, state: &AppState, visit: &Visit, token: Option<&str>) -> Response {
+/// The calendar file of `visit`: with the family's link (`(token, guest id)`: the
+/// entry has the same UID as the one their e-mail brings, so a calendar keeps one),
+/// or (at the entrance) with what to do at reception.
+pub fn calendar_file(
+    tr: Tr,
+    state: &AppState,
+    visit: &Visit,
+    link: Option<(&str, &str)>,
+) -> Response {
+    let token = link.map(|(token, _)| token);
     let facility = state.facility();
     let url = token
         .map(|t| visit_url(&state.public_url, t))
@@ -149,7 +156,7 @@ pub fn calendar_file(tr: Tr, state: &AppState, visit: &Visit, token: Option<&str
         Some(_) => tr.t1("ics-description", "url", &url),
         None => tr.t1("ics-entrance-description", "facility", &facility.name),
     };
-    let uid = format!("{}@menkai", visit.id);
+    let uid = invitations::calendar_uid(&visit.id, link.map(|(_, guest)| guest));
     let event = ics::Event {
         uid: &uid,
         summary: &summary,
