@@ -377,6 +377,15 @@ async fn moving_then_cancelling_updates_the_family_s_calendar_entry() {
         start + Duration::hours(3) + Duration::minutes(30)
     );
     assert!(changed.text.contains("14:30"), "{}", changed.text);
+    assert!(
+        changed.text.contains("11:00"),
+        "the old time too: {}",
+        changed.text
+    );
+    assert!(
+        changed.inline_png.is_none(),
+        "the QR code only in the invitation"
+    );
     assert!(changed.link().is_some(), "the same link still works");
 
     let (status, _) = app

@@ -17,7 +17,7 @@ mail-calendar-alarm = まもなく面会の時間です
 
 ## 本文のはじめ
 mail-greeting = { $guest } 様
-mail-from = いつもお世話になっております。{ $facility }です。
+mail-from = { $facility }からのお知らせです。
 mail-heading =
     { $kind ->
         [reminder_day] 明日は面会の日です

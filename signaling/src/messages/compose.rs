@@ -194,12 +194,24 @@ pub fn write(
             ready: matches!(c.verdict, Verdict::Ready | Verdict::ReadyRelayed),
             text: crate::checks::problem_words(&tr, &c.report).join(&tr.t("list-separator")),
         });
-    let qr_png = if url.is_empty() {
+    // The QR code is for the invitation (read on a computer, opened on the phone);
+    // in a reminder it is clutter. A message without it still carries the link.
+    let qr_png = if url.is_empty() || kind != Kind::Invitation {
         None
     } else {
-        // A message without its QR code still carries the link.
         invitations::qr::png(&url).ok()
     };
+    let before = message
+        .previous_start
+        .map(|t| {
+            let local = t.with_timezone(&cx.facility.tz());
+            format!(
+                "{} {}",
+                short_date(&tr, cx.facility, t),
+                local.format("%-H:%M")
+            )
+        })
+        .unwrap_or_default();
     let mail = Mail {
         tr,
         kind,
@@ -220,7 +232,7 @@ pub fn write(
         },
         link: url,
         check,
-        before: String::new(),
+        before,
         qr_cid: if qr_png.is_some() {
             QR_CID.to_owned()
         } else {

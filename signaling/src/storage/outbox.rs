@@ -29,9 +29,11 @@ pub struct Message {
     pub resends: u32,
     /// When it was queued (or "Send again" was pressed): retries stop a day after.
     pub created_at: DateTime<Utc>,
+    /// A "changed" message: when the visit started before the change.
+    pub previous_start: Option<DateTime<Utc>>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, visit_id, guest_id, kind, version, state, due_at, attempts, error, sent_at, resends, created_at";
+const MESSAGE_COLUMNS: &str = "id, visit_id, guest_id, kind, version, state, due_at, attempts, error, sent_at, resends, created_at, previous_start";
 
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = r.get(3)?;
@@ -49,6 +51,7 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         sent_at: opt_from_ts(r.get(9)?),
         resends: r.get(10)?,
         created_at: from_ts(r.get(11)?),
+        previous_start: opt_from_ts(r.get(12)?),
     })
 }
 
@@ -134,16 +137,17 @@ pub(super) fn guests_with_email(c: &Connection, visit_id: &str) -> Result<Vec<St
 }
 
 /// Tells every guest with an address who has had their invitation that the visit's
-/// time changed (version: the visit's new sequence).
+/// time changed from `previous_start` (version: the visit's new sequence).
 pub(super) fn tell_changed(
     tx: &Transaction<'_>,
     visit_id: &str,
     sequence: u32,
+    previous_start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     for guest_id in guests_with_email(tx, visit_id)? {
-        if invitation_went_out(tx, &guest_id)? {
-            enqueue(
+        if invitation_went_out(tx, &guest_id)?
+            && enqueue(
                 tx,
                 visit_id,
                 &guest_id,
@@ -151,6 +155,12 @@ pub(super) fn tell_changed(
                 i64::from(sequence),
                 now,
                 now,
+            )?
+        {
+            tx.execute(
+                "UPDATE outbox SET previous_start = ?4
+                 WHERE visit_id = ?1 AND guest_id = ?2 AND kind = 'changed' AND version = ?3",
+                params![visit_id, guest_id, sequence, ts(previous_start)],
             )?;
         }
     }

@@ -324,7 +324,7 @@ impl Db {
                 params![visit.id, ts(req.starts_at), ts(req.ends_at()), ts(now)],
             )?;
             let moved = load_visit(tx, &visit.id)?;
-            outbox::tell_changed(tx, &visit.id, moved.sequence, now)?;
+            outbox::tell_changed(tx, &visit.id, moved.sequence, visit.starts_at, now)?;
             let detail = format!(
                 "{} → {}",
                 describe(visit, &facility),
@@ -397,7 +397,7 @@ impl Db {
                 params![visit.id, ts(ends_at), i64::from(tell)],
             )?;
             if tell {
-                outbox::tell_changed(tx, &visit.id, visit.sequence + 1, now)?;
+                outbox::tell_changed(tx, &visit.id, visit.sequence + 1, visit.starts_at, now)?;
             }
             Ok((
                 load_visit(tx, &visit.id)?,

@@ -41,6 +41,8 @@ CREATE TABLE outbox (
     sent_at    INTEGER,
     -- "Send again" pressed: part of the Message-ID, so the copy is not taken for a duplicate.
     resends    INTEGER NOT NULL DEFAULT 0,
+    -- A "changed" message: the start before the change (the message says "from … to …").
+    previous_start INTEGER,
     created_at INTEGER NOT NULL,
     UNIQUE (visit_id, guest_id, kind, version)
 );
