@@ -953,3 +953,58 @@ async fn mail_test_sends_one_message_or_says_what_is_wrong() {
     assert!(said.contains("Could not connect to 127.0.0.1:1"), "{said}");
     assert_eq!(sink.received().len(), 1, "nothing else was sent");
 }
+
+/// Mail over STARTTLS (587 style) and over TLS from the first byte (465 style) to a
+/// server whose certificate a private CA signed: with the CA as `root` it goes;
+/// without it, `mail test` says the certificate is not trusted.
+#[tokio::test]
+async fn mail_over_tls_checks_the_server_s_certificate() {
+    use crate::support::{CertFiles, TestCa, ecdsa};
+    let ca = TestCa::new("Mail provider test CA");
+    let files = CertFiles::new(&ca.leaf(&["localhost"], ecdsa()));
+    let root = ca.write(files.dir.path());
+    for (tls, implicit) in [("starttls", false), ("tls", true)] {
+        let sink = SmtpSink::start_with(SinkOptions {
+            tls: Some((files.cert.clone(), files.key.clone())),
+            implicit_tls: implicit,
+            ..SinkOptions::default()
+        })
+        .await;
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = data.path().join("menkai.toml");
+        let run = |with_root: bool| {
+            let mut text = format!(
+                "[smtp]\nhost = \"localhost\"\nport = {}\ntls = \"{tls}\"\nfrom = \"{}\"\n",
+                sink.port,
+                crate::support::smtp::FROM
+            );
+            if with_root {
+                text.push_str(&format!("root = \"{}\"\n", root.display()));
+            }
+            std::fs::write(&config, text).expect("config");
+            let (config, data) = (config.clone(), data.path().to_owned());
+            async move {
+                let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_menkai"))
+                    .args(["admin", "mail", "test", "taro@example.jp", "--config"])
+                    .arg(&config)
+                    .arg("--data")
+                    .arg(&data)
+                    .output()
+                    .await
+                    .expect("runs");
+                (
+                    out.status.success(),
+                    String::from_utf8_lossy(&out.stdout).into_owned()
+                        + &String::from_utf8_lossy(&out.stderr),
+                )
+            }
+        };
+        let (ok, said) = run(false).await;
+        println!("{tls}, no root: {said}");
+        assert!(!ok);
+        assert!(said.contains("certificate is not trusted"), "{said}");
+        let (ok, said) = run(true).await;
+        assert!(ok, "{tls}: {said}");
+        assert_eq!(sink.wait_for(1, ARRIVES).await.len(), 1);
+    }
+}

@@ -25,6 +25,10 @@ pub struct SinkOptions {
     pub login: Option<(String, String)>,
     /// Wait this long before answering each message.
     pub delay_ms: u64,
+    /// Offer STARTTLS with this certificate and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// With `tls`: TLS from the first byte (port 465 style) instead of STARTTLS.
+    pub implicit_tls: bool,
 }
 
 pub struct SmtpSink {
@@ -66,6 +70,16 @@ impl SmtpSink {
             .args(["--delay-ms", &self.options.delay_ms.to_string()]);
         if let Some((user, password)) = &self.options.login {
             command.args(["--user", user, "--password", password]);
+        }
+        if let Some((cert, key)) = &self.options.tls {
+            command
+                .arg("--tls-cert")
+                .arg(cert)
+                .arg("--tls-key")
+                .arg(key);
+            if self.options.implicit_tls {
+                command.arg("--implicit-tls");
+            }
         }
         let mut child = command
             .stdout(std::process::Stdio::piped())
