@@ -207,7 +207,7 @@ impl Facility {
             errors.add("visiting_hours", "too_many");
         }
         if let Some(at) = &self.reminder_day_before
-            && !parse_minutes(at).is_some_and(|m| m < 24 * 60)
+            && parse_minutes(at).is_none_or(|m| m >= 24 * 60)
         {
             errors.add("reminder_day_before", "invalid_time");
         }
