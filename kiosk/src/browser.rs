@@ -185,8 +185,8 @@ pub struct Running {
     child: Child,
     pub pid: u32,
     pub devtools: String,
-    /// The profile: deleted with this value.
-    _profile: tempfile::TempDir,
+    /// The profile: deleted with this value (kept by [`Running::leave_running`]).
+    profile: Option<tempfile::TempDir>,
 }
 
 /// Starts the browser with a fresh profile under `profiles` and waits for DevTools.
@@ -203,7 +203,8 @@ pub async fn launch(options: &Options, profiles: &Path) -> Result<Running, Kiosk
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .kill_on_drop(true);
+        // Ended by Running's Drop (the whole process group), unless left running.
+        .kill_on_drop(false);
     #[cfg(unix)]
     command.process_group(0);
     let mut child = command.spawn().map_err(|e| fail(&e))?;
@@ -230,7 +231,7 @@ pub async fn launch(options: &Options, profiles: &Path) -> Result<Running, Kiosk
         child,
         pid,
         devtools,
-        _profile: profile,
+        profile: Some(profile),
     })
 }
 
@@ -250,9 +251,54 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Leaves the browser running after this process ends: the "removed" screen stays
+    /// for whoever stands at the laptop while the kiosk exits (4) for the service
+    /// manager to see. The next `run` (after staff pair the laptop again) closes it
+    /// first ([`close_left_behind`]: every launch writes its process id down).
+    pub fn leave_running(mut self) {
+        // The profile stays too (the browser is using it); the next run clears the
+        // profiles' directory.
+        if let Some(profile) = self.profile.take() {
+            let _ = profile.keep();
+        }
+        // Drop kills nothing now (no process group 0).
+        self.pid = 0;
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         kill_group(self.pid);
+    }
+}
+
+/// Closes a browser an earlier `run` left behind: showing the "removed" screen, or
+/// orphaned when that run was killed. Only when the process named in `pid_file` is
+/// still a browser on this kiosk's own profiles (a process id is reused after a
+/// reboot: an unrelated process is never touched).
+pub fn close_left_behind(pid_file: &Path, profiles: &Path) {
+    let Ok(text) = std::fs::read_to_string(pid_file) else {
+        return;
+    };
+    let _ = std::fs::remove_file(pid_file);
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        return;
+    };
+    if is_our_browser(pid, profiles) {
+        kill_group(pid);
+    }
+}
+
+fn is_our_browser(pid: u32, profiles: &Path) -> bool {
+    // Linux names a process's command line in /proc; elsewhere nothing is closed (a
+    // stale window there is closed by hand, which is safer than a wrong kill).
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains(&format!("--user-data-dir={}", profiles.display()))
+        }
+        Err(_) => false,
     }
 }
 

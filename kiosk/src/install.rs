@@ -27,6 +27,9 @@ pub fn unit(exe: &Path, extra: &[String]) -> String {
          ExecStart={}\n\
          Restart=always\n\
          RestartSec=5\n\
+         # Only the kiosk is signalled when the service stops (it closes its browser\n\
+         # itself); after staff remove the device its browser stays, showing so.\n\
+         KillMode=process\n\
          # Not paired (2), or removed by staff (4): restarting would not help.\n\
          RestartPreventExitStatus=2 4\n\n\
          [Install]\n\

@@ -107,7 +107,10 @@ async fn main() -> ExitCode {
             window,
         } => {
             let stop = menkai_shutdown::signal();
-            // Profiles left by a kiosk that was killed are worth nothing now.
+            // A window an earlier run left showing "removed" closes now, and profiles
+            // left by a kiosk that was killed are worth nothing.
+            let left_behind = cache_dir().join("browser.pid");
+            menkai_kiosk::browser::close_left_behind(&left_behind, &profiles);
             let _ = std::fs::remove_dir_all(&profiles);
             match browser_options(&browser, headless, window) {
                 Ok(options) => {
@@ -115,6 +118,7 @@ async fn main() -> ExitCode {
                         browser: options,
                         pairing_dir: dir,
                         profiles,
+                        left_behind,
                     };
                     match watchdog::run(&options, &tr, stop).await {
                         Ok(watchdog::Outcome::Stopped) => Ok(()),

@@ -9,7 +9,8 @@
 //! missed deadline ends the launch, and the next starts at once. A launch whose page
 //! never answered counts as a failed start and the next waits longer (1 s doubling to a
 //! minute), with the reason in the log. When the page shows "removed" (staff revoked
-//! the device), the pairing is forgotten and nothing is retried.
+//! the device), the pairing is forgotten, the browser is left showing that screen and
+//! the kiosk exits (4): nothing is retried.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ pub struct RunOptions {
     pub pairing_dir: PathBuf,
     /// Where launch profiles are made (each deleted when its launch ends).
     pub profiles: PathBuf,
+    /// Where the process id of the current browser is written (a browser left showing
+    /// the "removed" screen, or orphaned by a killed run, is closed by the next run).
+    pub left_behind: PathBuf,
 }
 
 /// How `run` ended.
@@ -126,6 +130,8 @@ pub async fn run(
             }
         };
         tracing::info!(pid = running.pid, devtools = %running.devtools, restarts, "browser started");
+        // Written down, so a run that follows a killed one closes this browser first.
+        let _ = std::fs::write(&options.left_behind, running.pid.to_string());
         let (end, answered) = tokio::select! {
             watched = watch(&mut running, &origin, &pairing.device_token, kiosk) => watched,
             () = &mut stop => (End::Stopped, true),
@@ -139,12 +145,12 @@ pub async fn run(
                 Pairing::forget(&options.pairing_dir);
                 let other = Tr::new(crate::i18n::Lang::from_env().other());
                 tracing::warn!("{} / {}", tr.t("run-removed"), other.t("run-removed"));
-                // The page keeps saying so to whoever stands at the laptop; nothing
-                // is retried with the old token. Done when the browser is closed.
-                tokio::select! {
-                    _ = running.exited() => tracing::info!("{}", tr.t("run-browser-closed")),
-                    () = &mut stop => running.stop().await,
-                }
+                // The page keeps saying so to whoever stands at the laptop: the
+                // browser is left running and the kiosk exits (4), so the service
+                // manager shows it stopped and does not restart it. Nothing is retried
+                // with the old token; the next `run` (after pairing again) closes
+                // that window first.
+                running.leave_running();
                 return Ok(Outcome::Removed);
             }
             other => {

@@ -1,6 +1,6 @@
 //! What families receive: the visit link in each state, its QR code and calendar file.
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -273,22 +273,7 @@ async fn the_calendar_file_parses_and_starts_at_the_booked_instant() {
         .collect();
     assert_eq!(names, ["VTIMEZONE", "VEVENT"]);
     let event = &calendar.components[1];
-    let start = event.find_prop("DTSTART").expect("DTSTART");
-    let tzid = start
-        .params
-        .iter()
-        .find(|p| p.key == "TZID")
-        .and_then(|p| p.val.as_ref())
-        .expect("TZID")
-        .to_string();
-    let tz: chrono_tz::Tz = tzid.parse().expect("a real time zone");
-    let local =
-        NaiveDateTime::parse_from_str(start.val.as_str(), "%Y%m%dT%H%M%S").expect("local time");
-    let utc: DateTime<Utc> = tz
-        .from_local_datetime(&local)
-        .single()
-        .expect("unambiguous")
-        .with_timezone(&Utc);
+    let (_, utc) = crate::support::event_start(event);
     assert_eq!(
         utc.to_rfc3339(),
         visit["starts_at"].as_str().expect("start")

@@ -4,7 +4,7 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -74,26 +74,12 @@ fn entry(mail: &Received) -> Entry {
             .map(|p| p.val.to_string())
             .unwrap_or_default()
     };
-    let start = event.find_prop("DTSTART").expect("DTSTART");
-    let tzid = start
-        .params
-        .iter()
-        .find(|p| p.key == "TZID")
-        .and_then(|p| p.val.as_ref())
-        .expect("TZID")
-        .to_string();
-    let tz: chrono_tz::Tz = tzid.parse().expect("a real time zone");
-    let local =
-        NaiveDateTime::parse_from_str(start.val.as_str(), "%Y%m%dT%H%M%S").expect("local time");
+    let (tzid, start) = crate::support::event_start(event);
     Entry {
         method,
         uid: prop("UID"),
         sequence: prop("SEQUENCE").parse().expect("SEQUENCE"),
-        start: tz
-            .from_local_datetime(&local)
-            .single()
-            .expect("unambiguous")
-            .with_timezone(&Utc),
+        start,
         tzid,
         status: prop("STATUS"),
     }
@@ -197,9 +183,7 @@ async fn booking_with_an_address_delivers_one_invitation_with_link_qr_and_calend
     // The API and the visit's page say it was sent; the address shows in full there,
     // masked in lists.
     let id = visit["id"].as_str().expect("id");
-    let (_, shown) = app
-        .api(reqwest::Method::GET, &format!("/visits/{id}"), &token, None)
-        .await;
+    let shown = visit_json(&app, &token, id).await;
     assert_eq!(shown["messages"][0]["kind"], "invitation");
     assert_eq!(shown["messages"][0]["state"], "sent", "{shown}");
     assert_eq!(shown["guests"][0]["email"], "taro@example.jp");
@@ -538,7 +522,7 @@ async fn japanese_and_english_messages_look_right() {
             browser.eval("document.documentElement.lang").await,
             Value::String(lang.into())
         );
-        assert_eq!(mail.text.is_empty(), false, "a plain-text part too");
+        assert!(!mail.text.is_empty(), "a plain-text part too");
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -560,9 +544,7 @@ async fn messages_wait_while_the_mail_server_is_down_and_go_when_it_returns() {
     .await;
     let id = visit["id"].as_str().expect("id");
     let state = || async {
-        let (_, v) = app
-            .api(reqwest::Method::GET, &format!("/visits/{id}"), &token, None)
-            .await;
+        let v = visit_json(&app, &token, id).await;
         v["messages"][0].clone()
     };
     crate::support::until(ARRIVES, "a first failed try", || async {
@@ -601,9 +583,7 @@ async fn a_refused_mailbox_is_shown_on_the_visit_page() {
     .await;
     let id = visit["id"].as_str().expect("id");
     crate::support::until(ARRIVES, "the invitation failed", || async {
-        let (_, v) = app
-            .api(reqwest::Method::GET, &format!("/visits/{id}"), &token, None)
-            .await;
+        let v = visit_json(&app, &token, id).await;
         (v["messages"][0]["state"] == "failed").then_some(())
     })
     .await;
@@ -630,25 +610,11 @@ async fn a_refused_mailbox_is_shown_on_the_visit_page() {
     .await;
     let other_id = other["id"].as_str().expect("id");
     crate::support::until(ARRIVES, "a first refused try", || async {
-        let (_, v) = app
-            .api(
-                reqwest::Method::GET,
-                &format!("/visits/{other_id}"),
-                &token,
-                None,
-            )
-            .await;
+        let v = visit_json(&app, &token, other_id).await;
         (v["messages"][0]["attempts"] != json!(0)).then_some(())
     })
     .await;
-    let (_, v) = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/visits/{other_id}"),
-            &token,
-            None,
-        )
-        .await;
+    let v = visit_json(&app, &token, other_id).await;
     assert_eq!(v["messages"][0]["state"], "queued", "{v}");
     sink.fail_for_now(false);
     app.advance(Duration::minutes(2));
@@ -789,9 +755,7 @@ async fn guests_names_and_addresses_are_deleted_after_the_retention_days() {
     sink.wait_for(1, ARRIVES).await;
     let id = visit["id"].as_str().expect("id");
     let guest = || async {
-        let (_, v) = app
-            .api(reqwest::Method::GET, &format!("/visits/{id}"), &token, None)
-            .await;
+        let v = visit_json(&app, &token, id).await;
         v["guests"][0].clone()
     };
     app.advance(Duration::days(29));
@@ -906,29 +870,7 @@ async fn mail_test_sends_one_message_or_says_what_is_wrong() {
         ..SinkOptions::default()
     })
     .await;
-    let data = tempfile::tempdir().expect("temp dir");
-    let config = data.path().join("menkai.toml");
-    let run = |text: String| {
-        let config = config.clone();
-        let data = data.path().to_owned();
-        async move {
-            std::fs::write(&config, text).expect("config");
-            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_menkai"))
-                .args(["admin", "mail", "test", "taro@example.jp", "--config"])
-                .arg(&config)
-                .arg("--data")
-                .arg(&data)
-                .output()
-                .await
-                .expect("runs");
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stdout).into_owned()
-                    + &String::from_utf8_lossy(&out.stderr),
-            )
-        }
-    };
-    let (ok, said) = run(sink.toml()).await;
+    let (ok, said) = mail_test(&sink.toml()).await;
     assert!(ok, "{said}");
     assert!(
         said.contains("Sent a test message to taro@example.jp"),
@@ -938,7 +880,7 @@ async fn mail_test_sends_one_message_or_says_what_is_wrong() {
     assert_eq!(got[0].to, "taro@example.jp");
 
     let wrong = sink.toml().replace("right password", "wrong password");
-    let (ok, said) = run(wrong).await;
+    let (ok, said) = mail_test(&wrong).await;
     println!("{said}");
     assert!(!ok);
     assert!(said.contains("refused the login"), "{said}");
@@ -947,7 +889,7 @@ async fn mail_test_sends_one_message_or_says_what_is_wrong() {
     let nobody = sink
         .toml()
         .replace(&format!("port = {}", sink.port), "port = 1");
-    let (ok, said) = run(nobody).await;
+    let (ok, said) = mail_test(&nobody).await;
     println!("{said}");
     assert!(!ok);
     assert!(said.contains("Could not connect to 127.0.0.1:1"), "{said}");
@@ -970,9 +912,7 @@ async fn mail_over_tls_checks_the_server_s_certificate() {
             ..SinkOptions::default()
         })
         .await;
-        let data = tempfile::tempdir().expect("temp dir");
-        let config = data.path().join("menkai.toml");
-        let run = |with_root: bool| {
+        let config = |with_root: bool| {
             let mut text = format!(
                 "[smtp]\nhost = \"localhost\"\nport = {}\ntls = \"{tls}\"\nfrom = \"{}\"\n",
                 sink.port,
@@ -981,30 +921,43 @@ async fn mail_over_tls_checks_the_server_s_certificate() {
             if with_root {
                 text.push_str(&format!("root = \"{}\"\n", root.display()));
             }
-            std::fs::write(&config, text).expect("config");
-            let (config, data) = (config.clone(), data.path().to_owned());
-            async move {
-                let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_menkai"))
-                    .args(["admin", "mail", "test", "taro@example.jp", "--config"])
-                    .arg(&config)
-                    .arg("--data")
-                    .arg(&data)
-                    .output()
-                    .await
-                    .expect("runs");
-                (
-                    out.status.success(),
-                    String::from_utf8_lossy(&out.stdout).into_owned()
-                        + &String::from_utf8_lossy(&out.stderr),
-                )
-            }
+            text
         };
-        let (ok, said) = run(false).await;
+        let (ok, said) = mail_test(&config(false)).await;
         println!("{tls}, no root: {said}");
         assert!(!ok);
         assert!(said.contains("certificate is not trusted"), "{said}");
-        let (ok, said) = run(true).await;
+        let (ok, said) = mail_test(&config(true)).await;
         assert!(ok, "{tls}: {said}");
         assert_eq!(sink.wait_for(1, ARRIVES).await.len(), 1);
     }
+}
+
+/// `menkai admin mail test taro@example.jp` with a configuration file of `config`
+/// (and a fresh data directory): whether it succeeded, and all it printed.
+async fn mail_test(config: &str) -> (bool, String) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let file = data.path().join("menkai.toml");
+    std::fs::write(&file, config).expect("config");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_menkai"))
+        .args(["admin", "mail", "test", "taro@example.jp", "--config"])
+        .arg(&file)
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .await
+        .expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// `GET /api/v1/visits/{id}`.
+async fn visit_json(app: &TestApp, token: &str, id: &str) -> Value {
+    let (status, visit) = app
+        .api(reqwest::Method::GET, &format!("/visits/{id}"), token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{visit}");
+    visit
 }

@@ -435,6 +435,28 @@ pub fn path_of(url: &str) -> String {
         .map_or(String::from("/"), |i| after_scheme[i..].to_owned())
 }
 
+/// A calendar entry's start: its `TZID` and the instant its local time names there.
+pub fn event_start(event: &icalendar::parser::Component<'_>) -> (String, DateTime<Utc>) {
+    use chrono::TimeZone as _;
+    let start = event.find_prop("DTSTART").expect("DTSTART");
+    let tzid = start
+        .params
+        .iter()
+        .find(|p| p.key == "TZID")
+        .and_then(|p| p.val.as_ref())
+        .expect("TZID")
+        .to_string();
+    let tz: chrono_tz::Tz = tzid.parse().expect("a real time zone");
+    let local = chrono::NaiveDateTime::parse_from_str(start.val.as_str(), "%Y%m%dT%H%M%S")
+        .expect("local time");
+    let instant = tz
+        .from_local_datetime(&local)
+        .single()
+        .expect("unambiguous")
+        .with_timezone(&Utc);
+    (tzid, instant)
+}
+
 /// Every piece of `html` between `start` and the next `end`, in order.
 pub fn all_between(html: &str, start: &str, end: &str) -> Vec<String> {
     html.split(start)

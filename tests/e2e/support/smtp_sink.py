@@ -29,7 +29,7 @@ p.add_argument("--implicit-tls", action="store_true")
 p.add_argument("--delay-ms", type=int, default=0)
 a = p.parse_args()
 warnings.simplefilter("ignore")  # "AUTH without TLS" warning: intended here
-logging.getLogger("mail.log").setLevel(logging.ERROR)  # login_data deprecation noise
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # deprecation noise, refused TLS handshakes
 
 
 class Handler:
