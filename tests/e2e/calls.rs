@@ -352,9 +352,11 @@ async fn a_call_survives_a_restart_of_the_server() {
         family_back.as_secs_f64() * 1000.0,
         tablet_back.as_secs_f64() * 1000.0
     );
+    // About half a second on a quiet machine (printed above); the bound leaves room for
+    // a loaded CI machine, where the family page's reconnect can miss one retry.
     assert!(
-        family_back.max(tablet_back) < StdDuration::from_secs(1),
-        "both pages back within a second of the server answering"
+        family_back.max(tablet_back) < StdDuration::from_secs(2),
+        "both pages back within two seconds of the server answering"
     );
     assert_eq!(
         family.eval("window.menkai.mesh.me").await,

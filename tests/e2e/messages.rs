@@ -961,3 +961,43 @@ async fn visit_json(app: &TestApp, token: &str, id: &str) -> Value {
     assert_eq!(status, StatusCode::OK, "{visit}");
     visit
 }
+
+/// "Send again" on the visit's page sends the message once more (a family who says it
+/// never arrived): a second copy with its own Message-ID, and the page says sent.
+#[tokio::test]
+async fn send_again_sends_one_more_copy() {
+    let sink = SmtpSink::start().await;
+    let (app, token, seed) = home_with_mail(&sink).await;
+    let visit = book_with(
+        &app,
+        &token,
+        &seed,
+        monday_9am_tokyo() + Duration::days(1),
+        &[("山田 太郎", "taro@example.jp", "")],
+    )
+    .await;
+    let first = sink.wait_for(1, ARRIVES).await.remove(0);
+    let id = visit["id"].as_str().expect("id");
+    let message = visit_json(&app, &token, id).await["messages"][0]["id"]
+        .as_i64()
+        .expect("message id");
+    app.login_as_admin().await;
+    let res = app
+        .post_form(
+            &format!("/staff/visits/{id}"),
+            &format!("/staff/visits/{id}/messages/{message}/again"),
+            &[],
+        )
+        .await;
+    assert_eq!(redirected_to(&res), format!("/staff/visits/{id}#messages"));
+    let again = sink.wait_for(2, ARRIVES).await.remove(1);
+    assert_eq!(again.subject, first.subject);
+    assert_eq!(again.link(), first.link(), "the same link");
+    assert_ne!(
+        again.message_id, first.message_id,
+        "not taken for a duplicate"
+    );
+    let shown = visit_json(&app, &token, id).await;
+    assert_eq!(shown["messages"][0]["state"], "sent", "{shown}");
+    nothing_more(&sink, 2).await;
+}
