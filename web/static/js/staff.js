@@ -4,6 +4,10 @@
 
 document.documentElement.classList.add("js");
 
+// On a phone the pages' links are one row that scrolls sideways: the current page's
+// link starts in sight (Devices, Settings and History are off to the right otherwise).
+document.querySelector('.staff-nav [aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
+
 // Booking: choosing a resident, date, mode or device shows the free slots at once.
 for (const form of document.querySelectorAll("form[data-autosubmit]")) {
   if (!(form instanceof HTMLFormElement)) continue;
