@@ -305,6 +305,66 @@ mod tests {
         );
     }
 
+    /// The history page shows `audit-{action}` for every action stored: each action
+    /// written anywhere (`Audit::new(actor, "action", …)`, and the visit changes'
+    /// `audit_action`) has its words.
+    #[test]
+    fn every_audit_action_has_its_words() {
+        let ja = ids(&JA_FTL);
+        let mut missing = vec![];
+        let mut files = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(
+                    std::fs::read_dir(&path)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+                continue;
+            }
+            // (This file quotes the markers below.)
+            let Ok(source) = std::fs::read_to_string(&path).map_err(drop).and_then(|s| {
+                if path.ends_with("i18n.rs") {
+                    Err(())
+                } else {
+                    Ok(s)
+                }
+            }) else {
+                continue;
+            };
+            // Where actions are written: the call itself (often over several lines),
+            // the visit changes' table, and `let action = if … { "a" } else { "b" }`.
+            let mut places: Vec<&str> = vec![];
+            for marker in ["Audit::new(", "let action ="] {
+                for (at, _) in source.match_indices(marker) {
+                    let rest = &source[at..];
+                    places.push(&rest[..rest.find(';').unwrap_or(rest.len())]);
+                }
+            }
+            places.extend(
+                source
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with("Change::") && l.contains("=>")),
+            );
+            let actions = places.iter().flat_map(|place| {
+                place.split('"').skip(1).step_by(2).filter(|a| {
+                    !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                })
+            });
+            for action in actions {
+                if !ja.contains(&format!("audit-{action}")) {
+                    missing.push(format!("{}: audit-{action}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no words for: {missing:?}");
+    }
+
     /// Finds the message ids passed to `t`, `t1` and `t2` in a tree of files.
     fn used_ids(dir: &std::path::Path) -> Vec<String> {
         let mut found = vec![];
