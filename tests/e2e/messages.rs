@@ -542,15 +542,11 @@ async fn messages_wait_while_the_mail_server_is_down_and_go_when_it_returns() {
     )
     .await;
     let id = visit["id"].as_str().expect("id");
-    let state = || async {
-        let v = visit_json(&app, &token, id).await;
-        v["messages"][0].clone()
-    };
-    crate::support::until(ARRIVES, "a first failed try", || async {
-        (state().await["attempts"] != json!(0)).then_some(())
+    let waiting = when_first_message(&app, &token, id, "a first failed try", |m| {
+        m["attempts"] != json!(0)
     })
-    .await;
-    let waiting = state().await;
+    .await["messages"][0]
+        .clone();
     assert_eq!(waiting["state"], "queued", "{waiting}");
     assert!(
         waiting["error"]
@@ -581,9 +577,8 @@ async fn a_refused_mailbox_is_shown_on_the_visit_page() {
     )
     .await;
     let id = visit["id"].as_str().expect("id");
-    crate::support::until(ARRIVES, "the invitation failed", || async {
-        let v = visit_json(&app, &token, id).await;
-        (v["messages"][0]["state"] == "failed").then_some(())
+    when_first_message(&app, &token, id, "the invitation failed", |m| {
+        m["state"] == "failed"
     })
     .await;
     app.login_as_admin().await;
@@ -608,12 +603,10 @@ async fn a_refused_mailbox_is_shown_on_the_visit_page() {
     )
     .await;
     let other_id = other["id"].as_str().expect("id");
-    crate::support::until(ARRIVES, "a first refused try", || async {
-        let v = visit_json(&app, &token, other_id).await;
-        (v["messages"][0]["attempts"] != json!(0)).then_some(())
+    let v = when_first_message(&app, &token, other_id, "a first refused try", |m| {
+        m["attempts"] != json!(0)
     })
     .await;
-    let v = visit_json(&app, &token, other_id).await;
     assert_eq!(v["messages"][0]["state"], "queued", "{v}");
     sink.fail_for_now(false);
     app.advance(Duration::minutes(2));
@@ -952,13 +945,28 @@ async fn mail_test(config: &str) -> (bool, String) {
     )
 }
 
-/// The visit once its first message is marked sent: the mail server's "250" reaches
-/// the worker (which then writes it down) a moment after the message is in the
-/// Maildir.
-async fn sent(app: &TestApp, token: &str, id: &str) -> Value {
-    crate::support::until(ARRIVES, "the message marked sent", || async {
+/// The visit once its first message is as `wanted` says (`what` names it in a
+/// failure): the worker writes down how a try went a moment after the mail server
+/// answered.
+async fn when_first_message(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    what: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    crate::support::until(ARRIVES, what, || async {
         let visit = visit_json(app, token, id).await;
-        (visit["messages"][0]["state"] == "sent").then_some(visit)
+        wanted(&visit["messages"][0]).then_some(visit)
+    })
+    .await
+}
+
+/// The visit once its first message is marked sent (the Maildir has the message a
+/// moment before the server's "250" reaches the worker).
+async fn sent(app: &TestApp, token: &str, id: &str) -> Value {
+    when_first_message(app, token, id, "the message marked sent", |m| {
+        m["state"] == "sent"
     })
     .await
 }

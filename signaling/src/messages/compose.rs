@@ -180,11 +180,7 @@ pub fn write(
         (true, None) => return Err(Skip::Fail("link_unavailable")),
     };
     let times = invitations::local_times(cx.facility, lang, visit.starts_at, visit.ends_at);
-    let when = format!(
-        "{} {}",
-        short_date(&tr, cx.facility, visit.starts_at),
-        times.start
-    );
+    let when = short_when(&tr, cx.facility, visit.starts_at);
     let guest = visit.guests.iter().find(|g| g.id == recipient.guest_id);
     let reminder = matches!(kind, Kind::ReminderDay | Kind::ReminderSoon);
     let check = guest
@@ -203,14 +199,7 @@ pub fn write(
     };
     let before = message
         .previous_start
-        .map(|t| {
-            let local = t.with_timezone(&cx.facility.tz());
-            format!(
-                "{} {}",
-                short_date(&tr, cx.facility, t),
-                local.format("%-H:%M")
-            )
-        })
+        .map(|t| short_when(&tr, cx.facility, t))
         .unwrap_or_default();
     let mail = Mail {
         tr,
@@ -271,14 +260,16 @@ pub fn write(
     })
 }
 
-/// `12月8日（火）` / `Tuesday 8 December`: the date in a subject line (no year).
-fn short_date(tr: &Tr, facility: &Facility, at: DateTime<Utc>) -> String {
+/// `12月8日（火） 9:00` / `Tuesday 8 December 9:00`: a moment in a subject line or the
+/// "changed" message's old time (no year), in the home's time zone.
+fn short_when(tr: &Tr, facility: &Facility, at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&facility.tz());
     let weekday = tr.t(&format!("weekday-{}", local.weekday().number_from_monday()));
     let month = tr.t(&format!("month-{}", local.month()));
+    let time = local.format("%-H:%M");
     match tr.lang {
-        crate::i18n::Lang::Ja => format!("{month}{}日（{weekday}）", local.day()),
-        crate::i18n::Lang::En => format!("{weekday} {} {month}", local.day()),
+        crate::i18n::Lang::Ja => format!("{month}{}日（{weekday}） {time}", local.day()),
+        crate::i18n::Lang::En => format!("{weekday} {} {month} {time}", local.day()),
     }
 }
 

@@ -75,27 +75,21 @@ pub struct Due {
     pub recipient: Option<Recipient>,
 }
 
-/// Queues a message unless the same (visit, guest, kind, version) is already there.
+/// Queues a message, due at once, unless the same (visit, guest, kind, version) is
+/// already there. `previous_start`: a "changed" message's old time.
 pub(super) fn enqueue(
     tx: &Transaction<'_>,
     visit_id: &str,
     guest_id: &str,
     kind: Kind,
     version: i64,
-    due_at: DateTime<Utc>,
+    previous_start: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let added = tx.execute(
-        "INSERT OR IGNORE INTO outbox (visit_id, guest_id, kind, version, due_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            visit_id,
-            guest_id,
-            kind.as_str(),
-            version,
-            ts(due_at),
-            ts(now)
-        ],
+        "INSERT OR IGNORE INTO outbox (visit_id, guest_id, kind, version, previous_start, due_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![visit_id, guest_id, kind.as_str(), version, previous_start.map(ts), ts(now)],
     )?;
     Ok(added == 1)
 }
@@ -136,31 +130,27 @@ pub(super) fn guests_with_email(c: &Connection, visit_id: &str) -> Result<Vec<St
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Tells every guest with an address who has had their invitation that the visit's
-/// time changed from `previous_start` (version: the visit's new sequence).
-pub(super) fn tell_changed(
+/// Tells every guest with an address who has had their invitation of a change to the
+/// visit (`Changed`, from `previous_start`; `Cancelled`). Version: the visit's new
+/// sequence.
+pub(super) fn tell_those_invited(
     tx: &Transaction<'_>,
     visit_id: &str,
+    kind: Kind,
     sequence: u32,
-    previous_start: DateTime<Utc>,
+    previous_start: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     for guest_id in guests_with_email(tx, visit_id)? {
-        if invitation_went_out(tx, &guest_id)?
-            && enqueue(
+        if invitation_went_out(tx, &guest_id)? {
+            enqueue(
                 tx,
                 visit_id,
                 &guest_id,
-                Kind::Changed,
+                kind,
                 i64::from(sequence),
+                previous_start,
                 now,
-                now,
-            )?
-        {
-            tx.execute(
-                "UPDATE outbox SET previous_start = ?4
-                 WHERE visit_id = ?1 AND guest_id = ?2 AND kind = 'changed' AND version = ?3",
-                params![visit_id, guest_id, sequence, ts(previous_start)],
             )?;
         }
     }
@@ -235,7 +225,7 @@ impl Db {
                             continue;
                         }
                         for guest_id in guests_with_email(&tx, &visit_id)? {
-                            if enqueue(&tx, &visit_id, &guest_id, kind, i64::from(sequence), now, now)? {
+                            if enqueue(&tx, &visit_id, &guest_id, kind, i64::from(sequence), None, now)? {
                                 planned += 1;
                             }
                         }
@@ -343,30 +333,25 @@ impl Db {
         actor: &crate::staff::Actor,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let actor = actor.label.clone();
-        self.audited(now, super::audit::Lock::Immediate, move |tx| {
-            let visit = load_visit(tx, &visit_id)?;
-            if visit.cancelled_at.is_some() {
-                return Err(Error::Conflict("visit_cancelled"));
-            }
-            if visit.ended_at.is_some() || visit.ends_at <= now {
-                return Err(Error::Conflict("visit_ended"));
-            }
-            let changed = tx.execute(
-                "UPDATE outbox SET state = 'queued', due_at = ?3, attempts = 0, error = NULL,
-                   resends = resends + 1, created_at = ?3
-                 WHERE id = ?1 AND visit_id = ?2 AND state IN ('failed', 'sent')",
-                params![message_id, visit_id, ts(now)],
-            )?;
-            if changed == 0 {
-                return Err(Error::NotFound);
-            }
-            let audit = super::audit::Audit::new(&actor, "message_resent", message_id.to_string());
-            Ok(((), Some(audit)))
-        })
-        .await?;
-        self.announce_message();
-        Ok(())
+        self.change_visit(
+            visit_id,
+            actor,
+            crate::visits::Change::ResendMessage,
+            now,
+            move |tx, visit| {
+                let changed = tx.execute(
+                    "UPDATE outbox SET state = 'queued', due_at = ?3, attempts = 0, error = NULL,
+                       resends = resends + 1, created_at = ?3
+                     WHERE id = ?1 AND visit_id = ?2 AND state IN ('failed', 'sent')",
+                    params![message_id, visit.id, ts(now)],
+                )?;
+                if changed == 0 {
+                    return Err(Error::NotFound);
+                }
+                Ok(((), message_id.to_string()))
+            },
+        )
+        .await
     }
 
     /// When `retention_days` have passed since a visit, its guests' names and

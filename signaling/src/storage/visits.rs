@@ -243,7 +243,7 @@ impl Db {
                     });
                 }
                 if guest.email.is_some() {
-                    outbox::enqueue(tx, &id, &guest_id, Kind::Invitation, 1, now, now)?;
+                    outbox::enqueue(tx, &id, &guest_id, Kind::Invitation, 1, None, now)?;
                 }
             }
             let visit = load_visit(tx, &id)?;
@@ -268,7 +268,7 @@ impl Db {
     /// Runs one change to a visit that is not over yet, inside a write transaction, and
     /// records it in the audit list. `change` makes the update and returns its result
     /// and the audit line's detail.
-    async fn change_visit<T, F>(
+    pub(super) async fn change_visit<T, F>(
         &self,
         id: String,
         actor: &Actor,
@@ -324,7 +324,14 @@ impl Db {
                 params![visit.id, ts(req.starts_at), ts(req.ends_at()), ts(now)],
             )?;
             let moved = load_visit(tx, &visit.id)?;
-            outbox::tell_changed(tx, &visit.id, moved.sequence, visit.starts_at, now)?;
+            outbox::tell_those_invited(
+                tx,
+                &visit.id,
+                Kind::Changed,
+                moved.sequence,
+                Some(visit.starts_at),
+                now,
+            )?;
             let detail = format!(
                 "{} → {}",
                 describe(visit, &facility),
@@ -355,12 +362,7 @@ impl Db {
             )?;
             // Nothing still queued goes out; those who heard of the visit hear it is off.
             outbox::drop_queued(tx, &visit.id, None)?;
-            let sequence = i64::from(visit.sequence) + 1;
-            for guest_id in outbox::guests_with_email(tx, &visit.id)? {
-                if outbox::invitation_went_out(tx, &guest_id)? {
-                    outbox::enqueue(tx, &visit.id, &guest_id, Kind::Cancelled, sequence, now, now)?;
-                }
-            }
+            outbox::tell_those_invited(tx, &visit.id, Kind::Cancelled, visit.sequence + 1, None, now)?;
             tx.execute(
                 "UPDATE guests SET link_sealed = NULL WHERE visit_id = ?1",
                 [&visit.id],
@@ -397,7 +399,14 @@ impl Db {
                 params![visit.id, ts(ends_at), i64::from(tell)],
             )?;
             if tell {
-                outbox::tell_changed(tx, &visit.id, visit.sequence + 1, visit.starts_at, now)?;
+                outbox::tell_those_invited(
+                    tx,
+                    &visit.id,
+                    Kind::Changed,
+                    visit.sequence + 1,
+                    Some(visit.starts_at),
+                    now,
+                )?;
             }
             Ok((
                 load_visit(tx, &visit.id)?,
@@ -466,7 +475,7 @@ impl Db {
                 )?;
                 if email.is_some() {
                     keep_link_for_messages(tx, &seal, &guest.id, &token)?;
-                    outbox::enqueue(tx, &visit.id, &guest.id, Kind::Invitation, link_no, now, now)?;
+                    outbox::enqueue(tx, &visit.id, &guest.id, Kind::Invitation, link_no, None, now)?;
                 }
                 let detail = format!("{} ({})", describe(visit, &facility), guest.name);
                 Ok((
@@ -651,5 +660,6 @@ fn audit_action(change: Change) -> &'static str {
         Change::Extend => "visit_extended",
         Change::End => "visit_ended",
         Change::ReissueLink => "link_reissued",
+        Change::ResendMessage => "message_resent",
     }
 }

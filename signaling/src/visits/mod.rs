@@ -106,6 +106,8 @@ pub enum Change {
     End,
     /// A guest's lost link replaced by a new one.
     ReissueLink,
+    /// A message to the family sent once more ("Send again").
+    ResendMessage,
 }
 
 impl Visit {
