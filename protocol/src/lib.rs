@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod captions;
 pub mod check;
 
 use std::borrow::Cow;
