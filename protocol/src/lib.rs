@@ -111,6 +111,12 @@ pub struct VisitInfo {
     /// RFC 3339.
     pub ends_at: String,
     pub state: VisitState,
+    /// Live captions are on for this visit (an extension; only when the server has a
+    /// recogniser): the family's page sends its microphone's audio for recognition,
+    /// and the resident's devices show `caption` frames.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub captions: bool,
 }
 
 /// A STUN or TURN server, as `RTCIceServer` takes it: from the config file's
@@ -279,6 +285,11 @@ pub enum ServerMsg {
         /// The server's clock (an extension).
         #[serde(default)]
         now: String,
+        /// Whether captions are on, when staff turned them on or off during the visit
+        /// (an extension; left out otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        captions: Option<bool>,
     },
     Pong,
     /// To a device between visits: run the self-check now and report it in `health`
@@ -301,6 +312,23 @@ pub enum ServerMsg {
     /// Devices only (an extension): today's upcoming visits changed.
     Schedule {
         schedule: Vec<ScheduleEntry>,
+    },
+    /// To the resident's devices: what family member `from` said (docs/PROTOCOL.md
+    /// "Captions"). `seq` numbers the utterance; partials (`final: false`) of one
+    /// utterance are followed by its final, which replaces them (an empty final takes
+    /// a partial back: it was not speech after all).
+    Caption {
+        from: String,
+        text: String,
+        #[serde(rename = "final")]
+        is_final: bool,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        seq: u64,
+    },
+    /// To everyone in a visit with captions on: whether the recogniser is working now
+    /// (it stopped, or it is back).
+    Captions {
+        available: bool,
     },
     /// A frame of a later version, read by a client that does not know it (never
     /// sent): extensions never break a client.
@@ -375,6 +403,38 @@ pub enum ClientMsg {
     },
     /// Devices only: how the device is (camera, microphone, battery…).
     Health(Health),
+    /// Guests only, in a visit with captions on: start sending audio for captions in
+    /// language `lang` ("ja" or "en"), or stop (`paused: true`: what was being said is
+    /// dropped). The audio itself goes in binary frames (docs/PROTOCOL.md).
+    Captions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        lang: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        paused: bool,
+    },
+}
+
+/// A `captions` frame exactly as documented.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptionsFrame {
+    #[serde(rename = "type")]
+    _kind: String,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    paused: bool,
+}
+
+fn parse_captions(text: &str) -> Option<ClientMsg> {
+    let frame: CaptionsFrame = serde_json::from_str(text).ok()?;
+    let lang_ok = frame.lang.as_deref().is_none_or(|l| matches!(l, "ja" | "en"));
+    (lang_ok && (frame.lang.is_some() != frame.paused)).then_some(ClientMsg::Captions {
+        lang: frame.lang,
+        paused: frame.paused,
+    })
 }
 
 /// What Menkai's own endpoints put in a `signal` frame's `data` (W3C perfect
@@ -431,8 +491,10 @@ impl ClientMsg {
     /// A client frame as the server reads it: only in its documented shape (no field
     /// another frame type has, none unknown); anything else is `None`.
     pub fn parse(text: &str) -> Option<ClientMsg> {
-        if serde_json::from_str::<Kind<'_>>(text).is_ok_and(|k| k.kind == "health") {
-            return parse_health(text);
+        match serde_json::from_str::<Kind<'_>>(text).map(|k| k.kind) {
+            Ok(kind) if kind == "health" => return parse_health(text),
+            Ok(kind) if kind == "captions" => return parse_captions(text),
+            _ => {}
         }
         let e: Envelope<'_> = serde_json::from_str(text).ok()?;
         let no_extras = |allowed: (bool, bool, bool, bool)| {

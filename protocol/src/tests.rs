@@ -36,6 +36,36 @@ fn client_frames_parse_by_type_and_unknown_shapes_do_not() {
 }
 
 #[test]
+fn captions_frames_are_read_and_written_as_documented() {
+    assert!(matches!(
+        ClientMsg::parse(r#"{"type":"captions","lang":"en"}"#),
+        Some(ClientMsg::Captions { lang: Some(l), paused: false }) if l == "en"
+    ));
+    assert!(matches!(
+        ClientMsg::parse(r#"{"type":"captions","paused":true}"#),
+        Some(ClientMsg::Captions { lang: None, paused: true })
+    ));
+    for bad in [
+        r#"{"type":"captions"}"#,
+        r#"{"type":"captions","lang":"fr"}"#,
+        r#"{"type":"captions","lang":"ja","paused":true}"#,
+        r#"{"type":"captions","lang":"ja","to":"p1"}"#,
+    ] {
+        assert!(ClientMsg::parse(bad).is_none(), "{bad}");
+    }
+    let caption = ServerMsg::Caption {
+        from: "p1".into(),
+        text: "こんにちは".into(),
+        is_final: true,
+        seq: 3,
+    };
+    assert_eq!(
+        &*caption.to_json(),
+        r#"{"type":"caption","from":"p1","text":"こんにちは","final":true,"seq":3}"#
+    );
+}
+
+#[test]
 fn server_frames_have_the_documented_shape() {
     let json = ServerMsg::PeerLeft {
         peer_id: "p1".into(),
@@ -50,6 +80,7 @@ fn server_frames_have_the_documented_shape() {
         resident: None,
         ice_servers: None,
         now: "c".into(),
+        captions: None,
     }
     .to_json();
     assert_eq!(
@@ -163,6 +194,11 @@ mod properties {
                     prop_assert_eq!(&frame["type"], "health");
                     prop_assert!(!has("token") && !has("to") && !has("data"));
                 }
+                Some(ClientMsg::Captions { lang, paused }) => {
+                    prop_assert_eq!(&frame["type"], "captions");
+                    prop_assert!(lang.is_some() != paused);
+                    prop_assert!(!has("token") && !has("to") && !has("data"));
+                }
                 None => {}
             }
         }
@@ -186,7 +222,7 @@ fn hello_and_signal_frames_are_written_as_the_protocol_says() {
 
 #[test]
 fn unknown_server_frames_are_tolerated_by_clients() {
-    let frame: Result<ServerMsg, _> = serde_json::from_str(r#"{"type":"caption","text":"x"}"#);
+    let frame: Result<ServerMsg, _> = serde_json::from_str(r#"{"type":"reaction","emoji":"x"}"#);
     assert!(matches!(frame, Ok(ServerMsg::Unknown)));
     let joined: Result<ServerMsg, _> = serde_json::from_str(
         r#"{"type":"peer-joined","peer":{"peer_id":"p1","role":"guest","name":"Taro"}}"#,

@@ -1,4 +1,5 @@
-//! The command line: `menkai serve`, `menkai admin …`, `menkai backup`.
+//! The command line: `menkai serve`, `menkai admin …`, `menkai backup`,
+//! `menkai captions install`.
 
 use std::path::PathBuf;
 
@@ -31,6 +32,21 @@ pub enum Command {
         /// The file to write; it must not exist yet.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Live captions of what families say (README "Live captions").
+    #[command(subcommand)]
+    Captions(CaptionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaptionsCommand {
+    /// Install the recogniser's runtime and a model into the data directory:
+    /// `base` (default), `small` (better Japanese, about three times the work) or the
+    /// path of a CTranslate2 Whisper model directory. Restart `menkai serve` after.
+    Install {
+        #[command(flatten)]
+        config: ConfigArgs,
+        model: Option<String>,
     },
 }
 
@@ -141,6 +157,18 @@ pub struct ConfigArgs {
     /// Ports for relayed addresses, FIRST-LAST (default 49152-65535).
     #[arg(long, env = "MENKAI_TURN_PORTS")]
     pub turn_ports: Option<String>,
+    /// The captions recogniser program (default: menkai-captions next to menkai).
+    #[arg(long, env = "MENKAI_CAPTIONS_BIN")]
+    pub captions_bin: Option<PathBuf>,
+    /// A captions recogniser on another machine, e.g. ws://10.0.0.5:7447.
+    #[arg(long, env = "MENKAI_CAPTIONS_URL")]
+    pub captions_url: Option<String>,
+    /// A file with that recogniser's secret.
+    #[arg(long, env = "MENKAI_CAPTIONS_SECRET_FILE")]
+    pub captions_secret_file: Option<PathBuf>,
+    /// Recognition threads (cores) for the recogniser started here (default 1).
+    #[arg(long, env = "MENKAI_CAPTIONS_WORKERS")]
+    pub captions_workers: Option<usize>,
 }
 
 impl ConfigArgs {
@@ -173,6 +201,10 @@ impl ConfigArgs {
                 turn_user_quota: None,
                 turn_bandwidth_kbps: None,
                 smtp: Some(SmtpSettings::from_env(|k| std::env::var(k).ok())?),
+                captions_bin: self.captions_bin.clone(),
+                captions_url: self.captions_url.clone(),
+                captions_secret_file: self.captions_secret_file.clone(),
+                captions_workers: self.captions_workers,
             },
         )
     }
@@ -271,6 +303,33 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Mail(MailCommand::Test { config, address })) => {
             let config = config.load()?;
             mail_test(&config, &address).await?;
+        }
+        Command::Captions(CaptionsCommand::Install { config, model }) => {
+            let config = config.load()?;
+            let dir = crate::captions::install::captions_dir(&config.data_dir);
+            std::fs::create_dir_all(&config.data_dir)?;
+            crate::files::private_dir(&config.data_dir)?;
+            let bin = config
+                .captions
+                .as_ref()
+                .and_then(|r| match r {
+                    crate::captions::Recogniser::Local { bin, .. } => Some(bin.clone()),
+                    crate::captions::Recogniser::Remote { .. } => None,
+                })
+                .or_else(|| std::env::var_os("MENKAI_CAPTIONS_BIN").map(PathBuf::from))
+                .or_else(crate::captions::install::default_binary)
+                .context("menkai-captions was not found next to menkai: build it (cargo build --release -p menkai-captions) or set MENKAI_CAPTIONS_BIN")?;
+            let mirror = std::env::var("MENKAI_CAPTIONS_MIRROR").ok();
+            let name = tokio::task::spawn_blocking(move || {
+                crate::captions::install::install(&dir, model.as_deref(), mirror.as_deref(), |lib, model| {
+                    crate::captions::install::check_with(&bin, lib, model)
+                })
+            })
+            .await??;
+            println!(
+                "Captions: {name} installed in {}. Restart menkai serve; then turn captions on for a resident (Residents page) or a visit.",
+                crate::captions::install::captions_dir(&config.data_dir).display()
+            );
         }
         Command::Backup { config, out } => {
             let config = config.load()?;

@@ -44,6 +44,8 @@ pub struct Config {
     pub turn: Option<TurnConfig>,
     /// E-mail to families (`[smtp]`); `None`: messages wait in the outbox.
     pub smtp: Option<SmtpConfig>,
+    /// The recogniser for live captions; `None`: none installed, no captions anywhere.
+    pub captions: Option<crate::captions::Recogniser>,
 }
 
 /// Values that may come from any of the three places; `None` means "not set here".
@@ -93,6 +95,15 @@ pub struct Settings {
     /// on the command line is seen by every user of the machine).
     #[serde(default)]
     pub smtp: Option<SmtpSettings>,
+    /// The recogniser program (default: `menkai-captions` next to `menkai`).
+    pub captions_bin: Option<PathBuf>,
+    /// A recogniser on another machine, e.g. ws://10.0.0.5:7447 (instead of starting
+    /// one here).
+    pub captions_url: Option<String>,
+    /// A file holding that recogniser's secret.
+    pub captions_secret_file: Option<PathBuf>,
+    /// Recognition threads when started here (default 1: one core).
+    pub captions_workers: Option<usize>,
 }
 
 impl Settings {
@@ -127,6 +138,10 @@ impl Settings {
                 (Some(upper), Some(lower)) => Some(upper.over(lower)),
                 (upper, lower) => upper.or(lower),
             },
+            captions_bin: self.captions_bin.or(lower.captions_bin),
+            captions_url: self.captions_url.or(lower.captions_url),
+            captions_secret_file: self.captions_secret_file.or(lower.captions_secret_file),
+            captions_workers: self.captions_workers.or(lower.captions_workers),
         }
     }
 }
@@ -174,7 +189,28 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
         merged.turns_listen.is_none() || tls.is_some(),
         "turns_listen serves TURN over TLS: it needs domain or tls_cert and tls_key"
     );
+    let data_dir = merged
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let captions_secret = merged
+        .captions_secret_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .with_context(|| format!("reading captions_secret_file {}", path.display()))
+        })
+        .transpose()?;
+    let captions = crate::captions::Recogniser::find(
+        &data_dir,
+        merged.captions_url.clone(),
+        captions_secret,
+        merged.captions_bin.clone(),
+        merged.captions_workers.unwrap_or(1),
+    )?;
     Ok(Config {
+        captions,
         turn,
         smtp,
         tls,
@@ -183,9 +219,7 @@ pub fn load(file: Option<&Path>, flags_and_env: Settings) -> anyhow::Result<Conf
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         },
-        data_dir: merged
-            .data
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        data_dir,
         public_url,
         ice_servers: merged.ice_servers.unwrap_or_default(),
         relays,

@@ -6,6 +6,7 @@
 //! become responses. See docs/ARCHITECTURE.md for the map.
 #![forbid(unsafe_code)]
 
+pub mod captions;
 pub mod checks;
 pub mod cli;
 pub mod clock;

@@ -155,6 +155,22 @@ pub struct Metrics {
     pub client_errors: Counter,
     /// Messages to families, by what happened (sent, retry, failed, dropped).
     messages: Family<StateLabel, Counter>,
+    pub captions: CaptionCounters,
+}
+
+/// Live captions: what the recogniser last reported, and what this server counted.
+#[derive(Debug, Clone, Default)]
+pub struct CaptionCounters {
+    /// The recogniser is connected now (0 or 1).
+    pub up: Gauge<i64>,
+    /// Its counters (menkai_protocol::captions::Stats), as last reported.
+    pub stats: Arc<Mutex<menkai_protocol::captions::Stats>>,
+    /// Caption frames sent to devices.
+    pub sent: Counter,
+    /// Audio frames dropped because the recogniser was away or behind.
+    pub audio_dropped: Counter,
+    /// Times the recogniser was (re)started or reconnected.
+    pub starts: Counter,
 }
 
 impl Default for Metrics {
@@ -169,6 +185,7 @@ impl Default for Metrics {
             refusals,
             client_errors: Counter::default(),
             messages: Family::default(),
+            captions: CaptionCounters::default(),
         }
     }
 }
@@ -277,10 +294,45 @@ impl Metrics {
             gauge.set(value);
             registry.register(name, help, gauge);
         }
+        self.captions.register(&mut registry);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+}
+
+impl CaptionCounters {
+    fn register(&self, registry: &mut Registry) {
+        let stats = *self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        registry.register("captions_up", "The recogniser is connected (1) or not (0)", self.up.clone());
+        registry.register("captions_starts", "Times the recogniser was started or reconnected", self.starts.clone());
+        registry.register("captions_sent", "Caption frames sent to the resident's devices", self.sent.clone());
+        registry.register(
+            "captions_audio_dropped",
+            "Audio frames dropped because the recogniser was away or behind",
+            self.audio_dropped.clone(),
+        );
+        for (name, help, value) in [
+            ("captions_utterances", "Utterances the recogniser heard (as reported by it)", stats.utterances),
+            ("captions_finals", "Final captions recognised", stats.finals),
+            ("captions_partials", "Partial captions recognised", stats.partials),
+            ("captions_partials_dropped", "Partials dropped: replaced by a newer one, or waited too long", stats.partials_dropped),
+            ("captions_empty", "Utterances that came out empty (noise)", stats.empty),
+        ] {
+            let counter = Counter::<u64>::default();
+            counter.inc_by(value);
+            registry.register(name, help, counter);
+        }
+        let seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        seconds.inc_by(stats.recognition_seconds);
+        registry.register("captions_recognition_seconds", "Time spent recognising, all jobs", seconds);
+        let jobs = Counter::<u64>::default();
+        jobs.inc_by(stats.jobs);
+        registry.register("captions_jobs", "Recognition jobs run", jobs);
+        let queue = Gauge::<i64>::default();
+        queue.set(i64::try_from(stats.queue).unwrap_or(i64::MAX));
+        registry.register("captions_queue", "Recognition jobs waiting now", queue);
     }
 }
 

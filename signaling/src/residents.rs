@@ -13,6 +13,8 @@ pub struct Resident {
     pub name: String,
     pub room: String,
     pub archived: bool,
+    /// "Show captions of what the family says": new visits get captions.
+    pub captions: bool,
 }
 
 /// What staff type in to add or edit a resident.
@@ -21,6 +23,8 @@ pub struct ResidentInput {
     pub name: String,
     #[serde(default)]
     pub room: String,
+    #[serde(default)]
+    pub captions: bool,
 }
 
 impl ResidentInput {
@@ -33,7 +37,11 @@ impl ResidentInput {
             validation::optional_name(&self.room, MAX_ROOM_CHARS),
         );
         match (name, room) {
-            (Some(name), Some(room)) => Ok(ResidentInput { name, room }),
+            (Some(name), Some(room)) => Ok(ResidentInput {
+                name,
+                room,
+                captions: self.captions,
+            }),
             _ => Err(errors),
         }
     }

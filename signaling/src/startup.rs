@@ -38,6 +38,8 @@ pub struct Application {
     turn: Option<(Arc<Relay>, Listeners)>,
     /// E-mail to families: the mailer and the from address (off without `[smtp]`).
     mail: Option<(crate::messages::smtp::Mailer, String)>,
+    /// Live captions: the link to the recogniser, and how to stop it.
+    captions: Option<(tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
 }
 
 type CertTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -175,6 +177,7 @@ impl Application {
             HubConfig {
                 ice: Arc::new(ice),
                 relay_only: config.relay_only,
+                recogniser: config.captions.is_some(),
                 ..HubConfig::default()
             },
         ));
@@ -194,6 +197,17 @@ impl Application {
         state.metrics = metrics;
         state.relay = turn.as_ref().map(|(relay, _)| relay.clone());
         state.turn_keys = turn_keys;
+        let captions = config.captions.clone().map(|recogniser| {
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let (captions, task) = crate::captions::Captions::start(
+                recogniser,
+                state.hub.clone(),
+                state.metrics.clone(),
+                stop_rx,
+            );
+            state.captions = Some(captions);
+            (task, stop_tx)
+        });
         let limits = Limits {
             max_connections: crate::net::fit_to_open_file_limit(config.max_connections),
             ..Limits::default()
@@ -207,6 +221,7 @@ impl Application {
             tls_source: config.tls.clone(),
             turn,
             mail,
+            captions,
         })
     }
 
@@ -353,6 +368,10 @@ impl Application {
         }
         if let Some(relaying) = relaying {
             let _ = relaying.await;
+        }
+        if let Some((task, stop)) = self.captions {
+            let _ = stop.send(true);
+            let _ = task.await;
         }
         drop(stop_rx);
         served

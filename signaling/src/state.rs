@@ -49,6 +49,8 @@ pub struct AppState {
     pub relay: Option<Arc<crate::turn::relay::Relay>>,
     /// The embedded relay's daily keys, rotated by the scheduler.
     pub turn_keys: Option<Arc<crate::turn::credentials::DayKeys>>,
+    /// Live captions, when a recogniser is installed; `None`: no page mentions them.
+    pub captions: Option<crate::captions::Captions>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             hsts: false,
             relay: None,
             turn_keys: None,
+            captions: None,
         }
     }
 

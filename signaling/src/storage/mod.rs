@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_invitation_checks.sql"),
     include_str!("migrations/0008_lobby_names.sql"),
     include_str!("migrations/0009_messages.sql"),
+    include_str!("migrations/0010_captions.sql"),
 ];
 
 #[derive(Clone)]

@@ -14,6 +14,7 @@ fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
         name: r.get(1)?,
         room: r.get(2)?,
         archived: r.get::<_, Option<i64>>(3)?.is_some(),
+        captions: r.get(4)?,
     })
 }
 
@@ -34,7 +35,7 @@ impl Db {
             if !duplicate_confirmed {
                 let listed = {
                     let mut stmt = tx.prepare(
-                        "SELECT id, name, room, archived_at FROM residents WHERE archived_at IS NULL",
+                        "SELECT id, name, room, archived_at, captions FROM residents WHERE archived_at IS NULL",
                     )?;
                     let rows = stmt.query_map([], resident_from_row)?;
                     rows.collect::<rusqlite::Result<Vec<Resident>>>()?
@@ -45,8 +46,8 @@ impl Db {
             }
             let id = tokens::new_id();
             tx.execute(
-                "INSERT INTO residents (id, name, room, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, input.name, input.room, ts(now)],
+                "INSERT INTO residents (id, name, room, created_at, captions) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, input.name, input.room, ts(now), input.captions],
             )?;
             Ok((
                 Addition::Added(id),
@@ -66,8 +67,8 @@ impl Db {
         let actor = actor.label.clone();
         self.audited(now, Lock::Deferred, move |tx| {
             let n = tx.execute(
-                "UPDATE residents SET name = ?2, room = ?3 WHERE id = ?1",
-                params![id, input.name, input.room],
+                "UPDATE residents SET name = ?2, room = ?3, captions = ?4 WHERE id = ?1",
+                params![id, input.name, input.room, input.captions],
             )?;
             if n == 0 {
                 return Err(Error::NotFound);
@@ -110,7 +111,7 @@ impl Db {
     pub async fn residents(&self, include_archived: bool) -> Result<Vec<Resident>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
-                "SELECT id, name, room, archived_at FROM residents
+                "SELECT id, name, room, archived_at, captions FROM residents
                  WHERE ?1 OR archived_at IS NULL ORDER BY archived_at IS NOT NULL, room, name",
             )?;
             let rows = stmt.query_map([include_archived], resident_from_row)?;
@@ -122,7 +123,7 @@ impl Db {
     pub async fn resident(&self, id: String) -> Result<Resident> {
         self.call(move |c| {
             c.query_row(
-                "SELECT id, name, room, archived_at FROM residents WHERE id = ?1",
+                "SELECT id, name, room, archived_at, captions FROM residents WHERE id = ?1",
                 [id],
                 resident_from_row,
             )

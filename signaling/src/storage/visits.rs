@@ -31,7 +31,7 @@ pub struct NewVisit {
 }
 
 const VISIT_COLUMNS: &str = "v.id, v.resident_id, r.name, r.room, v.starts_at, v.ends_at, v.mode,
-    v.ward_device_id, v.entrance_device_id, v.cancelled_at, v.ended_at, v.sequence";
+    v.ward_device_id, v.entrance_device_id, v.cancelled_at, v.ended_at, v.sequence, v.captions";
 
 fn visit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
     let mode: String = r.get(6)?;
@@ -49,6 +49,7 @@ fn visit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
         ended_at: opt_from_ts(r.get(10)?),
         guests: vec![],
         sequence: r.get(11)?,
+        captions: r.get(12)?,
     })
 }
 
@@ -218,10 +219,11 @@ impl Db {
             ensure_free(tx, &req.as_booked(&id), buffer_of(&facility))?;
             let booked = req.as_booked(&id);
             tx.execute(
-                "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at, timed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                // Captions: as asked, else as the resident's standing choice.
+                "INSERT INTO visits (id, resident_id, starts_at, ends_at, mode, ward_device_id, entrance_device_id, created_at, timed_at, captions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, COALESCE(?9, (SELECT captions FROM residents WHERE id = ?2), 0))",
                 params![id, req.resident_id, ts(req.starts_at), ts(req.ends_at()), req.mode.as_str(),
-                        req.ward_device_id, booked.entrance_device_id, ts(now)],
+                        req.ward_device_id, booked.entrance_device_id, ts(now), req.captions],
             )?;
             let mut invitations = vec![];
             for (position, guest) in req.new_guests().into_iter().enumerate() {
@@ -412,6 +414,25 @@ impl Db {
                 load_visit(tx, &visit.id)?,
                 format!("{} +{minutes}", describe(visit, &facility)),
             ))
+        })
+        .await
+    }
+
+    /// Turns live captions on or off for a visit not over yet (also while it runs).
+    pub async fn set_visit_captions(
+        &self,
+        id: String,
+        on: bool,
+        facility: Facility,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Visit> {
+        self.change_visit(id, actor, Change::Captions, now, move |tx, visit| {
+            tx.execute(
+                "UPDATE visits SET captions = ?2 WHERE id = ?1",
+                params![visit.id, on],
+            )?;
+            Ok((load_visit(tx, &visit.id)?, describe(visit, &facility)))
         })
         .await
     }
@@ -661,5 +682,6 @@ fn audit_action(change: Change) -> &'static str {
         Change::End => "visit_ended",
         Change::ReissueLink => "link_reissued",
         Change::ResendMessage => "message_resent",
+        Change::Captions => "captions_changed",
     }
 }

@@ -30,6 +30,8 @@ pub struct BookingRequest {
     pub ward_device_id: String,
     pub entrance_device_id: Option<String>,
     pub guests: Vec<GuestRequest>,
+    /// `None`: as the resident's setting.
+    pub captions: Option<bool>,
 }
 
 /// A guest as staff typed them: a name, and optionally an address for messages and
@@ -86,6 +88,9 @@ pub struct BookingInput {
     pub entrance_device_id: Option<String>,
     #[serde(default)]
     pub guests: Vec<GuestInput>,
+    /// Live captions; left out: as the resident's setting.
+    #[serde(default)]
+    pub captions: Option<bool>,
 }
 
 impl BookingInput {
@@ -128,6 +133,7 @@ impl BookingInput {
                 ward_device_id: self.ward_device_id,
                 entrance_device_id: self.entrance_device_id,
                 guests,
+                captions: self.captions,
             }),
             _ => Err(errors),
         }
@@ -156,6 +162,7 @@ impl BookingRequest {
             ward_device_id: visit.ward_device_id.clone(),
             entrance_device_id: visit.entrance_device_id.clone(),
             guests: vec![],
+            captions: Some(visit.captions),
         }
     }
 

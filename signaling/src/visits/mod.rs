@@ -90,6 +90,8 @@ pub struct Visit {
     pub guests: Vec<Guest>,
     /// Grows with each change families are told of: the calendar entry's SEQUENCE.
     pub sequence: u32,
+    /// Live captions of what the family says, on the resident's screen.
+    pub captions: bool,
 }
 
 /// How long before the start an invitation link starts to work.
@@ -108,6 +110,8 @@ pub enum Change {
     ReissueLink,
     /// A message to the family sent once more ("Send again").
     ResendMessage,
+    /// Live captions turned on or off.
+    Captions,
 }
 
 impl Visit {

@@ -29,6 +29,10 @@ const HEALTH_EVERY_AT_MOST: Duration = Duration::from_secs(10);
 /// Rate limit: a burst of 60 frames, then 20 a second (ICE gathering sends bursts).
 const BURST: u64 = 60;
 const PER_SECOND: u32 = 20;
+/// Captions audio (binary frames, 20–100 ms each): at most 60 a second, a little over
+/// real time at the smallest frame; more is dropped.
+const AUDIO_BURST: u64 = 100;
+const AUDIO_PER_SECOND: u32 = 60;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     // Idle sockets are the common case (a tablet connected all day): small buffers.
@@ -109,6 +113,19 @@ async fn write_loop(
     let _ = tokio::time::timeout(WRITE_DEADLINE, sink.close()).await;
 }
 
+/// Passes a guest's audio frame to the recogniser if its captions are open and the frame
+/// is well-formed (whole 16-bit samples, 20–100 ms).
+fn captions_audio(state: &AppState, conn: u64, pcm: &[u8]) -> bool {
+    use menkai_protocol::captions::{MAX_AUDIO_SAMPLES, MIN_AUDIO_SAMPLES};
+    let samples = pcm.len() / 2;
+    let Some(captions) = &state.captions else {
+        return false;
+    };
+    pcm.len() % 2 == 0
+        && (MIN_AUDIO_SAMPLES..=MAX_AUDIO_SAMPLES).contains(&samples)
+        && captions.audio(conn, pcm)
+}
+
 /// Whether a read failed because the frame is over the size limit (tungstenite stops
 /// reading such a frame at its header).
 fn too_large(error: &axum::Error) -> bool {
@@ -164,6 +181,11 @@ async fn run(socket: WebSocket, state: AppState) {
     let mut writer_done = false;
     let mut device_id = None;
     let mut last_health = None;
+    let mut audio_rate = TokenBucket::new(
+        AUDIO_BURST,
+        Duration::from_secs(1) / AUDIO_PER_SECOND,
+        Instant::now(),
+    );
     let started = Instant::now();
     loop {
         let limit = if authenticated {
@@ -191,8 +213,14 @@ async fn run(socket: WebSocket, state: AppState) {
             Message::Text(text) => text,
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Binary(_) => {
-                conn.send_msg(&protocol::error_frame(SignalingError::BadMessage));
+            Message::Binary(pcm) => {
+                // Captions audio from a guest who opened it; anything else is refused.
+                let taken = authenticated
+                    && audio_rate.take(1, Instant::now())
+                    && captions_audio(&state, id, &pcm);
+                if !taken && state.captions.is_none() {
+                    conn.send_msg(&protocol::error_frame(SignalingError::BadMessage));
+                }
                 continue;
             }
         };
@@ -234,6 +262,16 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             Some(ClientMsg::Signal { to, data }) if authenticated => hub.relay(id, &to, data),
             Some(ClientMsg::Ping) if authenticated => conn.send_msg(&ServerMsg::Pong),
+            Some(ClientMsg::Captions { lang, paused }) if authenticated => {
+                if let Some(captions) = &state.captions {
+                    match (lang, paused, hub.speaker(id)) {
+                        (Some(lang), false, Some((visit_id, peer_id))) => {
+                            captions.open(id, visit_id, peer_id, &lang);
+                        }
+                        _ => captions.close(id),
+                    }
+                }
+            }
             Some(ClientMsg::Health(health)) if authenticated && device_id.is_some() => {
                 // Once a minute is the contract; a few more are kept, a flood is not
                 // written (each report is a database write).
@@ -275,6 +313,9 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             _ => conn.send_msg(&protocol::error_frame(SignalingError::BadMessage)),
         }
+    }
+    if let Some(captions) = &state.captions {
+        captions.close(id);
     }
     hub.dropped(id, state.now());
     conn.close();

@@ -66,14 +66,17 @@ struct State {
     joins: churn::JoinRate,
     /// The morning each device was last asked for its self-check (facility's date).
     morning_asked: HashMap<String, chrono::NaiveDate>,
+    /// A recogniser is installed (HubConfig::recogniser).
+    recogniser: bool,
 }
 
 impl State {
     /// The visit's room, opened if it is not yet.
     fn room_for(&mut self, visit: &Visit) -> &mut Room {
+        let recogniser = self.recogniser;
         self.rooms
             .entry(visit.id.clone())
-            .or_insert_with(|| Room::new(visit.clone()))
+            .or_insert_with(|| Room::new(visit.clone(), recogniser))
     }
 
     /// Closes a socket the hub no longer wants, saying why.
@@ -117,6 +120,8 @@ pub struct HubConfig {
     pub max_endpoints: usize,
     /// How long a peer whose socket dropped stays in its visit, waiting to resume.
     pub grace: chrono::Duration,
+    /// A recogniser is installed: visits with captions on get them.
+    pub recogniser: bool,
 }
 
 impl Default for HubConfig {
@@ -126,6 +131,7 @@ impl Default for HubConfig {
             relay_only: false,
             max_endpoints: 4,
             grace: chrono::Duration::seconds(20),
+            recogniser: false,
         }
     }
 }
@@ -178,7 +184,10 @@ fn new_peer_id() -> String {
 impl Hub {
     pub fn new(key: ResumeKey, config: HubConfig) -> Self {
         Self {
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                recogniser: config.recogniser,
+                ..State::default()
+            }),
             key,
             config,
             next_conn: AtomicU64::new(1),
@@ -443,6 +452,35 @@ impl Hub {
         }
         for conn in ended {
             state.refuse(&conn, why);
+        }
+    }
+
+    /// The guest on socket `conn_id`, if captions are on in its visit and the visit has
+    /// started: (visit id, peer id). Only then is its audio recognised.
+    pub fn speaker(&self, conn_id: ConnId) -> Option<(String, String)> {
+        let state = self.lock();
+        let Some((_, Attachment::Guest { visit_id, peer_id })) = state.conns.get(&conn_id) else {
+            return None;
+        };
+        let room = state.rooms.get(visit_id)?;
+        (room.captions() && room.introduced()).then(|| (visit_id.clone(), peer_id.clone()))
+    }
+
+    /// What a guest said, to the resident's devices in its visit (if captions are still
+    /// on there).
+    pub fn caption(&self, visit_id: &str, msg: &ServerMsg) {
+        let state = self.lock();
+        if let Some(room) = state.rooms.get(visit_id).filter(|r| r.captions()) {
+            room.to_devices(msg);
+        }
+    }
+
+    /// The recogniser stopped or is back: everyone in a visit with captions is told.
+    pub fn captions_available(&self, available: bool) {
+        let state = self.lock();
+        let msg = ServerMsg::Captions { available };
+        for room in state.rooms.values().filter(|r| r.captions()) {
+            room.broadcast(&msg, None);
         }
     }
 

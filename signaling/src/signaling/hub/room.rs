@@ -58,21 +58,29 @@ impl Member {
 #[derive(Debug)]
 pub struct Room {
     pub visit: Visit,
-    /// The last (state, starts_at, ends_at) told to the members.
-    told: Option<(VisitState, DateTime<Utc>, DateTime<Utc>)>,
+    /// The last (state, starts_at, ends_at, captions) told to the members.
+    told: Option<(VisitState, DateTime<Utc>, DateTime<Utc>, bool)>,
     pub members: Vec<Member>,
     /// The visit has started and its members know of each other.
     introduced: bool,
+    /// The server has a recogniser (captions can be on).
+    recogniser: bool,
 }
 
 impl Room {
-    pub fn new(visit: Visit) -> Self {
+    pub fn new(visit: Visit, recogniser: bool) -> Self {
         Self {
             visit,
             told: None,
             members: vec![],
             introduced: false,
+            recogniser,
         }
+    }
+
+    /// Whether live captions are on in this visit now.
+    pub fn captions(&self) -> bool {
+        self.recogniser && self.visit.captions
     }
 
     /// From the start of the visit on, everyone seated is introduced to everyone else
@@ -117,6 +125,7 @@ impl Room {
             starts_at: self.visit.starts_at.to_rfc3339(),
             ends_at: self.visit.ends_at.to_rfc3339(),
             state: crate::signaling::protocol::wire_state(self.state(now)),
+            captions: self.captions(),
         }
     }
 
@@ -131,6 +140,7 @@ impl Room {
             resident: with_identity.then(|| self.visit.resident_name.clone()),
             ice_servers: None,
             now: now.to_rfc3339(),
+            captions: self.recogniser.then(|| self.captions()),
         }
     }
 
@@ -233,11 +243,28 @@ impl Room {
         gone
     }
 
-    /// Tells everyone when the visit's state or times changed since last told. A room
+    /// Sends `msg` to the resident's devices (ward tablet, entrance kiosk) in the room.
+    pub fn to_devices(&self, msg: &ServerMsg) {
+        let frame = msg.to_json();
+        for m in &self.members {
+            if m.role != Role::Guest
+                && let Some(conn) = &m.conn
+            {
+                conn.send(frame.clone());
+            }
+        }
+    }
+
+    /// Tells everyone when the visit's state, times or captions changed since last told. A room
     /// seen for the first time is announced too: its members may have been welcomed
     /// before a change in the same step (a device seated).
     pub fn announce(&mut self, now: DateTime<Utc>) {
-        let current = (self.state(now), self.visit.starts_at, self.visit.ends_at);
+        let current = (
+            self.state(now),
+            self.visit.starts_at,
+            self.visit.ends_at,
+            self.captions(),
+        );
         if self.told != Some(current) {
             self.broadcast(&self.visit_msg(now, false), None);
             self.told = Some(current);

@@ -73,6 +73,9 @@ struct NewResident {
     room: String,
     #[serde(default)]
     confirm_duplicate: bool,
+    /// Live captions of what the family says in this resident's visits.
+    #[serde(default)]
+    captions: bool,
 }
 
 /// Asks about a likely duplicate (same name and room once case, width, spaces and
@@ -86,6 +89,7 @@ async fn add_resident(
     let input = ResidentInput {
         name: req.name,
         room: req.room,
+        captions: req.captions,
     }
     .parse()?;
     match state

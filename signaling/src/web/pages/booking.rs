@@ -67,6 +67,9 @@ struct BookForm {
     /// One per guest row: `ja`, `en`, or empty for the facility's language.
     #[serde(default)]
     guest_lang: Vec<String>,
+    /// "Show captions" ticked (only offered when a recogniser is installed).
+    #[serde(default)]
+    captions: bool,
 }
 
 impl BookForm {
@@ -364,6 +367,8 @@ async fn book(
         ward_device_id: choice.ward_device_id.clone(),
         entrance_device_id: Some(choice.entrance_device_id.clone()).filter(|d| !d.is_empty()),
         guests: form.guests(),
+        // Ticked: on for this visit; not ticked: as the resident's own setting.
+        captions: form.captions.then_some(true),
     };
     let result = if slot.is_none() {
         Err(Error::Invalid(FieldErrors::single("slot", "choose_slot")))

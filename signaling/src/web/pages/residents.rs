@@ -84,6 +84,8 @@ struct AddForm {
     room: String,
     #[serde(default)]
     add_anyway: Option<String>,
+    #[serde(default)]
+    captions: bool,
 }
 
 async fn add(
@@ -95,6 +97,7 @@ async fn add(
     let typed = ResidentInput {
         name: form.name,
         room: form.room,
+        captions: form.captions,
     };
     match typed.clone().parse() {
         Ok(input) => {
@@ -122,6 +125,7 @@ async fn add(
             let shown = ResidentInput {
                 name: crate::validation::visible_only(&typed.name),
                 room: crate::validation::visible_only(&typed.room),
+                captions: typed.captions,
             };
             let page = list_page(&ctx, &state, &me, shown, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
@@ -158,6 +162,7 @@ async fn edit_page(
         input: ResidentInput {
             name: r.name,
             room: r.room,
+            captions: r.captions,
         },
         archived: r.archived,
         errors: FieldErrors::default(),
