@@ -1,5 +1,5 @@
 //! Where the recogniser finds CTranslate2 at run time when built here: the folder
-//! scripts/captions-runtime fills (as RUNPATH, which LD_LIBRARY_PATH overrides: the
+//! scripts/captions-deps fills (as RUNPATH, which LD_LIBRARY_PATH overrides: the
 //! server points that at the data directory's copy, which `menkai captions install`
 //! put there).
 
@@ -11,7 +11,7 @@ fn main() {
     let dir = std::path::PathBuf::from(dir);
     if !dir.join("libctranslate2.so").exists() {
         println!(
-            "cargo:warning=CTranslate2 is not in {}: run scripts/captions-runtime first",
+            "cargo:warning=CTranslate2 is not in {}: run scripts/captions-deps first",
             dir.display()
         );
     }

@@ -115,7 +115,7 @@ pub struct VisitInfo {
     /// recogniser): the family's page sends its microphone's audio for recognition,
     /// and the resident's devices show `caption` frames.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
     pub captions: bool,
 }
 
@@ -411,7 +411,7 @@ pub enum ClientMsg {
         #[cfg_attr(feature = "ts", ts(optional))]
         lang: Option<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        #[cfg_attr(feature = "ts", ts(optional))]
+        #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
         paused: bool,
     },
 }

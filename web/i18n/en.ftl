@@ -336,6 +336,7 @@ audit-visit_extended = Visit extended
 audit-visit_ended = Visit ended
 audit-link_reissued = New link made
 audit-message_resent = Message sent again
+audit-captions_changed = Captions turned on or off
 audit-resident_added = Resident added
 audit-resident_changed = Resident changed
 audit-resident_archived = Resident archived
@@ -789,3 +790,16 @@ guide-ufw = Port 22 is SSH, how you log in to the server: always allow it before
 guide-nft-title = The server's own firewall: nftables (Debian and others)
 guide-nft = Make /etc/nftables.conf say the following. This file replaces every firewall rule on the computer: if it already has rules of its own, add only the accept lines to its input chain.
 guide-nft-load = Check it, load it, and have it loaded at every start:
+
+## Live captions (only when a recogniser is installed)
+captions-family-note = Captions are on: what you say is shown as text on the resident's screen, recognised on the care home's own computer. Nothing is recorded.
+captions-pause = Pause captions
+captions-resume = Resume captions
+captions-unavailable = Captions are not working just now. The call goes on.
+captions-resident = Show captions of what the family says
+captions-resident-hint = For residents who hear poorly: the family's words appear in large text on the tablet, recognised on this server. Nothing is recorded.
+captions-visit = Show captions in this visit
+captions-on = Captions on
+captions-off = Captions off
+captions-turn-on = Turn captions on
+captions-turn-off = Turn captions off

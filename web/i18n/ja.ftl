@@ -336,6 +336,7 @@ audit-visit_extended = 面会を延長
 audit-visit_ended = 面会を終了
 audit-link_reissued = 新しいリンクを作成
 audit-message_resent = メールを再送
+audit-captions_changed = 字幕の切り替え
 audit-resident_added = 入居者を追加
 audit-resident_changed = 入居者を変更
 audit-resident_archived = 入居者を保管
@@ -789,3 +790,16 @@ guide-ufw = 22 番は SSH（サーバーへのログイン）です。有効に�
 guide-nft-title = サーバー自身のファイアウォール：nftables（Debian など）
 guide-nft = /etc/nftables.conf を次の内容にします。このファイルは、そのコンピューターのファイアウォールの規則をすべて置き換えます。ほかの規則がすでにあるときは、accept の行だけを今の input チェーンに加えてください。
 guide-nft-load = 書き方を確かめてから読み込み、起動のたびに読み込まれるようにします。
+
+## ライブ字幕（認識プログラムがあるときだけ）
+captions-family-note = 字幕がオンです。お話しの内容は、施設内のコンピューターで文字にして、入居者さまの画面に表示されます。録音・保存はしません。
+captions-pause = 字幕を一時停止
+captions-resume = 字幕を再開
+captions-unavailable = ただいま字幕が使えません。通話はそのまま続きます。
+captions-resident = ご家族の話を字幕で表示する
+captions-resident-hint = 耳の聞こえにくい方のために、ご家族の言葉をタブレットに大きな文字で表示します。文字起こしはこのサーバーで行い、録音・保存はしません。
+captions-visit = この面会で字幕を表示する
+captions-on = 字幕オン
+captions-off = 字幕オフ
+captions-turn-on = 字幕をオンにする
+captions-turn-off = 字幕をオフにする

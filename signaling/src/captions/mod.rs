@@ -101,6 +101,9 @@ const QUEUE: usize = 300;
 #[derive(Clone)]
 pub struct Captions {
     speakers: Arc<Mutex<HashMap<u64, Speaker>>>,
+    /// The process id of the recogniser started here, while it runs (for operators'
+    /// diagnostics and the fault tests).
+    pid: Arc<std::sync::atomic::AtomicU32>,
     outgoing: mpsc::Sender<Outgoing>,
     metrics: crate::metrics::Metrics,
 }
@@ -116,6 +119,7 @@ impl Captions {
         let (outgoing, rx) = mpsc::channel(QUEUE);
         let captions = Self {
             speakers: Arc::default(),
+            pid: Arc::default(),
             outgoing,
             metrics,
         };
@@ -167,6 +171,11 @@ impl Captions {
             self.metrics.captions.audio_dropped.inc();
         }
         taken
+    }
+
+    /// The recogniser's process id, when this server started it and it runs.
+    pub fn recogniser_pid(&self) -> Option<u32> {
+        Some(self.pid.load(std::sync::atomic::Ordering::Relaxed)).filter(|p| *p != 0)
     }
 
     fn speaker(&self, stream: u64) -> Option<Speaker> {

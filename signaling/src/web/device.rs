@@ -68,7 +68,9 @@ async fn device_page(ctx: Ctx, State(state): State<AppState>) -> Result<Html<Str
     let facility = state.facility();
     render(&DevicePage {
         other: crate::i18n::Tr::new(ctx.tr.lang.other()),
-        c: Chrome::public(ctx.tr, ctx.csrf, &facility).without_lang_switch(),
+        c: Chrome::public(ctx.tr, ctx.csrf, &facility)
+            .without_lang_switch()
+            .with_captions(&state),
         buffer_minutes: facility.buffer_minutes,
         version: env!("CARGO_PKG_VERSION"),
         time_zone: facility.time_zone.clone(),

@@ -35,6 +35,9 @@ pub struct Chrome {
     /// loopback one (links work only on this computer) or plain http:// elsewhere
     /// (phones and tablets give no camera); every staff page says so.
     pub address_warning: Option<&'static str>,
+    /// A recogniser is installed: pages may offer and show live captions (without
+    /// one, no page mentions them).
+    pub captions: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +60,7 @@ impl Chrome {
             lang_switch: true,
             saved: false,
             address_warning: None,
+            captions: false,
         }
     }
 
@@ -69,8 +73,15 @@ impl Chrome {
             }),
             saved: ctx.saved,
             address_warning: address_problem(&state.public_url),
+            captions: state.captions.is_some(),
             ..Self::public(ctx.tr, ctx.csrf.clone(), &state.facility())
         }
+    }
+
+    /// Pages of calls: captions shown (the devices) or sent (the family) when on.
+    pub fn with_captions(mut self, state: &AppState) -> Self {
+        self.captions = state.captions.is_some();
+        self
     }
 
     pub fn without_lang_switch(mut self) -> Self {

@@ -5,6 +5,7 @@
 import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, openMedia, t } from "./callview.js";
+import { CaptionSender } from "./captions.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
@@ -37,6 +38,8 @@ const view = new CallView(mesh);
 const signaling = new Signaling(token, onMessage, (up) => {
   $("reconnecting").hidden = up || !everConnected;
 }, stopOnError);
+/** Our own voice as captions on the resident's screen, when on for the visit. */
+const captions = new CaptionSender(signaling, document.documentElement.lang);
 
 /**
  * The page stopped on an error of its own (the server has been told): nothing may
@@ -63,7 +66,11 @@ function show(screen) {
 function setState(next) {
   state = next;
   document.body.dataset.visitState = state;
-  if (state === "open" || state === "live") show("call");
+  if (state === "open" || state === "live") {
+    show("call");
+    // Captions start with the visit (the server takes no audio before it).
+    captions.update();
+  }
   else if (state === "ended" || state === "cancelled") finish(state === "cancelled" ? "cancelledTitle" : "endedTitle");
   else show("prejoin");
 }
@@ -95,6 +102,7 @@ function onMessage(msg) {
         view.residentName = msg.visit.resident;
         view.setTimes(msg.visit.ends_at, msg.now);
         setState(msg.visit.state);
+        captions.setOn(!!msg.visit.captions);
       }
       // Back after a drop: the media never stopped, but paths may have changed.
       if (resumed) mesh.restartIce();
@@ -103,6 +111,10 @@ function onMessage(msg) {
     case "visit":
       view.setTimes(msg.ends_at, msg.now);
       setState(msg.state);
+      if (msg.captions !== undefined) captions.setOn(msg.captions);
+      break;
+    case "captions":
+      $("captions-notice").hidden = msg.available;
       break;
     case "error":
       mesh.note(`server error ${msg.code}`);
@@ -151,6 +163,7 @@ async function start() {
   preview.hidden = !stream || stream.getVideoTracks().length === 0;
   view.showSelf(stream);
   mesh.setLocal(stream);
+  captions.setStream(stream);
   view.bindControls(() => local, () => {
     signaling.leave();
     mesh.closeAll();

@@ -10,6 +10,7 @@ import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, allowSound, openMedia, whenSoundAllowed } from "./callview.js";
 import { listenForSignal, openCheckMedia, probeNetwork, relayOfIceServers, sampleCamera } from "./probe.js";
+import { CaptionView } from "./captions.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
@@ -319,6 +320,8 @@ const mesh = new Mesh((to, data) => signaling?.signal(to, data), {
 });
 /** @type {CallView} */
 const view = new CallView(mesh);
+/** Live captions of what the family says, when on for the visit. */
+const captions = new CaptionView((peerId) => mesh.links.get(peerId)?.info.name ?? "");
 
 // 24-hour time as on every other screen ("13:00", never "1:00 PM"), without the
 // leading zero some languages add ("9:05", as the staff pages write it).
@@ -367,6 +370,8 @@ function renderSchedule(entries) {
  */
 function enterVisit(visit, now) {
   visitId = visit.id ?? null;
+  captions.clear();
+  captions.setOn("captions" in visit ? !!visit.captions : false);
   clearTimeout(cleaningTimer);
   // The kiosk shows the tablet's tile under the resident's name.
   if (visit.resident) view.residentName = visit.resident;
@@ -380,6 +385,7 @@ function enterVisit(visit, now) {
 
 function leaveVisit() {
   visitId = null;
+  captions.setOn(false);
   mesh.closeAll();
   followSchedule();
   if (role === "entrance") {
@@ -430,6 +436,13 @@ function onMessage(msg) {
       if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg, msg.now);
       else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
       else view.setTimes(msg.ends_at, msg.now);
+      if (msg.captions !== undefined && visitId) captions.setOn(msg.captions);
+      break;
+    case "caption":
+      captions.add(msg);
+      break;
+    case "captions":
+      captions.setAvailable(msg.available);
       break;
     case "schedule":
       renderSchedule(msg.schedule);

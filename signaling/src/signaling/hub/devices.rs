@@ -163,6 +163,7 @@ pub(super) fn seat_device(
         conn.send_msg(&ServerMsg::PeerJoined { peer });
     }
     room.admit(member, now);
+    state.tell_captions_down(&visit.id, &conn);
     if let Some(session) = state.devices.get_mut(device_id) {
         session.room = Some(visit.id.clone());
     }

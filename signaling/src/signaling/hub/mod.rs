@@ -68,6 +68,9 @@ struct State {
     morning_asked: HashMap<String, chrono::NaiveDate>,
     /// A recogniser is installed (HubConfig::recogniser).
     recogniser: bool,
+    /// The recogniser is away now (stopped, restarting): who joins a visit with
+    /// captions is told at once.
+    captions_down: bool,
 }
 
 impl State {
@@ -89,6 +92,13 @@ impl State {
     fn drop_conn(&mut self, conn: &Conn) {
         self.conns.remove(&conn.id);
         conn.close();
+    }
+
+    /// Tells a socket just seated in `visit_id` that captions are away, if they are.
+    fn tell_captions_down(&self, visit_id: &str, conn: &Conn) {
+        if self.captions_down && self.rooms.get(visit_id).is_some_and(Room::captions) {
+            conn.send_msg(&ServerMsg::Captions { available: false });
+        }
     }
 
     /// Devices seated as `peer_id` are no longer in a room.
@@ -339,6 +349,7 @@ impl Hub {
             now: now.to_rfc3339(),
         });
         let visit_id = visit.id.clone();
+        state.tell_captions_down(&visit_id, &conn);
         state
             .conns
             .insert(conn.id, (conn, Attachment::Guest { visit_id, peer_id }));
@@ -477,7 +488,8 @@ impl Hub {
 
     /// The recogniser stopped or is back: everyone in a visit with captions is told.
     pub fn captions_available(&self, available: bool) {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.captions_down = !available;
         let msg = ServerMsg::Captions { available };
         for room in state.rooms.values().filter(|r| r.captions()) {
             room.broadcast(&msg, None);
