@@ -29,7 +29,9 @@ pub fn language(lang: &str) -> &'static str {
 
 /// GPT-2's byte-level BPE alphabet: each byte is written as a printable character.
 fn byte_decoder() -> HashMap<char, u8> {
-    let printable = |b: u32| (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+    let printable = |b: u32| {
+        (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b)
+    };
     let mut shifted = 0;
     (0..=255u8)
         .map(|b| {
@@ -67,13 +69,22 @@ impl Engine {
         };
         let whisper = Whisper::new(dir, config)
             .with_context(|| format!("loading the Whisper model in {}", dir.display()))?;
-        anyhow::ensure!(whisper.is_multilingual(), "the model in {} knows English only; captions need a multilingual Whisper", dir.display());
+        anyhow::ensure!(
+            whisper.is_multilingual(),
+            "the model in {} knows English only; captions need a multilingual Whisper",
+            dir.display()
+        );
         let mel = MelSpectrogram::new(whisper.n_mels());
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(Self { whisper, mel, bytes: byte_decoder(), name })
+        Ok(Self {
+            whisper,
+            mel,
+            bytes: byte_decoder(),
+            name,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -81,18 +92,32 @@ impl Engine {
     }
 
     /// What was said in `samples` (16 kHz, -1…1), or `None` if Whisper hears no speech.
-    pub fn recognise(&self, samples: &[f32], lang: &str) -> Result<Option<String>> {
+    /// `lang`: "ja" or "en"; `None`: Whisper decides which of the two it hears (an
+    /// extra pass of the encoder). Returns the text and the language used.
+    /// `whole`: the utterance is over (a final): searched more widely (beam 2; a
+    /// partial is greedy, and soon replaced).
+    pub fn recognise(
+        &self,
+        samples: &[f32],
+        lang: Option<&str>,
+        whole: bool,
+    ) -> Result<Option<(String, &'static str)>> {
+        let beam = if whole { 2 } else { 1 };
         let frames = MelSpectrogram::frames_for(samples.len());
         let mut features = self.mel.compute(samples, frames);
         let view = StorageView::new(&[1, self.mel.n_mels(), frames], &mut features, Device::CPU)?;
+        let lang = match lang {
+            Some(lang) => language(lang),
+            None => self.which_language(&view)?,
+        };
         let prompt = vec![vec![
             "<|startoftranscript|>".to_owned(),
-            format!("<|{}|>", language(lang)),
+            format!("<|{lang}|>"),
             "<|transcribe|>".to_owned(),
             "<|notimestamps|>".to_owned(),
         ]];
         let options = WhisperOptions {
-            beam_size: 1,
+            beam_size: beam,
             max_length: max_tokens(samples.len()),
             return_no_speech_prob: true,
             ..WhisperOptions::default()
@@ -109,7 +134,22 @@ impl Engine {
             .first()
             .map(|tokens| once(&detokenize(&self.bytes, tokens)).to_owned())
             .unwrap_or_default();
-        Ok(has_words(&text).then_some(text))
+        Ok(has_words(&text).then_some((text, lang)))
+    }
+
+    /// Japanese or English, whichever Whisper finds likelier (it ranks all it knows).
+    fn which_language(&self, features: &StorageView) -> Result<&'static str> {
+        let ranked = self.whisper.detect_language(features)?;
+        let first = ranked
+            .first()
+            .into_iter()
+            .flatten()
+            .find_map(|d| match d.language.as_str() {
+                "<|ja|>" => Some("ja"),
+                "<|en|>" => Some("en"),
+                _ => None,
+            });
+        Ok(first.unwrap_or("ja"))
     }
 }
 
@@ -120,12 +160,17 @@ fn max_tokens(samples: usize) -> usize {
 }
 
 /// Whisper given less than its 30 s window sometimes says the same sentence again and
-/// again: keep it once.
+/// again: keep it once. A text repeats itself when everything after its first
+/// `period` characters continues it from the start again, for most of another period.
 fn once(text: &str) -> &str {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for period in 5..=chars.len() / 2 {
-        let repeats = (0..period).all(|i| chars[i].1 == chars[i + period].1);
-        if repeats {
+    let n = chars.len();
+    for period in 5..n {
+        let tail = n - period;
+        if tail * 5 < period * 3 {
+            break;
+        }
+        if (period..n).all(|i| chars[i].1 == chars[i - period].1) {
             return text[..chars[period].0].trim_end();
         }
     }
@@ -146,11 +191,25 @@ mod tests {
         let bytes = byte_decoder();
         assert_eq!(bytes.len(), 256);
         // "こ" is E3 81 93: byte-level characters ã, ģ (0x81 → 0x123), ĵ (0x93 → 0x135).
-        let tokens: Vec<String> = ["<|ja|>", "ãģĵ", "Ġhello", "<|endoftext|>"].iter().map(|s| (*s).to_owned()).collect();
+        let tokens: Vec<String> = ["<|ja|>", "ãģĵ", "Ġhello", "<|endoftext|>"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         assert_eq!(detokenize(&bytes, &tokens), "こ hello");
         assert!(!has_words("。、 …"));
-        assert_eq!(once("お母さん、顔色がいいね。お母さん、顔色がいいね。お母さん"), "お母さん、顔色がいいね。");
+        assert_eq!(
+            once("お母さん、顔色がいいね。お母さん、顔色がいいね。お母さん"),
+            "お母さん、顔色がいいね。"
+        );
         assert_eq!(once("ねえねえ、見て"), "ねえねえ、見て");
+        assert_eq!(
+            once("Are you taking your medicine every day? Are you taking your medicine every day?"),
+            "Are you taking your medicine every day?"
+        );
+        assert_eq!(
+            once("Can you dare me clearly? Can you dare me clearl"),
+            "Can you dare me clearly?"
+        );
         assert!(has_words("はい。"));
     }
 

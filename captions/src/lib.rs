@@ -10,17 +10,17 @@
 //! - `pool` — the queue between speakers and worker threads (finals first, stale
 //!   partials dropped, one partial per speaker)
 //! - `service` — the WebSocket the server connects to
-//! - `score` — character and word error rates, for the benchmark
 
 pub mod engine;
 pub mod mel;
 pub mod pool;
-pub mod score;
 pub mod segment;
 pub mod service;
 
 /// Compares secrets in time independent of where they differ.
 pub fn same_secret(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());
-    !expected.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    !expected.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

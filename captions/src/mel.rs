@@ -110,7 +110,10 @@ impl MelSpectrogram {
         let mut power = vec![0.0f32; N_FFT / 2 + 1];
         for t in 0..audio_frames {
             for (i, b) in buf.iter_mut().enumerate() {
-                *b = Complex::new(x.get(t * HOP + i).copied().unwrap_or(0.0) * self.window[i], 0.0);
+                *b = Complex::new(
+                    x.get(t * HOP + i).copied().unwrap_or(0.0) * self.window[i],
+                    0.0,
+                );
             }
             self.fft.process(&mut buf);
             for (p, c) in power.iter_mut().zip(&buf) {

@@ -18,10 +18,29 @@ const PARTIAL_STALE: Duration = Duration::from_millis(1200);
 /// Which stream of which connection.
 pub type StreamKey = (u64, u64);
 
+/// The language a speaker speaks: the page's as a first guess, then what Whisper
+/// heard in their last whole utterance (partials use it; finals ask Whisper again).
+#[derive(Debug, Clone)]
+pub struct Language(Arc<Mutex<&'static str>>);
+
+impl Language {
+    pub fn new(guess: &'static str) -> Self {
+        Self(Arc::new(Mutex::new(guess)))
+    }
+
+    pub fn get(&self) -> &'static str {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set(&self, lang: &'static str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = lang;
+    }
+}
+
 #[derive(Debug)]
 pub struct Job {
     pub stream: StreamKey,
-    pub lang: &'static str,
+    pub lang: Language,
     pub cut: Cut,
     pub queued: Instant,
 }
@@ -56,7 +75,10 @@ impl Jobs {
             q.finals.push_back(job);
         } else if let Some(waiting) = q.partials.iter_mut().find(|p| p.stream == job.stream) {
             // Keep its place in the line, with the newer audio.
-            *waiting = Job { queued: waiting.queued, ..job };
+            *waiting = Job {
+                queued: waiting.queued,
+                ..job
+            };
             q.stats.partials_dropped += 1;
         } else {
             q.partials.push_back(job);
@@ -130,8 +152,12 @@ mod tests {
     fn job(stream: u64, seq: u64, is_final: bool) -> Job {
         Job {
             stream: (1, stream),
-            lang: "ja",
-            cut: Cut { seq, samples: Arc::from(vec![0.0; 10]), is_final },
+            lang: Language::new("ja"),
+            cut: Cut {
+                seq,
+                samples: Arc::from(vec![0.0; 10]),
+                is_final,
+            },
             queued: Instant::now(),
         }
     }
@@ -158,7 +184,10 @@ mod tests {
         jobs.push(job(1, 1, true));
         jobs.push(job(2, 1, true));
         jobs.forget((1, 2));
-        assert_eq!(jobs.take().map(|j| (j.stream.1, j.cut.is_final)), Some((1, true)));
+        assert_eq!(
+            jobs.take().map(|j| (j.stream.1, j.cut.is_final)),
+            Some((1, true))
+        );
         assert_eq!(jobs.stats().queue, 0);
         jobs.close();
         assert!(jobs.take().is_none());

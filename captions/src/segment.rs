@@ -80,7 +80,8 @@ impl Segmenter {
 
     fn frame(&mut self, frame: &[i16]) -> Option<Cut> {
         let voice = self.detector.predict_i16(frame) >= VOICE_SCORE;
-        self.audio.extend(frame.iter().map(|s| f32::from(*s) / 32768.0));
+        self.audio
+            .extend(frame.iter().map(|s| f32::from(*s) / 32768.0));
         if !self.speaking {
             if voice {
                 self.speaking = true;
@@ -105,7 +106,11 @@ impl Segmenter {
         }
         if self.since_partial >= PARTIAL_EVERY && self.quiet_run == 0 && self.voiced >= MIN_VOICED {
             self.since_partial = 0;
-            return Some(Cut { seq: self.seq, samples: self.audio.as_slice().into(), is_final: false });
+            return Some(Cut {
+                seq: self.seq,
+                samples: self.audio.as_slice().into(),
+                is_final: false,
+            });
         }
         None
     }
@@ -120,7 +125,11 @@ impl Segmenter {
         self.audio.clear();
         // A cut in the middle of speech (8 s reached) goes straight on as the next
         // utterance; the detector keeps its state.
-        enough.then(|| Cut { seq: self.seq, samples, is_final: true })
+        enough.then(|| Cut {
+            seq: self.seq,
+            samples,
+            is_final: true,
+        })
     }
 
     /// Whether an utterance is under way (the speaker paused captions mid-sentence).
@@ -142,7 +151,9 @@ mod tests {
         let mut s = Segmenter::default();
         assert!(s.push(&silence(10_000)).is_empty());
         let hum: Vec<i16> = (0..RATE * 5)
-            .map(|i| ((2.0 * std::f32::consts::PI * 50.0 * i as f32 / RATE as f32).sin() * 3000.0) as i16)
+            .map(|i| {
+                ((2.0 * std::f32::consts::PI * 50.0 * i as f32 / RATE as f32).sin() * 3000.0) as i16
+            })
             .collect();
         assert!(s.push(&hum).is_empty());
         assert!(!s.speaking());

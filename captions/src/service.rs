@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, http};
 
 use crate::engine::{Engine, language};
-use crate::pool::{Job, Jobs};
+use crate::pool::{Job, Jobs, Language};
 use crate::segment::Segmenter;
 
 /// Speakers one connection may have at once (a server with a few hundred visits).
@@ -48,7 +48,11 @@ impl Service {
             next_conn: AtomicU64::new(1),
         });
         for n in 0..workers {
-            let (engine, jobs, outboxes) = (service.engine.clone(), service.jobs.clone(), service.outboxes.clone());
+            let (engine, jobs, outboxes) = (
+                service.engine.clone(),
+                service.jobs.clone(),
+                service.outboxes.clone(),
+            );
             let spawned = std::thread::Builder::new()
                 .name(format!("recognise-{n}"))
                 .spawn(move || work(&engine, &jobs, &outboxes));
@@ -60,7 +64,11 @@ impl Service {
     }
 
     /// Accepts connections until `stop` resolves.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, stop: impl std::future::Future<Output = ()>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -80,7 +88,9 @@ impl Service {
     async fn connection(self: Arc<Self>, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let secret = self.secret.clone();
-        let check = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        let check = move |request: &Request,
+                          response: Response|
+              -> Result<Response, ErrorResponse> {
             let given = request
                 .headers()
                 .get(http::header::AUTHORIZATION)
@@ -98,7 +108,13 @@ impl Service {
         let config = WebSocketConfig::default()
             .max_message_size(Some(64 * 1024))
             .max_frame_size(Some(64 * 1024));
-        let socket = match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
+        let socket = match tokio_tungstenite::accept_hdr_async_with_config(
+            stream,
+            check,
+            Some(config),
+        )
+        .await
+        {
             Ok(socket) => socket,
             Err(e) => {
                 tracing::warn!(error = %e, "a connection without the recogniser's secret, refused");
@@ -107,10 +123,16 @@ impl Service {
         };
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        self.outboxes.lock().unwrap_or_else(|e| e.into_inner()).insert(conn, tx.clone());
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(conn, tx.clone());
         tracing::info!(conn, "the server connected");
         let (mut sink, mut source) = socket.split();
-        let _ = tx.send(FromRecogniser::Ready { model: self.engine.name().to_owned(), workers: self.workers });
+        let _ = tx.send(FromRecogniser::Ready {
+            model: self.engine.name().to_owned(),
+            workers: self.workers,
+        });
         let jobs = self.jobs.clone();
         let writer = tokio::spawn(async move {
             let mut last_final: HashMap<u64, u64> = HashMap::new();
@@ -122,7 +144,13 @@ impl Service {
                 };
                 // Two workers may finish one speaker's jobs out of order: a partial is
                 // never shown after its utterance's final.
-                if let FromRecogniser::Text { stream, seq, is_final, .. } = &frame {
+                if let FromRecogniser::Text {
+                    stream,
+                    seq,
+                    is_final,
+                    ..
+                } = &frame
+                {
                     let done = last_final.get(stream).copied().unwrap_or(0);
                     if *seq <= done {
                         continue;
@@ -131,25 +159,41 @@ impl Service {
                         last_final.insert(*stream, *seq);
                     }
                 }
-                let Ok(text) = serde_json::to_string(&frame) else { continue };
+                let Ok(text) = serde_json::to_string(&frame) else {
+                    continue;
+                };
                 if sink.send(Message::text(text)).await.is_err() {
                     break;
                 }
             }
         });
-        let mut streams: HashMap<u64, (Segmenter, &'static str)> = HashMap::new();
+        let mut streams: HashMap<u64, (Segmenter, Language)> = HashMap::new();
         while let Some(Ok(message)) = source.next().await {
             match message {
                 Message::Binary(frame) => {
-                    let Some((stream, samples)) = read_audio(&frame) else { continue };
-                    let Some((segmenter, lang)) = streams.get_mut(&stream) else { continue };
+                    let Some((stream, samples)) = read_audio(&frame) else {
+                        continue;
+                    };
+                    let Some((segmenter, lang)) = streams.get_mut(&stream) else {
+                        continue;
+                    };
                     for cut in segmenter.push(&samples) {
-                        self.jobs.push(Job { stream: (conn, stream), lang, cut, queued: Instant::now() });
+                        self.jobs.push(Job {
+                            stream: (conn, stream),
+                            lang: lang.clone(),
+                            cut,
+                            queued: Instant::now(),
+                        });
                     }
                 }
                 Message::Text(text) => match serde_json::from_str::<ToRecogniser>(&text) {
-                    Ok(ToRecogniser::Open { stream, lang }) if streams.len() < MAX_STREAMS || streams.contains_key(&stream) => {
-                        streams.insert(stream, (Segmenter::default(), language(&lang)));
+                    Ok(ToRecogniser::Open { stream, lang })
+                        if streams.len() < MAX_STREAMS || streams.contains_key(&stream) =>
+                    {
+                        streams.insert(
+                            stream,
+                            (Segmenter::default(), Language::new(language(&lang))),
+                        );
                     }
                     Ok(ToRecogniser::Close { stream }) => {
                         streams.remove(&stream);
@@ -164,7 +208,10 @@ impl Service {
         for stream in streams.keys() {
             self.jobs.forget((conn, *stream));
         }
-        self.outboxes.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn);
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&conn);
         drop(tx);
         writer.abort();
         tracing::info!(conn, "the server disconnected");
@@ -175,8 +222,15 @@ impl Service {
 fn work(engine: &Engine, jobs: &Jobs, outboxes: &Outboxes) {
     while let Some(job) = jobs.take() {
         let started = Instant::now();
-        let text = match engine.recognise(&job.cut.samples, job.lang) {
-            Ok(text) => text,
+        // A whole utterance: Whisper says which language it is (the page's language
+        // is only a guess: a grandchild abroad may read English and speak Japanese).
+        let lang = (!job.cut.is_final).then(|| job.lang.get());
+        let text = match engine.recognise(&job.cut.samples, lang, job.cut.is_final) {
+            Ok(Some((text, heard))) => {
+                job.lang.set(heard);
+                Some(text)
+            }
+            Ok(None) => None,
             Err(e) => {
                 tracing::error!(error = %e, "recognition failed");
                 None
@@ -185,10 +239,21 @@ fn work(engine: &Engine, jobs: &Jobs, outboxes: &Outboxes) {
         jobs.done(job.cut.is_final, started.elapsed(), text.is_none());
         let (conn, stream) = job.stream;
         // An empty final still goes out: it takes back a partial already shown.
-        let Some(text) = text.or_else(|| job.cut.is_final.then(String::new)) else { continue };
-        let outbox = outboxes.lock().unwrap_or_else(|e| e.into_inner()).get(&conn).cloned();
+        let Some(text) = text.or_else(|| job.cut.is_final.then(String::new)) else {
+            continue;
+        };
+        let outbox = outboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&conn)
+            .cloned();
         if let Some(outbox) = outbox {
-            let _ = outbox.send(FromRecogniser::Text { stream, seq: job.cut.seq, text, is_final: job.cut.is_final });
+            let _ = outbox.send(FromRecogniser::Text {
+                stream,
+                seq: job.cut.seq,
+                text,
+                is_final: job.cut.is_final,
+            });
         }
     }
 }

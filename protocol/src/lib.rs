@@ -430,7 +430,10 @@ struct CaptionsFrame {
 
 fn parse_captions(text: &str) -> Option<ClientMsg> {
     let frame: CaptionsFrame = serde_json::from_str(text).ok()?;
-    let lang_ok = frame.lang.as_deref().is_none_or(|l| matches!(l, "ja" | "en"));
+    let lang_ok = frame
+        .lang
+        .as_deref()
+        .is_none_or(|l| matches!(l, "ja" | "en"));
     (lang_ok && (frame.lang.is_some() != frame.paused)).then_some(ClientMsg::Captions {
         lang: frame.lang,
         paused: frame.paused,

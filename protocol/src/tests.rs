@@ -43,7 +43,10 @@ fn captions_frames_are_read_and_written_as_documented() {
     ));
     assert!(matches!(
         ClientMsg::parse(r#"{"type":"captions","paused":true}"#),
-        Some(ClientMsg::Captions { lang: None, paused: true })
+        Some(ClientMsg::Captions {
+            lang: None,
+            paused: true
+        })
     ));
     for bad in [
         r#"{"type":"captions"}"#,

@@ -321,9 +321,12 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
                 .context("menkai-captions was not found next to menkai: build it (cargo build --release -p menkai-captions) or set MENKAI_CAPTIONS_BIN")?;
             let mirror = std::env::var("MENKAI_CAPTIONS_MIRROR").ok();
             let name = tokio::task::spawn_blocking(move || {
-                crate::captions::install::install(&dir, model.as_deref(), mirror.as_deref(), |lib, model| {
-                    crate::captions::install::check_with(&bin, lib, model)
-                })
+                crate::captions::install::install(
+                    &dir,
+                    model.as_deref(),
+                    mirror.as_deref(),
+                    |lib, model| crate::captions::install::check_with(&bin, lib, model),
+                )
             })
             .await??;
             println!(

@@ -305,20 +305,48 @@ impl Metrics {
 impl CaptionCounters {
     fn register(&self, registry: &mut Registry) {
         let stats = *self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        registry.register("captions_up", "The recogniser is connected (1) or not (0)", self.up.clone());
-        registry.register("captions_starts", "Times the recogniser was started or reconnected", self.starts.clone());
-        registry.register("captions_sent", "Caption frames sent to the resident's devices", self.sent.clone());
+        registry.register(
+            "captions_up",
+            "The recogniser is connected (1) or not (0)",
+            self.up.clone(),
+        );
+        registry.register(
+            "captions_starts",
+            "Times the recogniser was started or reconnected",
+            self.starts.clone(),
+        );
+        registry.register(
+            "captions_sent",
+            "Caption frames sent to the resident's devices",
+            self.sent.clone(),
+        );
         registry.register(
             "captions_audio_dropped",
             "Audio frames dropped because the recogniser was away or behind",
             self.audio_dropped.clone(),
         );
         for (name, help, value) in [
-            ("captions_utterances", "Utterances the recogniser heard (as reported by it)", stats.utterances),
+            (
+                "captions_utterances",
+                "Utterances the recogniser heard (as reported by it)",
+                stats.utterances,
+            ),
             ("captions_finals", "Final captions recognised", stats.finals),
-            ("captions_partials", "Partial captions recognised", stats.partials),
-            ("captions_partials_dropped", "Partials dropped: replaced by a newer one, or waited too long", stats.partials_dropped),
-            ("captions_empty", "Utterances that came out empty (noise)", stats.empty),
+            (
+                "captions_partials",
+                "Partial captions recognised",
+                stats.partials,
+            ),
+            (
+                "captions_partials_dropped",
+                "Partials dropped: replaced by a newer one, or waited too long",
+                stats.partials_dropped,
+            ),
+            (
+                "captions_empty",
+                "Utterances that came out empty (noise)",
+                stats.empty,
+            ),
         ] {
             let counter = Counter::<u64>::default();
             counter.inc_by(value);
@@ -326,7 +354,11 @@ impl CaptionCounters {
         }
         let seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
         seconds.inc_by(stats.recognition_seconds);
-        registry.register("captions_recognition_seconds", "Time spent recognising, all jobs", seconds);
+        registry.register(
+            "captions_recognition_seconds",
+            "Time spent recognising, all jobs",
+            seconds,
+        );
         let jobs = Counter::<u64>::default();
         jobs.inc_by(stats.jobs);
         registry.register("captions_jobs", "Recognition jobs run", jobs);

@@ -86,6 +86,7 @@ mod tests {
             name: name.into(),
             room: room.into(),
             archived,
+            captions: false,
         }
     }
 
@@ -93,6 +94,7 @@ mod tests {
         ResidentInput {
             name: name.into(),
             room: room.into(),
+            captions: false,
         }
         .parse()
         .unwrap()
@@ -143,6 +145,7 @@ mod tests {
         let ok = ResidentInput {
             name: "  山田 花子 ".into(),
             room: " 201 ".into(),
+            captions: false,
         }
         .parse()
         .unwrap();
@@ -150,6 +153,7 @@ mod tests {
         let err = ResidentInput {
             name: " ".into(),
             room: "x".repeat(41),
+            captions: false,
         }
         .parse()
         .unwrap_err();

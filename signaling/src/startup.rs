@@ -39,7 +39,10 @@ pub struct Application {
     /// E-mail to families: the mailer and the from address (off without `[smtp]`).
     mail: Option<(crate::messages::smtp::Mailer, String)>,
     /// Live captions: the link to the recogniser, and how to stop it.
-    captions: Option<(tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
+    captions: Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::sync::watch::Sender<bool>,
+    )>,
 }
 
 type CertTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;

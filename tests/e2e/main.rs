@@ -13,6 +13,7 @@ mod booking;
 mod browser;
 mod browsers;
 mod calls;
+mod captions;
 mod care;
 mod check;
 mod deadlines;

@@ -252,6 +252,7 @@ async fn a_name_stored_with_a_zero_width_space_before_the_rule_still_counts_as_t
     let legacy = menkai::residents::ResidentInput {
         name: "tanaka\u{200B}".into(),
         room: "201".into(),
+        captions: false,
     };
     let actor = menkai::staff::Actor {
         label: "an older version".into(),

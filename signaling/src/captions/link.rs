@@ -38,11 +38,12 @@ pub(super) async fn run(
         match connect(&recogniser).await {
             Ok((socket, child)) => {
                 let pid = child.as_ref().and_then(Child::id).unwrap_or(0);
-                captions.pid.store(pid, std::sync::atomic::Ordering::Relaxed);
+                captions
+                    .pid
+                    .store(pid, std::sync::atomic::Ordering::Relaxed);
                 captions.metrics.captions.starts.inc();
                 captions.metrics.captions.up.set(1);
                 hub.captions_available(true);
-                down = false;
                 tracing::info!("captions: the recogniser is ready");
                 let why = serve(socket, child, &captions, &hub, &mut outgoing, &mut stop).await;
                 captions.pid.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -75,7 +76,8 @@ pub(super) async fn run(
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Starts the local recogniser (or not, for a remote one) and connects to it.
 async fn connect(recogniser: &Recogniser) -> anyhow::Result<(Socket, Option<Child>)> {
@@ -107,7 +109,10 @@ async fn connect(recogniser: &Recogniser) -> anyhow::Result<(Socket, Option<Chil
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| anyhow::anyhow!("starting {}: {e}", bin.display()))?;
-            let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+            let stdout = child
+                .stdout
+                .take()
+                .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
             let mut lines = tokio::io::BufReader::new(stdout).lines();
             let line = tokio::time::timeout(START_WITHIN, lines.next_line())
                 .await
@@ -139,7 +144,7 @@ async fn serve(
     stop: &mut watch::Receiver<bool>,
 ) -> &'static str {
     let (mut sink, mut source) = socket.split();
-    for (stream, lang) in captions.open_streams() {
+    for (stream, lang) in captions.reopen_all() {
         let open = ToRecogniser::Open { stream, lang };
         if let Ok(text) = serde_json::to_string(&open)
             && sink.send(Message::text(text)).await.is_err()
@@ -147,6 +152,9 @@ async fn serve(
             return "the connection failed";
         }
     }
+    // Held until we stop: the recogniser stops when its standard input closes (and
+    // tokio's `wait` would close it).
+    let _stdin = child.as_mut().and_then(|c| c.stdin.take());
     // Partials shown, so an empty final can take one back (and only then is sent).
     let mut shown: HashSet<(u64, u64)> = HashSet::new();
     let exited = async {
@@ -176,7 +184,7 @@ async fn serve(
             frame = source.next() => match frame {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromRecogniser>(&text) {
                     Ok(FromRecogniser::Text { stream, seq, text, is_final }) => {
-                        let Some(speaker) = captions.speaker(stream) else { continue };
+                        let Some((speaker, seq)) = captions.deliver(stream, seq) else { continue };
                         let was_shown = if is_final { shown.remove(&(stream, seq)) } else { !shown.insert((stream, seq)) };
                         if text.is_empty() && !was_shown {
                             continue;
@@ -191,7 +199,11 @@ async fn serve(
                     Err(_) => tracing::warn!("captions: an unreadable frame from the recogniser"),
                 },
                 Some(Ok(_)) => {}
-                _ => return "the connection closed",
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "captions: reading from the recogniser");
+                    return "the connection failed";
+                }
+                None => return "the connection closed",
             },
             () = &mut exited => return "the recogniser exited",
             _ = stop.changed() => return "the server is stopping",

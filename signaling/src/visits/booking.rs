@@ -427,6 +427,7 @@ mod tests {
             ward_device_id: "w1".into(),
             entrance_device_id: None,
             guests: vec!["Taro".into()],
+            captions: None,
         }
     }
 
@@ -672,6 +673,7 @@ mod tests {
                                     lang: None,
                                 })
                                 .collect(),
+                            captions: None,
                         }
                     },
                 )

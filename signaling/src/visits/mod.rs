@@ -229,6 +229,7 @@ mod tests {
             ended_at: None,
             guests: vec![],
             sequence: 0,
+            captions: false,
         }
     }
 

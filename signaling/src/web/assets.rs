@@ -41,6 +41,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("js/guard.js", JS),
     asset!("js/check.js", JS),
     asset!("js/probe.js", JS),
+    asset!("js/captions.js", JS),
+    asset!("js/captions-worklet.js", JS),
     asset!("favicon.svg", SVG),
     // The ward tablet's home-screen icons (scripts/icons renders them from app.svg).
     asset!("icons/app.svg", SVG),

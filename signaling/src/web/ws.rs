@@ -315,7 +315,7 @@ async fn run(socket: WebSocket, state: AppState) {
         }
     }
     if let Some(captions) = &state.captions {
-        captions.close(id);
+        captions.gone(id);
     }
     hub.dropped(id, state.now());
     conn.close();

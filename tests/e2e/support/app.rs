@@ -77,6 +77,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
             ..menkai::turn::TurnConfig::default()
         }),
         smtp: None,
+        captions: None,
     };
     let mut config = config;
     edit(&mut config);

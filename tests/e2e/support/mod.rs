@@ -1,5 +1,5 @@
 //! Everything a scenario needs to run the real parts, in one place: the app in-process
-//! (`app`), the real binary (`binary`), a signaling client (`ws`), the browser
+//! (`app`), the real binary (`binary`), the captions recogniser (`captions`), a signaling client (`ws`), the browser
 //! (`browser`), TLS and pebble (`tls`), coturn (`coturn`), the Rust peer (`peer`), a
 //! TURN client (`turn_client`), figures read from outside (`measure`), and waits on
 //! conditions (`wait`). Scenario
@@ -9,6 +9,7 @@ pub mod app;
 pub mod bidi;
 pub mod binary;
 pub mod browser;
+pub mod captions;
 pub mod coturn;
 pub mod measure;
 pub mod peer;

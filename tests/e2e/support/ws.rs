@@ -72,6 +72,15 @@ impl Ws {
         self.send_text(frame.to_string()).await;
     }
 
+    /// A binary frame (captions audio).
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(Message::Binary(bytes.into()))
+            .await
+            .expect("send");
+    }
+
     pub async fn send_text(&mut self, text: String) {
         use futures_util::SinkExt;
         self.stream

@@ -177,6 +177,6 @@ async function start() {
 
 // For tests and support: what the page is doing.
 Object.assign(window, {
-  menkai: { mesh, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+  menkai: { mesh, captions, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
 start().catch(stopOnError);

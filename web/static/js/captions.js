@@ -33,6 +33,8 @@ export class CaptionSender {
     this.context = null;
     /** @type {MediaStreamTrack | null} */
     this.track = null;
+    /** Audio frames sent (for tests and support). */
+    this.sent = 0;
     this.box = document.getElementById("captions-family");
     this.button = document.getElementById("captions-pause");
     this.button?.addEventListener("click", () => this.setPaused(!this.paused));
@@ -86,7 +88,10 @@ export class CaptionSender {
     node.port.onmessage = (event) => {
       if (!this.on || this.paused) return;
       const ws = this.signaling.ws;
-      if (ws?.readyState === WebSocket.OPEN && ws.bufferedAmount < 64 * 1024) ws.send(event.data);
+      if (ws?.readyState === WebSocket.OPEN && ws.bufferedAmount < 64 * 1024) {
+        ws.send(event.data);
+        this.sent++;
+      }
     };
     source.connect(node);
     // Nothing is played: the node's output goes nowhere audible.
@@ -109,6 +114,10 @@ export class CaptionView {
     this.lines = [];
     /** Speakers heard in this visit: names are shown once there are two. */
     this.speakers = new Set();
+    /** Every caption frame of this visit, as it came (for tests and support: when,
+     * and what), at most the last 200.
+     * @type {{ at: number, from: string, seq: number, text: string, final: boolean }[]} */
+    this.heard = [];
   }
 
   /** Captions on or off for the visit now. */
@@ -122,6 +131,7 @@ export class CaptionView {
   }
 
   clear() {
+    this.heard = [];
     this.lines = [];
     this.speakers.clear();
     this.render();
@@ -130,6 +140,8 @@ export class CaptionView {
   /** @param {{ from: string, text: string, final: boolean, seq: number }} msg */
   add(msg) {
     this.setAvailable(true);
+    this.heard.push({ at: Date.now(), from: msg.from, seq: msg.seq, text: msg.text, final: msg.final });
+    if (this.heard.length > 200) this.heard.shift();
     let line = this.lines.find((l) => l.from === msg.from && l.seq === msg.seq);
     if (!line) {
       if (msg.text === "") return;

@@ -547,7 +547,7 @@ async function start() {
 }
 
 Object.assign(window, {
-  menkai: { mesh, view, visit: () => visitId, stats: () => mesh.stats(),
+  menkai: { mesh, view, captions, visit: () => visitId, stats: () => mesh.stats(),
     liveTracks: () => (local?.getTracks() ?? []).filter((t) => t.readyState === "live").length, linked: () => signaling?.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen,
     selfCheck: () => lastCheck, checking: () => selfChecking !== null },
 });

@@ -34,6 +34,7 @@ fn visit() -> Visit {
         ended_at: None,
         guests: vec![],
         sequence: 0,
+        captions: false,
     }
 }
 

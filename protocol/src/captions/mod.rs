@@ -5,6 +5,8 @@
 //! A binary frame is one stream's audio: the stream id (8 bytes, big-endian), then
 //! 16 kHz mono 16-bit little-endian PCM, at most [`MAX_AUDIO_SAMPLES`] samples.
 
+pub mod score;
+
 use serde::{Deserialize, Serialize};
 
 /// The sample rate of all audio Menkai recognises.
@@ -87,7 +89,10 @@ mod tests {
 
     #[test]
     fn audio_frames_round_trip_and_bounds_hold() {
-        let pcm: Vec<u8> = [1i16, -2, 300].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let pcm: Vec<u8> = [1i16, -2, 300]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let frame = audio_frame(7, &pcm);
         assert_eq!(read_audio(&frame), Some((7, vec![1, -2, 300])));
         assert_eq!(read_audio(&frame[..frame.len() - 1]), None, "odd byte");
@@ -98,15 +103,25 @@ mod tests {
 
     #[test]
     fn frames_read_as_documented() {
-        let text: FromRecogniser =
-            serde_json::from_str(r#"{"type":"text","stream":3,"seq":1,"text":"こんにちは","final":true}"#)
-                .unwrap();
+        let text: FromRecogniser = serde_json::from_str(
+            r#"{"type":"text","stream":3,"seq":1,"text":"こんにちは","final":true}"#,
+        )
+        .unwrap();
         assert_eq!(
             text,
-            FromRecogniser::Text { stream: 3, seq: 1, text: "こんにちは".into(), is_final: true }
+            FromRecogniser::Text {
+                stream: 3,
+                seq: 1,
+                text: "こんにちは".into(),
+                is_final: true
+            }
         );
         assert_eq!(
-            serde_json::to_string(&ToRecogniser::Open { stream: 3, lang: "ja".into() }).unwrap(),
+            serde_json::to_string(&ToRecogniser::Open {
+                stream: 3,
+                lang: "ja".into()
+            })
+            .unwrap(),
             r#"{"type":"open","stream":3,"lang":"ja"}"#
         );
     }
