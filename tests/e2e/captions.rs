@@ -16,8 +16,11 @@ use crate::support::captions::{
 use crate::support::{Browser, Launch, TestApp, Ws, monday_9am_tokyo, remote_visit, spawn_app};
 
 /// A resident who hears poorly (captions on in their setting), a ward tablet, and a
-/// visit booked now with `guests`: (API token, ward token, links).
-async fn visit_with_captions(app: &TestApp, guests: &[&str]) -> (String, String, Vec<String>) {
+/// visit booked now with `guests`: (visit id, API token, ward token, links).
+async fn visit_with_captions(
+    app: &TestApp,
+    guests: &[&str],
+) -> (String, String, String, Vec<String>) {
     let token = app.api_token().await;
     let (status, resident) = app
         .api_post(
@@ -39,7 +42,9 @@ async fn visit_with_captions(app: &TestApp, guests: &[&str]) -> (String, String,
         .iter()
         .map(|i| crate::support::path_of(i["url"].as_str().expect("url")))
         .collect();
-    (token, ward_token, links)
+    assert_eq!(visit["captions"], true, "{visit}");
+    let id = visit["id"].as_str().expect("id").to_owned();
+    (id, token, ward_token, links)
 }
 
 /// The ward tablet's socket, seated in the visit.
@@ -78,7 +83,7 @@ fn cer(reference: &str, heard: &str) -> f64 {
 async fn what_the_family_says_reaches_the_ward_tablet_as_captions_and_pausing_stops_them() {
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
-    let (_, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
+    let (visit_id, token, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
     let mut device = tablet(&app, &ward_token).await;
     let mut family = Speaker::join(&app, &links[0], "ja").await;
 
@@ -132,13 +137,31 @@ async fn what_the_family_says_reaches_the_ward_tablet_as_captions_and_pausing_st
         metrics.contains("menkai_captions_finals_total"),
         "{metrics}"
     );
+
+    // Staff turn captions off during the visit: everyone is told at once.
+    let (status, visit) = app
+        .api_post(
+            &format!("/visits/{visit_id}/captions"),
+            &token,
+            json!({"on": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{visit}");
+    assert_eq!(visit["captions"], false, "{visit}");
+    for socket in [&mut device, &mut family.ws] {
+        let mut told = socket.recv_type("visit").await;
+        // (A frame of the visit going live may come first.)
+        while told["captions"] != false {
+            told = socket.recv_type("visit").await;
+        }
+    }
 }
 
 #[tokio::test]
 async fn a_minute_of_silence_or_of_background_noise_gives_no_caption() {
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
-    let (_, ward_token, links) = visit_with_captions(&app, &["Hanako", "Jiro"]).await;
+    let (_, _, ward_token, links) = visit_with_captions(&app, &["Hanako", "Jiro"]).await;
     let mut device = tablet(&app, &ward_token).await;
     let mut quiet_home = Speaker::join(&app, &links[0], "ja").await;
     let mut noisy_home = Speaker::join(&app, &links[1], "ja").await;
@@ -154,7 +177,7 @@ async fn a_minute_of_silence_or_of_background_noise_gives_no_caption() {
 async fn when_the_recogniser_dies_the_call_goes_on_and_captions_come_back() {
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
-    let (_, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
+    let (_, _, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
     let mut device = tablet(&app, &ward_token).await;
     let mut family = Speaker::join(&app, &links[0], "ja").await;
     let captions = app.app_state.captions.clone().expect("captions");
@@ -316,7 +339,7 @@ async fn the_installer_checks_what_it_downloads_and_installs_a_local_model() {
 async fn in_the_browser_the_tablet_shows_what_the_family_says() {
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
-    let (_, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
+    let (_, _, ward_token, links) = visit_with_captions(&app, &["Hanako"]).await;
     let tablet = Browser::start().await;
     tablet
         .goto(&app.url(&format!("/device#token={ward_token}")))

@@ -803,3 +803,4 @@ captions-on = Captions on
 captions-off = Captions off
 captions-turn-on = Turn captions on
 captions-turn-off = Turn captions off
+captions-label = Captions

@@ -803,3 +803,4 @@ captions-on = 字幕オン
 captions-off = 字幕オフ
 captions-turn-on = 字幕をオンにする
 captions-turn-off = 字幕をオフにする
+captions-label = 字幕

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/visits/{id}/cancel", post(cancel))
         .route("/visits/{id}/extend", post(extend))
         .route("/visits/{id}/end", post(end))
+        .route("/visits/{id}/captions", post(captions))
 }
 
 #[derive(Serialize)]
@@ -80,6 +81,8 @@ struct VisitJson {
     state: &'static str,
     ward_device_id: String,
     entrance_device_id: Option<String>,
+    /// Live captions on for this visit.
+    captions: bool,
     guests: Vec<GuestJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invitations: Option<Vec<InvitationJson>>,
@@ -110,6 +113,7 @@ fn full_visit_json(v: &Visit, now: DateTime<Utc>) -> VisitJson {
         state: v.state(now, false).as_str(),
         ward_device_id: v.ward_device_id.clone(),
         entrance_device_id: v.entrance_device_id.clone(),
+        captions: v.captions,
         guests: v
             .guests
             .iter()
@@ -248,6 +252,28 @@ async fn extend(
     let visit = state
         .db
         .extend_visit(id, minutes, facility, &actor.0, now)
+        .await?;
+    Ok(Json(visit_json(&visit, now)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptionsRequest {
+    on: bool,
+}
+
+/// `POST /visits/{id}/captions` `{"on": true}`: live captions on or off for one visit,
+/// also while it runs.
+async fn captions(
+    State(state): State<AppState>,
+    actor: ApiActor,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CaptionsRequest>,
+) -> ApiResult<Json<VisitJson>> {
+    let now = state.now();
+    let visit = state
+        .db
+        .set_visit_captions(id, req.on, state.facility(), &actor.0, now)
         .await?;
     Ok(Json(visit_json(&visit, now)))
 }

@@ -46,6 +46,8 @@ pub struct VisitRow {
     /// For a visit under way: whether 10 more minutes fit before the next booking of
     /// its resident or devices, and how many minutes are free (None: no limit near).
     pub extend: Option<Extension>,
+    /// Live captions are on for this visit.
+    pub captions: bool,
     /// The call goes through a relay (its tablet says so).
     pub relayed: bool,
     /// Each guest with a link, and what their pre-visit check found.
@@ -165,6 +167,7 @@ impl VisitRow {
             connected,
             warnings: vec![],
             extend: None,
+            captions: visit.captions,
             relayed: false,
             checks: visit
                 .guests

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/visits/{id}/cancel", post(cancel))
         .route("/staff/visits/{id}/extend", post(extend))
         .route("/staff/visits/{id}/end", post(end))
+        .route("/staff/visits/{id}/captions", post(captions))
         .route("/staff/visits/{id}/reschedule", post(reschedule))
         .route("/staff/visits/{id}/guests/{guest}/link", post(new_link))
         .route(
@@ -571,6 +572,44 @@ async fn extend(
 }
 
 /// Ends a visit in progress now; everyone in it sees the end screen.
+#[derive(Debug, serde::Deserialize)]
+struct CaptionsForm {
+    on: bool,
+    /// The page the button was on: `today` or `visit`.
+    #[serde(default)]
+    back: String,
+}
+
+/// Live captions on or off for one visit, also while it runs (the devices and the
+/// family's page follow within a second).
+async fn captions(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CaptionsForm>,
+) -> Result<Response, PageError> {
+    let back = if form.back == "visit" {
+        format!("/staff/visits/{id}")
+    } else {
+        "/staff".to_owned()
+    };
+    match state
+        .db
+        .set_visit_captions(
+            id,
+            form.on,
+            state.facility(),
+            &Actor::from(&me),
+            state.now(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(Error::Conflict(_)) => Ok(Redirect::to("/staff?notice=end-conflict").into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn end(
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
