@@ -14,6 +14,7 @@ mod browser;
 mod browsers;
 mod calls;
 mod captions;
+mod captions_load;
 mod care;
 mod check;
 mod deadlines;
