@@ -157,6 +157,82 @@ async fn what_the_family_says_reaches_the_ward_tablet_as_captions_and_pausing_st
     }
 }
 
+/// At the entrance the family speaks into the kiosk: the kiosk's microphone is
+/// captioned, on the ward tablet (and on the kiosk, so the family sees it works); the
+/// ward's own microphone never is.
+#[tokio::test]
+async fn at_the_entrance_the_kiosk_s_microphone_is_captioned_on_the_ward_tablet() {
+    let app = spawn_app_with_captions().await;
+    recogniser_ready(&app).await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let (ward, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
+    let (kiosk, kiosk_token) = app.paired_device(&token, "entrance", "Entrance").await;
+    let (status, visit) = app
+        .api_post(
+            "/visits",
+            &token,
+            json!({
+                "resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(),
+                "duration_minutes": 20, "mode": "entrance", "ward_device_id": ward,
+                "entrance_device_id": kiosk, "guests": [{"name": "Hanako"}], "captions": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    assert_eq!(visit["captions"], true);
+    let mut tablet = tablet(&app, &ward_token).await;
+    let (mut entrance, welcome) = Ws::hello(&app, &kiosk_token, None).await;
+    assert_eq!(welcome["visit"]["captions"], true, "{welcome}");
+    entrance
+        .send(json!({"type": "captions", "lang": "ja"}))
+        .await;
+    let (text, audio) = sentence("ja07");
+    for frame in audio.chunks(640).chain(quiet().chunks(640)) {
+        let mut frame = frame.to_vec();
+        frame.resize(640, 0);
+        entrance
+            .send_binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect())
+            .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = captions_within(&mut tablet, Duration::from_secs(15), true).await;
+    let heard = got
+        .last()
+        .and_then(|c| c["text"].as_str())
+        .unwrap_or_default();
+    assert!(
+        cer(&text, heard) <= 0.15,
+        "said {text:?}, captioned {heard:?}"
+    );
+    assert_eq!(
+        got.last().map(|c| c["from"].clone()),
+        Some(welcome["peer_id"].clone())
+    );
+    // The kiosk shows them too.
+    let own = captions_within(&mut entrance, Duration::from_secs(5), true).await;
+    assert_eq!(
+        own.last().map(|c| c["text"].clone()),
+        got.last().map(|c| c["text"].clone())
+    );
+    // The ward's microphone is the resident's: never captioned.
+    tablet.send(json!({"type": "captions", "lang": "ja"})).await;
+    let (_, audio) = sentence("ja01");
+    for frame in audio.chunks(640).chain(quiet().chunks(640)) {
+        let mut frame = frame.to_vec();
+        frame.resize(640, 0);
+        tablet
+            .send_binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect())
+            .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = captions_within(&mut entrance, Duration::from_secs(6), false).await;
+    assert!(
+        got.is_empty(),
+        "the resident's own words captioned: {got:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_minute_of_silence_or_of_background_noise_gives_no_caption() {
     let app = spawn_app_with_captions().await;
@@ -344,22 +420,7 @@ async fn in_the_browser_the_tablet_shows_what_the_family_says() {
     tablet
         .goto(&app.url(&format!("/device#token={ward_token}")))
         .await;
-    // Chromium reads a fake microphone's file from /tmp but, here, not from the
-    // project's folder (it captures silence then): a copy in a temporary folder.
-    let fake = tempfile::tempdir().expect("temp dir");
-    let visit_file = fake.path().join("visit-ja.wav");
-    std::fs::copy(testset().join("visit-ja.wav"), &visit_file).expect("copy");
-    let family = Browser::launch(
-        crate::support::Engine::Chromium,
-        &Launch {
-            chromium_args: vec![format!(
-                "--use-file-for-fake-audio-capture={}",
-                visit_file.display()
-            )],
-            ..Launch::default()
-        },
-    )
-    .await;
+    let (family, _fake) = speaking_browser("visit-ja.wav").await;
     family.goto(&app.url(&links[0])).await;
     family
         .wait_until("window.menkai.screen() === 'call'", Duration::from_secs(30))
@@ -444,4 +505,121 @@ async fn in_the_browser_the_tablet_shows_what_the_family_says() {
     tokio::time::sleep(Duration::from_secs(12)).await;
     let after = tablet.eval("window.menkai.captions.heard.length").await;
     assert_eq!(before, after, "captions while paused");
+}
+
+/// A browser whose fake microphone plays the test set's `file` (copied to a temporary
+/// folder: Chromium here reads a fake microphone's file from /tmp, and captures silence
+/// from the project's folder).
+async fn speaking_browser(file: &str) -> (Browser, tempfile::TempDir) {
+    let fake = tempfile::tempdir().expect("temp dir");
+    let path = fake.path().join(file);
+    std::fs::copy(testset().join(file), &path).expect("copy");
+    let browser = Browser::launch(
+        crate::support::Engine::Chromium,
+        &Launch {
+            chromium_args: vec![format!(
+                "--use-file-for-fake-audio-capture={}",
+                path.display()
+            )],
+            ..Launch::default()
+        },
+    )
+    .await;
+    (browser, fake)
+}
+
+/// Waits until a device page has shown `n` final captions.
+async fn finals_shown(page: &Browser, n: usize) {
+    page.wait_until(
+        &format!("window.menkai.captions.heard.filter((c) => c.final && c.text).length >= {n}"),
+        Duration::from_secs(60),
+    )
+    .await;
+}
+
+/// What the resident and the family see, in both languages, as screenshots (looked at:
+/// target/screenshots/captions-*) and checked by axe-core: the ward tablet at 820×1180
+/// with two family members' words (so with their names), the entrance kiosk at
+/// 1366×768 captioning its own microphone, and the family's page telling them.
+#[tokio::test]
+async fn captions_on_the_tablet_the_kiosk_and_the_family_page_in_both_languages() {
+    let mut problems = vec![];
+    for lang in ["ja", "en"] {
+        let app = spawn_app_with_captions().await;
+        recogniser_ready(&app).await;
+        let (_, token, ward_token, links) =
+            visit_with_captions(&app, &["花子", "太郎", "次郎"]).await;
+        let tablet = Browser::start().await;
+        tablet.resize(820, 1180).await;
+        tablet
+            .goto(&app.url(&format!("/device?lang={lang}#token={ward_token}")))
+            .await;
+        tablet
+            .wait_until("window.menkai.screen() === 'call'", Duration::from_secs(30))
+            .await;
+        let family = Browser::start().await;
+        family.resize(412, 915).await;
+        family
+            .goto(&app.url(&format!("{}?lang={lang}", links[2])))
+            .await;
+        family
+            .wait_for("#captions-family:not([hidden]) #captions-pause")
+            .await;
+        crate::support::check(&family, &format!("captions-family-{lang}"), &mut problems).await;
+        // Two family members speak, one after the other.
+        let ids: [&str; 2] = if lang == "ja" {
+            ["ja04", "ja28"]
+        } else {
+            ["en01", "en06"]
+        };
+        for (link, id) in links.iter().zip(ids) {
+            let mut speaker = Speaker::join(&app, link, lang).await;
+            let audio = read_wav(&testset().join("opus").join(format!("{id}.wav")));
+            speaker.say(&audio, 2.0).await;
+            speaker.say(&quiet(), 2.0).await;
+        }
+        finals_shown(&tablet, 2).await;
+        crate::support::check(&tablet, &format!("captions-tablet-{lang}"), &mut problems).await;
+        let named = tablet
+            .eval("[...document.querySelectorAll('#captions .caption-line')].map((p) => p.textContent)")
+            .await;
+        assert!(
+            named.to_string().contains("花子") && named.to_string().contains("太郎"),
+            "two speakers, each named: {named}"
+        );
+
+        // The entrance kiosk, its own microphone captioned.
+        let seed = app.seed(&token).await;
+        let (ward2, _) = app.paired_device(&token, "ward", "Tablet 1F").await;
+        let (kiosk, kiosk_token) = app.paired_device(&token, "entrance", "Entrance").await;
+        let (status, visit) = app
+            .api_post(
+                "/visits",
+                &token,
+                json!({
+                    "resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(),
+                    "duration_minutes": 20, "mode": "entrance", "ward_device_id": ward2,
+                    "entrance_device_id": kiosk, "guests": [{"name": "花子"}], "captions": true,
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{visit}");
+        let (kiosk_page, _fake) = speaking_browser(&format!("visit-{lang}.wav")).await;
+        kiosk_page.resize(1366, 768).await;
+        kiosk_page
+            .goto(&app.url(&format!("/device?lang={lang}#token={kiosk_token}")))
+            .await;
+        finals_shown(&kiosk_page, 1).await;
+        crate::support::check(
+            &kiosk_page,
+            &format!("captions-kiosk-{lang}"),
+            &mut problems,
+        )
+        .await;
+    }
+    assert!(
+        problems.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        problems.join("\n")
+    );
 }

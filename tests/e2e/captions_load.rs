@@ -53,7 +53,9 @@ async fn visit(app: &TestApp, token: &str, n: usize) -> (Ws, Speaker) {
             serde_json::json!({"name": format!("入居者 {n}"), "room": format!("{n}"), "captions": true}),
         )
         .await;
-    let (ward, ward_token) = app.paired_device(token, "ward", &format!("Tablet {n}")).await;
+    let (ward, ward_token) = app
+        .paired_device(token, "ward", &format!("Tablet {n}"))
+        .await;
     let body = crate::support::remote_visit(
         resident["id"].as_str().expect("id"),
         &ward,
@@ -74,7 +76,11 @@ async fn speak(mut device: Ws, mut family: Speaker, rounds: usize, speed: f64) -
         let mut got: Vec<(u64, bool, Instant)> = vec![];
         while let Some(frame) = device.try_recv(Duration::from_secs(20)).await {
             if frame["type"] == "caption" {
-                got.push((frame["seq"].as_u64().unwrap_or(0), frame["final"] == true, Instant::now()));
+                got.push((
+                    frame["seq"].as_u64().unwrap_or(0),
+                    frame["final"] == true,
+                    Instant::now(),
+                ));
             }
         }
         got
@@ -95,12 +101,24 @@ async fn speak(mut device: Ws, mut family: Speaker, rounds: usize, speed: f64) -
     let got = collector.await.expect("collector");
     // The n-th utterance heard is the n-th said (the script has no noise between).
     let first_partial = (1..=spoken.len() as u64)
-        .map(|seq| got.iter().find(|(s, f, _)| *s == seq && !f).map(|(_, _, t)| *t))
+        .map(|seq| {
+            got.iter()
+                .find(|(s, f, _)| *s == seq && !f)
+                .map(|(_, _, t)| *t)
+        })
         .collect();
     let finals = (1..=spoken.len() as u64)
-        .map(|seq| got.iter().find(|(s, f, _)| *s == seq && *f).map(|(_, _, t)| *t))
+        .map(|seq| {
+            got.iter()
+                .find(|(s, f, _)| *s == seq && *f)
+                .map(|(_, _, t)| *t)
+        })
         .collect();
-    Timeline { spoken, first_partial, finals }
+    Timeline {
+        spoken,
+        first_partial,
+        finals,
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -116,15 +134,24 @@ async fn captions_load() {
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
     let token = app.api_token().await;
-    let pid = app.app_state.captions.as_ref().and_then(|c| c.recogniser_pid()).expect("pid");
+    let pid = app
+        .app_state
+        .captions
+        .as_ref()
+        .and_then(|c| c.recogniser_pid())
+        .expect("pid");
     let minutes: Option<f64> = env("MENKAI_CAPTIONS_MINUTES");
     let speed: f64 = env("MENKAI_CAPTIONS_SPEED").unwrap_or(1.0);
     let counts: Vec<usize> = match env::<usize>("MENKAI_CAPTIONS_VISITS") {
         Some(n) => vec![n],
         None => vec![1, 2, 3, 4],
     };
-    let script_seconds: f64 = script().iter().map(|s| s.len() + PAUSE).sum::<usize>() as f64 / 16_000.0;
-    println!("captions load: {} Japanese sentences, {script_seconds:.0} s a round, one worker", script().len());
+    let script_seconds: f64 =
+        script().iter().map(|s| s.len() + PAUSE).sum::<usize>() as f64 / 16_000.0;
+    println!(
+        "captions load: {} Japanese sentences, {script_seconds:.0} s a round, one worker",
+        script().len()
+    );
     let mut made = 0;
     for visits in counts {
         let mut pairs = vec![];
@@ -150,7 +177,9 @@ async fn captions_load() {
             })
         });
         let timelines = futures_util::future::join_all(
-            pairs.into_iter().map(|(device, family)| speak(device, family, rounds, speed)),
+            pairs
+                .into_iter()
+                .map(|(device, family)| speak(device, family, rounds, speed)),
         )
         .await;
         if let Some(memory) = memory {
@@ -173,7 +202,8 @@ async fn captions_load() {
         finals.sort_by(f64::total_cmp);
         partials.sort_by(f64::total_cmp);
         let metrics = app.metrics().await;
-        let dropped = crate::support::metric_sum(&metrics, "menkai_captions_partials_dropped_total");
+        let dropped =
+            crate::support::metric_sum(&metrics, "menkai_captions_partials_dropped_total");
         println!(
             "{visits} visit(s) speaking: final after the end of speech p50 {:.2} s, p95 {:.2} s, worst {:.2} s ({} utterances, {missing} without a final); first partial after the start p50 {:.2} s, p95 {:.2} s; recogniser CPU {:.0} % of a core ({:.0} % per speaking visit); partials dropped so far {dropped}",
             percentile(&finals, 0.5),

@@ -23,7 +23,13 @@ starts_at: string,
 /**
  * RFC 3339.
  */
-ends_at: string, state: VisitState, };
+ends_at: string, state: VisitState, 
+/**
+ * Live captions are on for this visit (an extension; only when the server has a
+ * recogniser): the family's page sends its microphone's audio for recognition,
+ * and the resident's devices show `caption` frames.
+ */
+captions?: boolean, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
 
@@ -112,14 +118,19 @@ ice_servers?: Array<IceServer>,
 /**
  * The server's clock (an extension).
  */
-now: string, } | { "type": "pong" } | { "type": "check", ice_servers: Array<IceServer>, } | { "type": "error", code: ErrorCode, 
+now: string, 
+/**
+ * Whether captions are on, when staff turned them on or off during the visit
+ * (an extension; left out otherwise).
+ */
+captions?: boolean, } | { "type": "pong" } | { "type": "check", ice_servers: Array<IceServer>, } | { "type": "error", code: ErrorCode, 
 /**
  * English, for logs; pages show their own translated text per code.
  */
-message: string, } | { "type": "control", volume: number, } | { "type": "schedule", schedule: Array<ScheduleEntry>, };
+message: string, } | { "type": "control", volume: number, } | { "type": "schedule", schedule: Array<ScheduleEntry>, } | { "type": "caption", from: string, text: string, final: boolean, seq: number, } | { "type": "captions", available: boolean, };
 
 export type ClientMsg = { "type": "hello", token: string, resume?: string, } | { "type": "signal", to: string, data: SignalData, } | { "type": "ping" } | { "type": "leave" } | { "type": "client_error", 
 /**
  * The error in short (at most [`CLIENT_ERROR_MAX`] characters).
  */
-message: string, } | { "type": "health" } & Health;
+message: string, } | { "type": "health" } & Health | { "type": "captions", lang?: string, paused?: boolean, };

@@ -1,7 +1,6 @@
 // The family's microphone, for captions: downsampled in the audio thread to 16 kHz
 // mono 16-bit and handed over in 40 ms frames (the recogniser's format). The
 // browser has already cancelled echo and suppressed noise on this track.
-/* global sampleRate, registerProcessor, AudioWorkletProcessor */
 
 const RATE = 16000;
 const FRAME = 640; // 40 ms

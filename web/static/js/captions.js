@@ -5,7 +5,8 @@
 // type: the last two lines, a partial line only as far as it has stopped changing.
 
 /**
- * @typedef {import("./signaling.js").Signaling} Signaling
+ * What the sender needs of the signaling connection.
+ * @typedef {{ send: (frame: import("../../types/protocol").ClientFrame) => void, readonly ws: WebSocket | null }} Signaling
  */
 
 /** The part two texts share from their start. */

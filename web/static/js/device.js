@@ -10,7 +10,7 @@ import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, allowSound, openMedia, whenSoundAllowed } from "./callview.js";
 import { listenForSignal, openCheckMedia, probeNetwork, relayOfIceServers, sampleCamera } from "./probe.js";
-import { CaptionView } from "./captions.js";
+import { CaptionSender, CaptionView } from "./captions.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
@@ -322,6 +322,18 @@ const mesh = new Mesh((to, data) => signaling?.signal(to, data), {
 const view = new CallView(mesh);
 /** Live captions of what the family says, when on for the visit. */
 const captions = new CaptionView((peerId) => mesh.links.get(peerId)?.info.name ?? "");
+/** At the entrance the family speaks into this kiosk: its microphone is captioned. */
+const kioskCaptions = new CaptionSender({ send: (frame) => signaling?.send(frame), get ws() { return signaling?.ws ?? null; } }, config.lang ?? "ja");
+
+/** Captions on or off for the visit we are in (welcome, visit frames). */
+function setCaptions(/** @type {boolean} */ on) {
+  captions.setOn(on);
+  if (role !== "entrance") return;
+  whenMediaReady(() => {
+    kioskCaptions.setStream(local);
+    kioskCaptions.setOn(on && !!visitId);
+  });
+}
 
 // 24-hour time as on every other screen ("13:00", never "1:00 PM"), without the
 // leading zero some languages add ("9:05", as the staff pages write it).
@@ -371,7 +383,7 @@ function renderSchedule(entries) {
 function enterVisit(visit, now) {
   visitId = visit.id ?? null;
   captions.clear();
-  captions.setOn("captions" in visit ? !!visit.captions : false);
+  setCaptions("captions" in visit ? !!visit.captions : false);
   clearTimeout(cleaningTimer);
   // The kiosk shows the tablet's tile under the resident's name.
   if (visit.resident) view.residentName = visit.resident;
@@ -385,7 +397,7 @@ function enterVisit(visit, now) {
 
 function leaveVisit() {
   visitId = null;
-  captions.setOn(false);
+  setCaptions(false);
   mesh.closeAll();
   followSchedule();
   if (role === "entrance") {
@@ -436,7 +448,7 @@ function onMessage(msg) {
       if (msg.id && msg.id !== visitId && ["open", "live"].includes(msg.state)) enterVisit(msg, msg.now);
       else if (["ended", "cancelled"].includes(msg.state)) leaveVisit();
       else view.setTimes(msg.ends_at, msg.now);
-      if (msg.captions !== undefined && visitId) captions.setOn(msg.captions);
+      if (msg.captions !== undefined && visitId) setCaptions(msg.captions);
       break;
     case "caption":
       captions.add(msg);

@@ -466,19 +466,19 @@ impl Hub {
         }
     }
 
-    /// The guest on socket `conn_id`, if captions are on in its visit and the visit has
-    /// started: (visit id, peer id). Only then is its audio recognised.
+    /// The family's side on socket `conn_id` (a guest, or the entrance kiosk where the
+    /// family sits), if captions are on in its visit and the visit has started: (visit
+    /// id, peer id). Only then is its audio recognised; never the ward's.
     pub fn speaker(&self, conn_id: ConnId) -> Option<(String, String)> {
         let state = self.lock();
-        let Some((_, Attachment::Guest { visit_id, peer_id })) = state.conns.get(&conn_id) else {
-            return None;
-        };
-        let room = state.rooms.get(visit_id)?;
-        (room.captions() && room.introduced()).then(|| (visit_id.clone(), peer_id.clone()))
+        let (visit_id, peer_id) = Self::seat_of(&state, conn_id)?;
+        let room = state.rooms.get(&visit_id)?;
+        let family_side = room.member(&peer_id).is_some_and(|m| m.role != Role::Ward);
+        (family_side && room.captions() && room.introduced()).then_some((visit_id, peer_id))
     }
 
-    /// What a guest said, to the resident's devices in its visit (if captions are still
-    /// on there).
+    /// What the family said, to the devices in its visit (if captions are still on
+    /// there).
     pub fn caption(&self, visit_id: &str, msg: &ServerMsg) {
         let state = self.lock();
         if let Some(room) = state.rooms.get(visit_id).filter(|r| r.captions()) {
