@@ -623,3 +623,61 @@ async fn captions_on_the_tablet_the_kiosk_and_the_family_page_in_both_languages(
         problems.join("\n")
     );
 }
+
+/// Staff see which visits have captions on Today and turn them off (and on) with one
+/// button, also during the visit; a resident's setting is a box on the Residents page.
+#[tokio::test]
+async fn staff_turn_captions_on_and_off_from_today_and_the_residents_page() {
+    let app = spawn_app_with_captions().await;
+    let (visit_id, token, ward_token, _) = visit_with_captions(&app, &["Hanako"]).await;
+    let mut device = tablet(&app, &ward_token).await;
+    app.login_as_admin().await;
+    let (_, today) = app.get_text("/staff").await;
+    assert!(
+        today.contains(&format!("/staff/visits/{visit_id}/captions")),
+        "a toggle on Today"
+    );
+    let res = app
+        .post_form(
+            "/staff",
+            &format!("/staff/visits/{visit_id}/captions"),
+            &[("on", "false"), ("back", "today")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut told = device.recv_type("visit").await;
+    while told["captions"] != false {
+        told = device.recv_type("visit").await;
+    }
+    let (_, visit) = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/visits/{visit_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(visit["captions"], false);
+    // The residents page: the box, ticked for this resident.
+    let (_, residents) = app.get_text("/staff/residents").await;
+    assert!(
+        residents.contains("name=\"captions\""),
+        "a captions box on the add form"
+    );
+    let (_, list) = app
+        .api(reqwest::Method::GET, "/residents", &token, None)
+        .await;
+    let hears_poorly = list
+        .as_array()
+        .expect("residents")
+        .iter()
+        .find(|r| r["name"] == "佐藤 一郎")
+        .expect("resident");
+    assert_eq!(hears_poorly["captions"], true);
+    let id = hears_poorly["id"].as_str().expect("id");
+    let (_, edit) = app.get_text(&format!("/staff/residents/{id}")).await;
+    assert!(
+        edit.contains("name=\"captions\" value=\"true\" checked"),
+        "ticked"
+    );
+}
