@@ -55,7 +55,7 @@ impl Default for Segmenter {
         Self {
             detector: Detector::default_boxed(),
             pending: Vec::with_capacity(FRAME),
-            audio: Vec::with_capacity(MAX_UTTERANCE),
+            audio: Vec::new(),
             speaking: false,
             quiet_run: 0,
             voiced: 0,
@@ -125,7 +125,7 @@ impl Segmenter {
         self.audio.clear();
         // A cut in the middle of speech (8 s reached) goes straight on as the next
         // utterance; the detector keeps its state.
-        enough.then(|| Cut {
+        enough.then_some(Cut {
             seq: self.seq,
             samples,
             is_final: true,

@@ -85,6 +85,8 @@ impl Service {
         self.jobs.close();
     }
 
+    // The handshake callback's error type is tungstenite's (an HTTP response).
+    #[allow(clippy::result_large_err)]
     async fn connection(self: Arc<Self>, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let secret = self.secret.clone();
@@ -156,6 +158,12 @@ impl Service {
                         continue;
                     }
                     if *is_final {
+                        // Streams come and go for the life of the connection (a new
+                        // one per pause): forget them all now and then (the devices
+                        // also ignore a partial after its final).
+                        if last_final.len() >= 4 * MAX_STREAMS {
+                            last_final.clear();
+                        }
                         last_final.insert(*stream, *seq);
                     }
                 }

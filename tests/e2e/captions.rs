@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::captions::{
-    Speaker, captions_within, install, mirror, read_wav, recogniser_ready, sentences,
+    Speaker, captions_within, install, mirror, read_wav, recogniser_ready, send_audio, sentences,
     spawn_app_with_captions, testset,
 };
 use crate::support::{Browser, Launch, TestApp, Ws, monday_9am_tokyo, remote_visit, spawn_app};
@@ -45,6 +45,28 @@ async fn visit_with_captions(
     assert_eq!(visit["captions"], true, "{visit}");
     let id = visit["id"].as_str().expect("id").to_owned();
     (id, token, ward_token, links)
+}
+
+/// An entrance visit booked now with captions asked for in the booking (the resident's
+/// own setting is off): (ward token, kiosk token).
+async fn entrance_visit_with_captions(app: &TestApp, token: &str) -> (String, String) {
+    let seed = app.seed(token).await;
+    let (ward, ward_token) = app.paired_device(token, "ward", "Tablet 1F").await;
+    let (kiosk, kiosk_token) = app.paired_device(token, "entrance", "Entrance").await;
+    let (status, visit) = app
+        .api_post(
+            "/visits",
+            token,
+            json!({
+                "resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(),
+                "duration_minutes": 20, "mode": "entrance", "ward_device_id": ward,
+                "entrance_device_id": kiosk, "guests": [{"name": "花子"}], "captions": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    assert_eq!(visit["captions"], true);
+    (ward_token, kiosk_token)
 }
 
 /// The ward tablet's socket, seated in the visit.
@@ -165,22 +187,7 @@ async fn at_the_entrance_the_kiosk_s_microphone_is_captioned_on_the_ward_tablet(
     let app = spawn_app_with_captions().await;
     recogniser_ready(&app).await;
     let token = app.api_token().await;
-    let seed = app.seed(&token).await;
-    let (ward, ward_token) = app.paired_device(&token, "ward", "Tablet 3F").await;
-    let (kiosk, kiosk_token) = app.paired_device(&token, "entrance", "Entrance").await;
-    let (status, visit) = app
-        .api_post(
-            "/visits",
-            &token,
-            json!({
-                "resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(),
-                "duration_minutes": 20, "mode": "entrance", "ward_device_id": ward,
-                "entrance_device_id": kiosk, "guests": [{"name": "Hanako"}], "captions": true,
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{visit}");
-    assert_eq!(visit["captions"], true);
+    let (ward_token, kiosk_token) = entrance_visit_with_captions(&app, &token).await;
     let mut tablet = tablet(&app, &ward_token).await;
     let (mut entrance, welcome) = Ws::hello(&app, &kiosk_token, None).await;
     assert_eq!(welcome["visit"]["captions"], true, "{welcome}");
@@ -188,14 +195,8 @@ async fn at_the_entrance_the_kiosk_s_microphone_is_captioned_on_the_ward_tablet(
         .send(json!({"type": "captions", "lang": "ja"}))
         .await;
     let (text, audio) = sentence("ja07");
-    for frame in audio.chunks(640).chain(quiet().chunks(640)) {
-        let mut frame = frame.to_vec();
-        frame.resize(640, 0);
-        entrance
-            .send_binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect())
-            .await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    send_audio(&mut entrance, &audio, 2.0).await;
+    send_audio(&mut entrance, &quiet(), 2.0).await;
     let got = captions_within(&mut tablet, Duration::from_secs(15), true).await;
     let heard = got
         .last()
@@ -218,14 +219,8 @@ async fn at_the_entrance_the_kiosk_s_microphone_is_captioned_on_the_ward_tablet(
     // The ward's microphone is the resident's: never captioned.
     tablet.send(json!({"type": "captions", "lang": "ja"})).await;
     let (_, audio) = sentence("ja01");
-    for frame in audio.chunks(640).chain(quiet().chunks(640)) {
-        let mut frame = frame.to_vec();
-        frame.resize(640, 0);
-        tablet
-            .send_binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect())
-            .await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    send_audio(&mut tablet, &audio, 2.0).await;
+    send_audio(&mut tablet, &quiet(), 2.0).await;
     let got = captions_within(&mut entrance, Duration::from_secs(6), false).await;
     assert!(
         got.is_empty(),
@@ -589,21 +584,7 @@ async fn captions_on_the_tablet_the_kiosk_and_the_family_page_in_both_languages(
         );
 
         // The entrance kiosk, its own microphone captioned.
-        let seed = app.seed(&token).await;
-        let (ward2, _) = app.paired_device(&token, "ward", "Tablet 1F").await;
-        let (kiosk, kiosk_token) = app.paired_device(&token, "entrance", "Entrance").await;
-        let (status, visit) = app
-            .api_post(
-                "/visits",
-                &token,
-                json!({
-                    "resident_id": seed.resident, "starts_at": monday_9am_tokyo().to_rfc3339(),
-                    "duration_minutes": 20, "mode": "entrance", "ward_device_id": ward2,
-                    "entrance_device_id": kiosk, "guests": [{"name": "花子"}], "captions": true,
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{visit}");
+        let (_, kiosk_token) = entrance_visit_with_captions(&app, &token).await;
         let (kiosk_page, _fake) = speaking_browser(&format!("visit-{lang}.wav")).await;
         kiosk_page.resize(1366, 768).await;
         kiosk_page

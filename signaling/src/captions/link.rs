@@ -185,7 +185,15 @@ async fn serve(
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromRecogniser>(&text) {
                     Ok(FromRecogniser::Text { stream, seq, text, is_final }) => {
                         let Some((speaker, seq)) = captions.deliver(stream, seq) else { continue };
-                        let was_shown = if is_final { shown.remove(&(stream, seq)) } else { !shown.insert((stream, seq)) };
+                        let was_shown = if is_final {
+                            shown.remove(&(stream, seq))
+                        } else {
+                            // A speaker who paused mid-utterance leaves an entry: bounded.
+                            if shown.len() >= 4096 {
+                                shown.clear();
+                            }
+                            !shown.insert((stream, seq))
+                        };
                         if text.is_empty() && !was_shown {
                             continue;
                         }

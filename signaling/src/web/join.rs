@@ -96,7 +96,7 @@ pub(super) async fn join_status_page(
     token: &str,
 ) -> Result<Response, PageError> {
     let facility = state.facility();
-    let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility).with_captions(&state);
+    let c = Chrome::public(ctx.tr, ctx.csrf.clone(), &facility).with_captions(state);
     let Some((visit, guest, revoked)) = find(state, token).await? else {
         return Ok((
             StatusCode::NOT_FOUND,

@@ -181,16 +181,22 @@ impl Speaker {
 
     /// Sends `samples`, paced at `speed` × real time (1.0: as a microphone does).
     pub async fn say(&mut self, samples: &[i16], speed: f64) {
-        let started = Instant::now();
-        for (n, frame) in samples.chunks(640).enumerate() {
-            let mut frame = frame.to_vec();
-            frame.resize(640, 0);
-            let bytes = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
-            self.ws.send_binary(bytes).await;
-            let due = Duration::from_secs_f64((n + 1) as f64 * 0.04 / speed);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
+        send_audio(&mut self.ws, samples, speed).await;
+    }
+}
+
+/// Sends audio for captions over a signaling socket as the pages do (40 ms binary
+/// frames), paced at `speed` × real time.
+pub async fn send_audio(ws: &mut Ws, samples: &[i16], speed: f64) {
+    let started = Instant::now();
+    for (n, frame) in samples.chunks(640).enumerate() {
+        let mut frame = frame.to_vec();
+        frame.resize(640, 0);
+        ws.send_binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect())
+            .await;
+        let due = Duration::from_secs_f64((n + 1) as f64 * 0.04 / speed);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
         }
     }
 }
