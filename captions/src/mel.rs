@@ -89,9 +89,11 @@ impl MelSpectrogram {
     /// silence after it, at most 30 s. Whisper was trained on 30 s windows; with less
     /// than a few seconds of quiet after the speech it tends to say it again and again
     /// (measured on the test set: 1 s of quiet, Japanese CER 51 %; 3 s, 13 %; 5 s,
-    /// 10 %; 10 s, 10 % at twice the cost).
+    /// 10 %; 10 s, 10 % at twice the cost). Rounded up to whole seconds, so the model
+    /// sees a few shapes only: CTranslate2 keeps buffers per shape, and a shape per
+    /// utterance length made the recogniser's memory creep.
     pub fn frames_for(samples: usize) -> usize {
-        (samples / HOP + 500).min(MAX_FRAMES)
+        (samples / HOP + 500).div_ceil(100).saturating_mul(100).min(MAX_FRAMES)
     }
 
     /// `[n_mels × frames]`, row-major, normalised as Whisper expects.
@@ -146,6 +148,8 @@ mod tests {
             .collect();
         let frames = MelSpectrogram::frames_for(tone.len());
         assert_eq!(frames, 600);
+        assert_eq!(MelSpectrogram::frames_for(16_160), 700, "whole seconds");
+        assert_eq!(MelSpectrogram::frames_for(16_000 * 40), MAX_FRAMES);
         let spec = mel.compute(&tone, frames);
         let band_energy = |m: usize| spec[m * frames + 50];
         let loudest = (0..80).max_by(|a, b| band_energy(*a).total_cmp(&band_energy(*b)));

@@ -171,7 +171,14 @@ export class CaptionView {
     const named = this.speakers.size > 1;
     rows.forEach((row, i) => {
       const line = shown[shown.length - rows.length + i];
-      row.textContent = line ? (named ? `${this.nameOf(line.from)}: ${line.shown}` : line.shown) : "";
+      row.replaceChildren();
+      if (line && named) {
+        const who = document.createElement("span");
+        who.className = "who";
+        who.textContent = `${this.nameOf(line.from)}: `;
+        row.append(who);
+      }
+      if (line) row.append(line.shown);
       row.classList.toggle("partial", !!line && !line.final);
     });
   }

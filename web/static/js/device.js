@@ -87,6 +87,7 @@ async function ensureMedia() {
     view.showSelf(local);
     showMediaWarning();
     reportHealth();
+    sendKioskCaptions();
   });
   await opening;
 }
@@ -107,6 +108,7 @@ function releaseMedia() {
   local = null;
   mesh.setLocal(null);
   view.showSelf(null);
+  sendKioskCaptions();
 }
 
 /** In a visit, or one starts within PREPARE_MS. */
@@ -325,14 +327,21 @@ const captions = new CaptionView((peerId) => mesh.links.get(peerId)?.info.name ?
 /** At the entrance the family speaks into this kiosk: its microphone is captioned. */
 const kioskCaptions = new CaptionSender({ send: (frame) => signaling?.send(frame), get ws() { return signaling?.ws ?? null; } }, config.lang ?? "ja");
 
-/** Captions on or off for the visit we are in (welcome, visit frames). */
+/** Whether captions are on for the visit we are in (welcome, visit frames). */
+let captionsOn = false;
+
 function setCaptions(/** @type {boolean} */ on) {
+  captionsOn = on;
   captions.setOn(on);
+  sendKioskCaptions();
+}
+
+/** The kiosk captions its microphone while captions are on and it is open (called
+ * again whenever either changes). */
+function sendKioskCaptions() {
   if (role !== "entrance") return;
-  whenMediaReady(() => {
-    kioskCaptions.setStream(local);
-    kioskCaptions.setOn(on && !!visitId);
-  });
+  kioskCaptions.setStream(local);
+  kioskCaptions.setOn(captionsOn && !!visitId && !!local);
 }
 
 // 24-hour time as on every other screen ("13:00", never "1:00 PM"), without the
