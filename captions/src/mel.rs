@@ -93,7 +93,10 @@ impl MelSpectrogram {
     /// sees a few shapes only: CTranslate2 keeps buffers per shape, and a shape per
     /// utterance length made the recogniser's memory creep.
     pub fn frames_for(samples: usize) -> usize {
-        (samples / HOP + 500).div_ceil(100).saturating_mul(100).min(MAX_FRAMES)
+        (samples / HOP + 500)
+            .div_ceil(100)
+            .saturating_mul(100)
+            .min(MAX_FRAMES)
     }
 
     /// `[n_mels × frames]`, row-major, normalised as Whisper expects.

@@ -662,3 +662,24 @@ async fn staff_turn_captions_on_and_off_from_today_and_the_residents_page() {
         "ticked"
     );
 }
+
+/// Days ahead, the family's page already says what will happen to their words.
+#[tokio::test]
+async fn the_family_is_told_ahead_of_the_visit() {
+    let app = spawn_app_with_captions().await;
+    let token = app.api_token().await;
+    let seed = app.seed(&token).await;
+    let tomorrow = monday_9am_tokyo() + chrono::Duration::days(1);
+    let mut body = remote_visit(&seed.resident, &seed.ward, tomorrow, 20, &["Taro"]);
+    body["captions"] = json!(true);
+    let (status, visit) = app.api_post("/visits", &token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let link = crate::support::path_of(visit["invitations"][0]["url"].as_str().expect("url"));
+    for (lang, words) in [
+        ("ja", "録音・保存はしません"),
+        ("en", "Nothing is recorded"),
+    ] {
+        let (_, page) = app.get_text(&format!("{link}?lang={lang}")).await;
+        assert!(page.contains(words), "{lang}: {page}");
+    }
+}

@@ -804,3 +804,4 @@ captions-off = Captions off
 captions-turn-on = Turn captions on
 captions-turn-off = Turn captions off
 captions-label = Captions
+captions-family-ahead = In this visit, what you say will be shown as text on { $resident }'s screen, recognised on the care home's own computer. Nothing is recorded, and you can pause it at any time.

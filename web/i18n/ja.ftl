@@ -804,3 +804,4 @@ captions-off = 字幕オフ
 captions-turn-on = 字幕をオンにする
 captions-turn-off = 字幕をオフにする
 captions-label = 字幕
+captions-family-ahead = この面会では、お話しの内容が施設内のコンピューターで文字になり、{ $resident }さまの画面に表示されます。録音・保存はしません。いつでも一時停止できます。

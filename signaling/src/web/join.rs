@@ -51,6 +51,8 @@ struct JoinPage {
     /// What the page was made from ([`state_key`]): a waiting page asks
     /// `/v/{token}/state` now and then and reloads when it differs.
     state_key: String,
+    /// Live captions will be on in this visit (the page says so ahead of it).
+    captions: bool,
 }
 
 impl JoinPage {
@@ -68,6 +70,7 @@ impl JoinPage {
             countdown_secs: 0,
             refresh_secs: None,
             state_key: String::new(),
+            captions: false,
         }
     }
 }
@@ -129,6 +132,7 @@ pub(super) async fn join_status_page(
         countdown_secs: (visit.starts_at - now).num_seconds().max(0),
         refresh_secs,
         state_key: state_key(Some((&visit, revoked)), now),
+        captions: state.captions.is_some() && visit.captions,
     };
     let status = match link {
         LinkStatus::Cancelled | LinkStatus::Ended | LinkStatus::Replaced => StatusCode::GONE,
