@@ -15,5 +15,9 @@ fn main() {
             dir.display()
         );
     }
+    // Also said here, whether or not the folder exists yet: ct2rs's build script adds
+    // it only if it exists when it runs, and its output is reused by later builds (a
+    // `cargo clippy` before scripts/captions-deps would leave it out for good).
+    println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
 }
