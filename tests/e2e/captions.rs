@@ -241,12 +241,15 @@ async fn a_minute_of_silence_or_of_background_noise_gives_no_caption() {
     let (noisy_home, _noisy) = speaking_browser("noise-60s.wav").await;
     for (page, link) in [(&quiet_home, &links[0]), (&noisy_home, &links[1])] {
         page.goto(&app.url(link)).await;
-        page.wait_until("window.menkai.captions.sent > 0", Duration::from_secs(30))
-            .await;
+        page.wait_until(
+            "window.menkai.captions()?.sent > 0",
+            Duration::from_secs(30),
+        )
+        .await;
     }
     let got = captions_within(&mut device, Duration::from_secs(62), false).await;
     assert!(got.is_empty(), "silence and noise captioned: {got:?}");
-    let sent = noisy_home.eval("window.menkai.captions.sent").await;
+    let sent = noisy_home.eval("window.menkai.captions().sent").await;
     assert!(
         sent.as_u64().unwrap_or(0) > 1000,
         "the noise was sent all along: {sent} frames"
@@ -570,17 +573,20 @@ async fn captions_on_the_tablet_the_kiosk_and_the_family_page_in_both_languages(
             .wait_for("#captions-family:not([hidden]) #captions-pause")
             .await;
         crate::support::check(&family, &format!("captions-family-{lang}"), &mut problems).await;
-        // Two family members speak, one after the other.
+        // Two family members speak, one after the other (and stay: a speaker who
+        // leaves takes what they were still saying with them).
         let ids: [&str; 2] = if lang == "ja" {
             ["ja04", "ja28"]
         } else {
             ["en01", "en06"]
         };
+        let mut speakers = vec![];
         for (link, id) in links.iter().zip(ids) {
             let mut speaker = Speaker::join(&app, link, lang).await;
             let audio = read_wav(&testset().join("opus").join(format!("{id}.wav")));
             speaker.say(&audio, 2.0).await;
             speaker.say(&quiet(), 2.0).await;
+            speakers.push(speaker);
         }
         finals_shown(&tablet, 2).await;
         crate::support::check(&tablet, &format!("captions-tablet-{lang}"), &mut problems).await;

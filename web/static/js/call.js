@@ -5,7 +5,6 @@
 import { Signaling } from "./signaling.js";
 import { Mesh } from "./mesh.js";
 import { $, CallView, openMedia, t } from "./callview.js";
-import { CaptionSender } from "./captions.js";
 
 /**
  * @typedef {import("../../types/protocol").ServerFrame} ServerFrame
@@ -38,8 +37,22 @@ const view = new CallView(mesh);
 const signaling = new Signaling(token, onMessage, (up) => {
   $("reconnecting").hidden = up || !everConnected;
 }, stopOnError);
-/** Our own voice as captions on the resident's screen, when on for the visit. */
-const captions = new CaptionSender(signaling, document.documentElement.lang);
+/**
+ * Our own voice as captions on the resident's screen, when on for the visit. Loaded
+ * only then: most families' pages never need it (and the page stays small).
+ * @type {import("./captions.js").CaptionSender | null}
+ */
+let captions = null;
+
+/** Captions on or off for the visit (welcome and visit frames). */
+async function setCaptions(/** @type {boolean} */ on) {
+  if (on && !captions) {
+    const { CaptionSender } = await import("./captions.js");
+    captions ??= new CaptionSender(signaling, document.documentElement.lang);
+    captions.setStream(local);
+  }
+  captions?.setOn(on);
+}
 
 /**
  * The page stopped on an error of its own (the server has been told): nothing may
@@ -69,7 +82,7 @@ function setState(next) {
   if (state === "open" || state === "live") {
     show("call");
     // Captions start with the visit (the server takes no audio before it).
-    captions.update();
+    captions?.update();
   }
   else if (state === "ended" || state === "cancelled") finish(state === "cancelled" ? "cancelledTitle" : "endedTitle");
   else show("prejoin");
@@ -102,7 +115,7 @@ function onMessage(msg) {
         view.residentName = msg.visit.resident;
         view.setTimes(msg.visit.ends_at, msg.now);
         setState(msg.visit.state);
-        captions.setOn(!!msg.visit.captions);
+        setCaptions(!!msg.visit.captions).catch(stopOnError);
       }
       // Back after a drop: the media never stopped, but paths may have changed.
       if (resumed) mesh.restartIce();
@@ -111,7 +124,7 @@ function onMessage(msg) {
     case "visit":
       view.setTimes(msg.ends_at, msg.now);
       setState(msg.state);
-      if (msg.captions !== undefined) captions.setOn(msg.captions);
+      if (msg.captions !== undefined) setCaptions(msg.captions).catch(stopOnError);
       break;
     case "captions":
       $("captions-notice").hidden = msg.available;
@@ -163,7 +176,6 @@ async function start() {
   preview.hidden = !stream || stream.getVideoTracks().length === 0;
   view.showSelf(stream);
   mesh.setLocal(stream);
-  captions.setStream(stream);
   view.bindControls(() => local, () => {
     signaling.leave();
     mesh.closeAll();
@@ -177,6 +189,6 @@ async function start() {
 
 // For tests and support: what the page is doing.
 Object.assign(window, {
-  menkai: { mesh, captions, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
+  menkai: { mesh, captions: () => captions, state: () => state, stats: () => mesh.stats(), linked: () => signaling.ws?.readyState === WebSocket.OPEN, screen: () => document.body.dataset.screen },
 });
 start().catch(stopOnError);
