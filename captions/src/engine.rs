@@ -12,6 +12,9 @@ use crate::mel::MelSpectrogram;
 
 /// Above this, Whisper itself thinks there was no speech (it invents text on noise).
 const NO_SPEECH_ABOVE: f32 = 0.6;
+/// Below this average log-probability per token, the text is not trusted (the same
+/// rule as faster-whisper's `log_prob_threshold`).
+const LOG_PROB_BELOW: f32 = -1.0;
 /// Longest text one utterance (≤ 8 s) can need, in tokens; a loop stops here.
 const MAX_TOKENS: usize = 120;
 
@@ -120,13 +123,17 @@ impl Engine {
             beam_size: beam,
             max_length: max_tokens(samples.len()),
             return_no_speech_prob: true,
+            return_scores: true,
             ..WhisperOptions::default()
         };
         let results = self.whisper.generate(&view, &prompt, &options)?;
         let Some(result) = results.first() else {
             return Ok(None);
         };
-        if result.no_speech_prob > NO_SPEECH_ABOVE {
+        // Noise Whisper turns into a word anyway comes out unsure of itself: speech
+        // scores about -0.1 to -0.6 here, words made of noise below -1.
+        let unsure = result.scores.first().is_some_and(|s| *s < LOG_PROB_BELOW);
+        if result.no_speech_prob > NO_SPEECH_ABOVE || unsure {
             return Ok(None);
         }
         let text = result
