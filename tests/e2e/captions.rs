@@ -88,6 +88,25 @@ fn sentence(id: &str) -> (String, Vec<i16>) {
     )
 }
 
+/// `ws` says test sentence `id` (then a second of quiet, at twice real time); the
+/// final caption `device` gets must be within 15 % of it (as read). Returns the caption
+/// frames that came.
+async fn said_and_captioned(ws: &mut Ws, device: &mut Ws, id: &str) -> Vec<serde_json::Value> {
+    let (text, audio) = sentence(id);
+    send_audio(ws, &audio, 2.0).await;
+    send_audio(ws, &quiet(), 2.0).await;
+    let got = captions_within(device, Duration::from_secs(15), true).await;
+    let heard = got
+        .last()
+        .and_then(|c| c["text"].as_str())
+        .unwrap_or_default();
+    assert!(
+        cer(&text, heard) <= 0.15,
+        "said {text:?}, captioned {heard:?}"
+    );
+    got
+}
+
 /// A second of quiet: ends an utterance.
 fn quiet() -> Vec<i16> {
     vec![0; 16_000]
@@ -141,18 +160,7 @@ async fn what_the_family_says_reaches_the_ward_tablet_as_captions_and_pausing_st
         .ws
         .send(json!({"type": "captions", "lang": "ja"}))
         .await;
-    let (text, audio) = sentence("ja28");
-    family.say(&audio, 2.0).await;
-    family.say(&quiet(), 2.0).await;
-    let got = captions_within(&mut device, Duration::from_secs(15), true).await;
-    let heard = got
-        .last()
-        .and_then(|c| c["text"].as_str())
-        .unwrap_or_default();
-    assert!(
-        cer(&text, heard) <= 0.15,
-        "said {text:?}, captioned {heard:?}"
-    );
+    said_and_captioned(&mut family.ws, &mut device, "ja28").await;
 
     let metrics = app.metrics().await;
     assert!(
@@ -291,18 +299,7 @@ async fn when_the_recogniser_dies_the_call_goes_on_and_captions_come_back() {
         killed.elapsed().as_millis()
     );
     assert_ne!(captions.recogniser_pid(), Some(pid), "a new process");
-    let (text, audio) = sentence("ja01");
-    family.say(&audio, 2.0).await;
-    family.say(&quiet(), 2.0).await;
-    let got = captions_within(&mut device, Duration::from_secs(15), true).await;
-    let heard = got
-        .last()
-        .and_then(|c| c["text"].as_str())
-        .unwrap_or_default();
-    assert!(
-        cer(&text, heard) <= 0.15,
-        "said {text:?}, captioned {heard:?}"
-    );
+    said_and_captioned(&mut family.ws, &mut device, "ja01").await;
 }
 
 #[tokio::test]
